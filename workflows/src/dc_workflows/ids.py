@@ -1,0 +1,11 @@
+"""Workflow ids derived from business keys: the one place where they are built."""
+
+SERVICE_PREFIX = "service-"
+
+
+def service_workflow_id(service_id: str) -> str:
+    return f"{SERVICE_PREFIX}{service_id}"
+
+
+def import_workflow_id(content_hash: str) -> str:
+    return f"import-{content_hash}"

@@ -1,0 +1,190 @@
+"""ServiceLifecycleWorkflow: one workflow per service owns every change of its state.
+
+Parties change the state through updates. Each update's validator rejects an impossible transition
+before it enters the history; the handler applies it, projects the new state into the
+services-mgmt read model and returns it. The automatic validation is a durable timer raced against
+those updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from dc_workflows import search_attributes
+    from dc_workflows.contracts import (
+        ActivityName,
+        Modification,
+        NotificationRequest,
+        RegisterService,
+        ServiceState,
+        TaskQueue,
+        Transition,
+    )
+    from dc_workflows.rules import Lifecycle, TransitionRejected
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+def _rejected(error: TransitionRejected) -> ApplicationError:
+    return ApplicationError(str(error), type="TransitionRejected", non_retryable=True)
+
+
+@workflow.defn(name="ServiceLifecycle")
+class ServiceLifecycleWorkflow:
+    def __init__(self) -> None:
+        self._life: Lifecycle | None = None
+        self._projected_version = 0
+        self._lock = asyncio.Lock()
+
+    @property
+    def life(self) -> Lifecycle:
+        assert self._life is not None, "registration runs first"
+        return self._life
+
+    @workflow.run
+    async def run(self, request: RegisterService) -> ServiceState:
+        self._life = Lifecycle.register(request, workflow.now())
+        async with self._lock:
+            await self._publish()
+        await self._notify(ActivityName.REQUEST_VALIDATION)
+        while not self.life.is_closed:
+            await self._wait_for_change_or_deadline()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.life.state
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        version = self.life.state.version
+
+        def changed() -> bool:
+            return self.life.state.version != version
+
+        wake_up = self.life.next_wake_up()
+        if wake_up is None:
+            await workflow.wait_condition(changed)
+            return
+        try:
+            await workflow.wait_condition(
+                changed, timeout=max(wake_up - workflow.now(), timedelta(0))
+            )
+        except TimeoutError:
+            await self._on_wake_up()
+
+    async def _on_wake_up(self) -> None:
+        now = workflow.now()
+        async with self._lock:
+            if self.life.auto_validation_due(now):
+                self.life.auto_validate(now)
+                await self._publish()
+            elif self.life.reminder_due(now):
+                self.life.reminded = True
+                await self._notify(ActivityName.SEND_REMINDER)
+
+    # -- updates ----------------------------------------------------------------------------
+
+    @workflow.update
+    async def validate(self, request: Transition) -> ServiceState:
+        return await self._apply(lambda now: self.life.validate(request, now))
+
+    @validate.validator
+    def _check_validate(self, request: Transition) -> None:
+        self._check(lambda: self.life.check_validate(request))
+
+    @workflow.update
+    async def confirm(self, request: Transition) -> ServiceState:
+        return await self._apply(lambda now: self.life.confirm(request, now))
+
+    @confirm.validator
+    def _check_confirm(self, request: Transition) -> None:
+        self._check(lambda: self.life.check_confirm(request))
+
+    @workflow.update
+    async def contest(self, request: Transition) -> ServiceState:
+        return await self._apply(lambda now: self.life.contest(request, now))
+
+    @contest.validator
+    def _check_contest(self, request: Transition) -> None:
+        self._check(lambda: self.life.check_contest(request))
+
+    @workflow.update
+    async def modify(self, request: Modification) -> ServiceState:
+        return await self._apply(lambda now: self.life.modify(request, now))
+
+    @modify.validator
+    def _check_modify(self, request: Modification) -> None:
+        self._check(lambda: self.life.check_modify(request))
+
+    @workflow.update
+    async def cancel(self, request: Transition) -> ServiceState:
+        return await self._apply(lambda now: self.life.cancel(request, now))
+
+    @cancel.validator
+    def _check_cancel(self, request: Transition) -> None:
+        self._check(lambda: self.life.check_cancel(request))
+
+    @workflow.update
+    async def registered(self) -> ServiceState:
+        """Returns once the registration is in the read model: read-your-writes for the API."""
+        await workflow.wait_condition(lambda: self._projected_version >= 1)
+        return self.life.state
+
+    @workflow.query
+    def state(self) -> ServiceState:
+        return self.life.state
+
+    def _check(self, check: Callable[[], None]) -> None:
+        if self._life is None:
+            raise ApplicationError("the service is not registered yet", type="NotReady")
+        try:
+            check()
+        except TransitionRejected as error:
+            raise _rejected(error) from None
+
+    async def _apply(self, change: Callable[[datetime], None]) -> ServiceState:
+        # Updates are serialised so each one sees the state left by the previous one; the
+        # transition checks again because two updates can pass their validators together.
+        async with self._lock:
+            try:
+                change(workflow.now())
+            except TransitionRejected as error:
+                raise _rejected(error) from None
+            await self._publish()
+            return self.life.state
+
+    # -- side effects -----------------------------------------------------------------------
+
+    async def _publish(self) -> None:
+        """Project the state into the read model and the search attributes."""
+        state = self.life.state
+        workflow.upsert_search_attributes(search_attributes.updates_for(state))
+        await workflow.execute_activity(
+            ActivityName.PROJECT_SERVICE,
+            state,
+            task_queue=TaskQueue.SERVICES_MGMT,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        self._projected_version = max(self._projected_version, state.version)
+
+    async def _notify(self, activity: ActivityName) -> None:
+        state = self.life.state
+        await workflow.execute_activity(
+            activity,
+            NotificationRequest(
+                service_id=state.service_id,
+                version=state.version,
+                parties=state.parties,
+                details=state.details,
+                validation_deadline=state.validation_deadline,
+            ),
+            task_queue=TaskQueue.SERVICES_MGMT,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
