@@ -123,9 +123,7 @@ class Lifecycle:
 
     def _require_open(self, action: str) -> None:
         if self.state.status not in OPEN_FOR_AGREEMENT:
-            raise TransitionRejected(
-                f"cannot {action} a service that is {self.state.status.label}"
-            )
+            raise TransitionRejected(f"cannot {action} a service that is {self.state.status.label}")
 
     # -- transitions: check, then change ----------------------------------------------------
 
@@ -185,11 +183,7 @@ class Lifecycle:
 
     def auto_validation_due(self, now: datetime) -> bool:
         deadline = self.state.validation_deadline
-        return (
-            self.awaits_automatic_validation
-            and deadline is not None
-            and now >= deadline
-        )
+        return self.awaits_automatic_validation and deadline is not None and now >= deadline
 
     def next_wake_up(self) -> datetime | None:
         """When the workflow must act by itself: the reminder, then the automatic validation."""

@@ -23,7 +23,6 @@ SERVICE_DATE = SearchAttributeKey.for_datetime("DcServiceDate")
 ALL = (COMPANY, BRANCH, USER_NUMBER, WORKER, STATUS, SERVICE_DATE)
 
 
-
 async def ensure_registered(client: Client) -> list[str]:
     """Register the missing search attributes in the client's namespace; returns their names."""
     try:

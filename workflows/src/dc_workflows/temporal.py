@@ -1,9 +1,16 @@
 """Connecting to Temporal the same way in every process."""
 
+import asyncio
+import time
+
+import structlog
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+
+log = structlog.get_logger(__name__)
 
 
 class TemporalSettings(BaseSettings):
@@ -11,12 +18,24 @@ class TemporalSettings(BaseSettings):
 
     address: str = Field(default="127.0.0.1:7233", description="host:port of the frontend")
     namespace: str = "default"
+    connect_timeout_seconds: float = Field(
+        default=60.0, ge=0, description="How long to wait for a server that is still starting"
+    )
 
 
 async def connect(settings: TemporalSettings | None = None) -> Client:
+    """A client with the pydantic data converter; waits for a server that is still starting."""
     settings = settings or TemporalSettings()
-    return await Client.connect(
-        settings.address,
-        namespace=settings.namespace,
-        data_converter=pydantic_data_converter,
-    )
+    give_up_at = time.monotonic() + settings.connect_timeout_seconds
+    while True:
+        try:
+            return await Client.connect(
+                settings.address,
+                namespace=settings.namespace,
+                data_converter=pydantic_data_converter,
+            )
+        except (RuntimeError, RPCError) as error:
+            if time.monotonic() >= give_up_at:
+                raise
+            log.info("waiting for temporal", address=settings.address, error=str(error))
+            await asyncio.sleep(1.0)

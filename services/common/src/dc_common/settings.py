@@ -4,7 +4,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DC_", extra="ignore", populate_by_name=True)
 
     log_json: bool = False
     log_level: str = "INFO"

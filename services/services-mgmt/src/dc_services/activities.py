@@ -1,0 +1,102 @@
+"""Activities of services-mgmt, called by the lifecycle workflow by name on its task queue."""
+
+from datetime import UTC, datetime
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from dc_common.db import Database
+from dc_services import repository
+from dc_services.identity_client import IdentityClient
+from dc_services.mail import Mail, SmtpMailer, confirmation_request
+from dc_services.models import OutboxMessage
+from dc_workflows.contracts import ActivityName, NotificationRequest, ServiceState
+
+log = structlog.get_logger(__name__)
+
+
+class ServicesActivities:
+    def __init__(
+        self, db: Database, identity: IdentityClient, mailer: SmtpMailer, portal_url: str
+    ) -> None:
+        self._db = db
+        self._identity = identity
+        self._mailer = mailer
+        self._portal_url = portal_url
+
+    @activity.defn(name=ActivityName.PROJECT_SERVICE)
+    async def project_service(self, state: ServiceState) -> bool:
+        async with self._db.transaction() as session:
+            written = await repository.project(session, state)
+        log.info(
+            "service projected",
+            service_id=state.service_id,
+            version=state.version,
+            status=int(state.status),
+            written=written,
+        )
+        return written
+
+    @activity.defn(name=ActivityName.REQUEST_VALIDATION)
+    async def request_validation(self, request: NotificationRequest) -> None:
+        """Ask the company (inbox) and the user (e-mail) at the same time."""
+        await self._notify(request, kind="validation-requested", reminder=False)
+
+    @activity.defn(name=ActivityName.SEND_REMINDER)
+    async def send_reminder(self, request: NotificationRequest) -> None:
+        await self._notify(request, kind="reminder", reminder=True)
+
+    async def _notify(self, request: NotificationRequest, *, kind: str, reminder: bool) -> None:
+        key = f"{request.service_id}:{kind}:{request.version}"
+        user = await self._identity.user(request.parties.user_number)
+        if user is None:
+            raise ApplicationError(
+                f"user {request.parties.user_number} is unknown to identity",
+                type="UnknownUser",
+                non_retryable=True,
+            )
+        mail = confirmation_request(
+            request,
+            recipient=user.email,
+            language=user.language,
+            portal_url=self._portal_url,
+            reminder=reminder,
+        )
+        now = datetime.now(UTC)
+        async with self._db.transaction() as session:
+            await repository.add_to_inbox(
+                session,
+                key=key,
+                company_id=request.parties.company_id,
+                service_id=request.service_id,
+                kind=kind,
+                now=now,
+            )
+            await repository.record_mail(
+                session,
+                key=key,
+                recipient=mail.recipient,
+                subject=mail.subject,
+                body=mail.body,
+                now=now,
+            )
+        await self._deliver(key)
+
+    async def _deliver(self, key: str) -> None:
+        """Send the outbox message once: a retry after it was marked sent sends nothing."""
+        async with self._db.transaction() as session:
+            message = await repository.unsent_mail(session, key)
+            if message is None:
+                return
+            await self._mailer.send(_as_mail(message), idempotency_key=key)
+            await repository.mark_sent(session, message.id, datetime.now(UTC))
+        log.info("mail sent", key=key, service_id=key.split(":")[0])
+
+    @property
+    def all(self) -> list[object]:
+        return [self.project_service, self.request_validation, self.send_reminder]
+
+
+def _as_mail(message: OutboxMessage) -> Mail:
+    return Mail(message.recipient, message.subject, message.body)

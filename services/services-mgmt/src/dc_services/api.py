@@ -1,0 +1,268 @@
+"""HTTP API of services-mgmt (internal; the gateway serves it to the outside under /api/v1)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
+
+from dc_common.db import Database, create_schema
+from dc_common.logging import configure_logging
+from dc_common.problems import install_problem_handlers
+from dc_services import repository
+from dc_services.domain import ServiceDesk
+from dc_services.identity_client import IdentityClient
+from dc_services.models import Base, Service, ServiceHistory
+from dc_services.schemas import (
+    ActorOut,
+    ContestIn,
+    EnterpriseNumber,
+    HistoryEntryOut,
+    InboxItemOut,
+    ModificationIn,
+    ServiceDetailOut,
+    ServiceIn,
+    ServiceOut,
+    ServicePage,
+    TransitionIn,
+)
+from dc_services.settings import ServicesSettings
+from dc_workflows.contracts import Actor, ActorKind, ServiceState
+from dc_workflows.status import ServiceStatus
+from dc_workflows.temporal import connect
+
+
+def _desk(request: Request) -> ServiceDesk:
+    desk: ServiceDesk = request.app.state.desk
+    return desk
+
+
+Desk = Annotated[ServiceDesk, Depends(_desk)]
+
+router = APIRouter(prefix="/v1")
+
+
+def company_of(service: Service | ServiceIn) -> Actor:
+    """The acting party until authentication arrives: the company the service belongs to."""
+    return Actor(kind=ActorKind.COMPANY, id=service.company_id)
+
+
+def user_of(service: Service) -> Actor:
+    """The acting party until authentication arrives: the user the service was performed for."""
+    return Actor(kind=ActorKind.USER, id=service.user_number)
+
+
+@router.post(
+    "/services",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServiceDetailOut,
+    summary="Register a service; asks the company to validate and the user to confirm",
+    responses={200: {"description": "Already registered under this Idempotency-Key"}},
+)
+async def register_service(
+    body: ServiceIn,
+    desk: Desk,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> ServiceDetailOut:
+    registration = await desk.register(company_of(body), body, idempotency_key=idempotency_key)
+    if not registration.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/services/{registration.state.service_id}"
+    return _state_out(registration.state)
+
+
+@router.get("/services", response_model=ServicePage, summary="Services, newest first")
+async def list_services(
+    desk: Desk,
+    company_id: EnterpriseNumber | None = None,
+    branch_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+    status_code: Annotated[ServiceStatus | None, Query(alias="status")] = None,
+    worker_login: Annotated[str | None, Query(pattern=r"^980\d{9}$")] = None,
+    user_number: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    service_date_from: date | None = None,
+    service_date_to: date | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ServicePage:
+    selection = repository.ServiceFilter(
+        company_id=company_id,
+        branch_id=branch_id,
+        status=status_code,
+        worker_login=worker_login,
+        user_number=user_number,
+        service_date_from=service_date_from,
+        service_date_to=service_date_to,
+    )
+    result = await desk.search(selection, page=page, page_size=page_size)
+    return ServicePage(
+        items=[_row_out(row) for row in result.items],
+        page=page,
+        page_size=page_size,
+        total_services=result.total_services,
+        total_hours=result.total_hours,
+    )
+
+
+@router.get("/services/{service_id}", response_model=ServiceDetailOut)
+async def get_service(service_id: str, desk: Desk) -> ServiceDetailOut:
+    service, history = await desk.get_with_history(service_id)
+    return ServiceDetailOut(
+        **_row_out(service).model_dump(), history=[_history_out(entry) for entry in history]
+    )
+
+
+@router.post("/services/{service_id}/validate", response_model=ServiceDetailOut)
+async def validate_service(
+    service_id: str, desk: Desk, body: TransitionIn | None = None
+) -> ServiceDetailOut:
+    caller = company_of(await desk.get(service_id))
+    reason = body.reason if body else None
+    return _state_out(await desk.validate(caller, service_id, reason))
+
+
+@router.post("/services/{service_id}/confirm", response_model=ServiceDetailOut)
+async def confirm_service(
+    service_id: str, desk: Desk, body: TransitionIn | None = None
+) -> ServiceDetailOut:
+    caller = user_of(await desk.get(service_id))
+    reason = body.reason if body else None
+    return _state_out(await desk.confirm(caller, service_id, reason))
+
+
+@router.post("/services/{service_id}/contest", response_model=ServiceDetailOut)
+async def contest_service(service_id: str, body: ContestIn, desk: Desk) -> ServiceDetailOut:
+    caller = user_of(await desk.get(service_id))
+    return _state_out(await desk.contest(caller, service_id, body.reason))
+
+
+@router.post("/services/{service_id}/cancel", response_model=ServiceDetailOut)
+async def cancel_service(
+    service_id: str, desk: Desk, body: TransitionIn | None = None
+) -> ServiceDetailOut:
+    caller = company_of(await desk.get(service_id))
+    reason = body.reason if body else None
+    return _state_out(await desk.cancel(caller, service_id, reason))
+
+
+@router.patch("/services/{service_id}", response_model=ServiceDetailOut)
+async def modify_service(service_id: str, body: ModificationIn, desk: Desk) -> ServiceDetailOut:
+    caller = company_of(await desk.get(service_id))
+    return _state_out(await desk.modify(caller, service_id, body))
+
+
+@router.get(
+    "/companies/{company_id}/inbox",
+    response_model=list[InboxItemOut],
+    summary="Requests to validate, newest first",
+)
+async def company_inbox(
+    company_id: str, desk: Desk, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[InboxItemOut]:
+    items = await desk.inbox(company_id, limit=limit)
+    return [
+        InboxItemOut(service_id=item.service_id, kind=item.kind, created_at=item.created_at)
+        for item in items
+    ]
+
+
+def _row_out(row: Service) -> ServiceOut:
+    return ServiceOut(
+        id=row.id,
+        status=ServiceStatus(row.status),
+        status_label=ServiceStatus(row.status).label,
+        company_id=row.company_id,
+        branch_id=row.branch_id,
+        worker_login=row.worker_login,
+        user_number=row.user_number,
+        service_date=row.service_date,
+        hours=row.hours,
+        activity_type=row.activity_type,
+        registered_at=row.registered_at,
+        updated_at=row.updated_at,
+        validation_deadline=row.validation_deadline,
+        company_validated=row.company_validated,
+        user_confirmed=row.user_confirmed,
+        auto_validation_possible=row.auto_validation_possible,
+        version=row.version,
+    )
+
+
+def _history_out(entry: ServiceHistory) -> HistoryEntryOut:
+    return HistoryEntryOut(
+        seq=entry.seq,
+        at=entry.at,
+        event=entry.event,
+        status=ServiceStatus(entry.status),
+        status_label=ServiceStatus(entry.status).label,
+        actor=ActorOut(kind=entry.actor_kind, id=entry.actor_id),
+        reason=entry.reason,
+        details=entry.details,
+    )
+
+
+def _state_out(state: ServiceState) -> ServiceDetailOut:
+    """The state the workflow returned, which the read model now holds too."""
+    return ServiceDetailOut(
+        id=state.service_id,
+        status=state.status,
+        status_label=state.status.label,
+        company_id=state.parties.company_id,
+        branch_id=state.parties.branch_id,
+        worker_login=state.parties.worker_login,
+        user_number=state.parties.user_number,
+        service_date=state.details.service_date,
+        hours=state.details.hours,
+        activity_type=state.details.activity_type,
+        registered_at=state.registered_at,
+        updated_at=state.updated_at,
+        validation_deadline=state.validation_deadline,
+        company_validated=state.company_validated,
+        user_confirmed=state.user_confirmed,
+        auto_validation_possible=state.auto_validation_possible,
+        version=state.version,
+        history=[
+            HistoryEntryOut(
+                seq=entry.seq,
+                at=entry.at,
+                event=entry.event,
+                status=entry.status,
+                status_label=entry.status.label,
+                actor=ActorOut(kind=entry.actor.kind.value, id=entry.actor.id),
+                reason=entry.reason,
+                details=entry.details.model_dump(mode="json") if entry.details else None,
+            )
+            for entry in state.history
+        ],
+    )
+
+
+def create_app(settings: ServicesSettings | None = None) -> FastAPI:
+    settings = settings or ServicesSettings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        await create_schema(db.engine, Base.metadata)
+        identity = IdentityClient(settings.identity_url)
+        temporal = await connect()
+        app.state.desk = ServiceDesk(temporal=temporal, db=db, identity=identity, settings=settings)
+        yield
+        await identity.aclose()
+        await db.dispose()
+
+    app = FastAPI(
+        title="dienstencheques services-mgmt",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,209 @@
+"""What a caller can do with services. Every change goes through the service's lifecycle workflow;
+reads come from the projection. The caller's identity is an explicit parameter everywhere."""
+
+import uuid
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from dc_common.db import Database
+from dc_common.problems import Problem, field_error
+from dc_services import repository
+from dc_services.identity_client import IdentityClient, IdentityUnavailable
+from dc_services.models import Service, ServiceHistory
+from dc_services.schemas import ModificationIn, ServiceIn
+from dc_services.settings import ServicesSettings
+from dc_workflows.contracts import (
+    Actor,
+    LifecyclePolicy,
+    Modification,
+    RegisterService,
+    ServiceDetails,
+    ServiceParties,
+    ServiceState,
+    TaskQueue,
+    Transition,
+)
+from dc_workflows.ids import service_workflow_id
+from dc_workflows.lifecycle import ServiceLifecycleWorkflow
+
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c52-7e4b-4a8e-9d0a-2f4d1f3c5b10")
+
+
+@dataclass(frozen=True)
+class Registration:
+    state: ServiceState
+    created: bool
+
+
+class ServiceDesk:
+    def __init__(
+        self,
+        *,
+        temporal: Client,
+        db: Database,
+        identity: IdentityClient,
+        settings: ServicesSettings,
+    ) -> None:
+        self._temporal = temporal
+        self._db = db
+        self._identity = identity
+        self._policy = LifecyclePolicy(
+            validation_window_days=settings.validation_window_days,
+            reminder_lead_hours=settings.reminder_lead_hours,
+        )
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def register(
+        self, caller: Actor, service: ServiceIn, *, idempotency_key: str | None = None
+    ) -> Registration:
+        parties = await self._check_parties(service)
+        service_id = (
+            str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{service.company_id}:{idempotency_key}"))
+            if idempotency_key
+            else str(uuid.uuid4())
+        )
+        request = RegisterService(
+            service_id=service_id,
+            parties=parties,
+            details=ServiceDetails(
+                service_date=service.service_date,
+                hours=service.hours,
+                activity_type=service.activity_type,
+            ),
+            registered_by=caller,
+            policy=self._policy,
+        )
+        created = True
+        try:
+            handle = await self._temporal.start_workflow(
+                ServiceLifecycleWorkflow.run,
+                request,
+                id=service_workflow_id(service_id),
+                task_queue=TaskQueue.LIFECYCLE,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            if idempotency_key is None:
+                raise
+            handle = self._handle(service_id)
+            created = False
+        state = await handle.execute_update(ServiceLifecycleWorkflow.registered)
+        return Registration(state=state, created=created)
+
+    async def validate(self, caller: Actor, service_id: str, reason: str | None) -> ServiceState:
+        return await self._update(
+            service_id, ServiceLifecycleWorkflow.validate, Transition(actor=caller, reason=reason)
+        )
+
+    async def confirm(self, caller: Actor, service_id: str, reason: str | None) -> ServiceState:
+        return await self._update(
+            service_id, ServiceLifecycleWorkflow.confirm, Transition(actor=caller, reason=reason)
+        )
+
+    async def contest(self, caller: Actor, service_id: str, reason: str) -> ServiceState:
+        return await self._update(
+            service_id, ServiceLifecycleWorkflow.contest, Transition(actor=caller, reason=reason)
+        )
+
+    async def cancel(self, caller: Actor, service_id: str, reason: str | None) -> ServiceState:
+        return await self._update(
+            service_id, ServiceLifecycleWorkflow.cancel, Transition(actor=caller, reason=reason)
+        )
+
+    async def modify(self, caller: Actor, service_id: str, change: ModificationIn) -> ServiceState:
+        current = await self.get(service_id)
+        fields = change.model_dump(exclude_unset=True, exclude={"reason"}, exclude_none=True)
+        if not fields:
+            raise field_error("body", "name at least one of service_date, hours, activity_type")
+        details = ServiceDetails(
+            service_date=fields.get("service_date", current.service_date),
+            hours=fields.get("hours", current.hours),
+            activity_type=fields.get("activity_type", current.activity_type),
+        )
+        return await self._update(
+            service_id,
+            ServiceLifecycleWorkflow.modify,
+            Modification(actor=caller, reason=change.reason, details=details),
+        )
+
+    # -- queries ----------------------------------------------------------------------------
+
+    async def get(self, service_id: str) -> Service:
+        async with self._db.sessions() as session:
+            service = await repository.get(session, service_id)
+        if service is None:
+            raise Problem(404, "Service not found", f"no service {service_id}")
+        return service
+
+    async def get_with_history(self, service_id: str) -> tuple[Service, list[ServiceHistory]]:
+        async with self._db.sessions() as session:
+            service = await repository.get(session, service_id)
+            if service is None:
+                raise Problem(404, "Service not found", f"no service {service_id}")
+            return service, await repository.history(session, service_id)
+
+    async def search(
+        self, selection: repository.ServiceFilter, *, page: int, page_size: int
+    ) -> repository.Page:
+        async with self._db.sessions() as session:
+            return await repository.list_newest_first(
+                session, selection, offset=(page - 1) * page_size, limit=page_size
+            )
+
+    async def inbox(self, company_id: str, *, limit: int) -> list[repository.InboxItem]:
+        async with self._db.sessions() as session:
+            return await repository.inbox(session, company_id, limit=limit)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _check_parties(self, service: ServiceIn) -> ServiceParties:
+        try:
+            company = await self._identity.company(service.company_id)
+            worker = await self._identity.worker(service.worker_login)
+            user = await self._identity.user(service.user_number)
+        except IdentityUnavailable as error:
+            raise Problem(503, "Identity service unavailable", str(error)) from error
+        if company is None:
+            raise field_error("company_id", "unknown company")
+        if worker is None:
+            raise field_error("worker_login", "unknown worker")
+        if worker.company_id != service.company_id:
+            raise field_error("worker_login", f"not a worker of company {service.company_id}")
+        branch_id = service.branch_id or worker.branch_id
+        branches = {branch.establishment_unit_number for branch in company.branches}
+        if branch_id is not None and branch_id not in branches:
+            raise field_error("branch_id", f"not a branch of company {service.company_id}")
+        if user is None:
+            raise field_error("user_number", "unknown user")
+        return ServiceParties(
+            company_id=service.company_id,
+            branch_id=branch_id,
+            worker_login=service.worker_login,
+            user_number=service.user_number,
+        )
+
+    def _handle(self, service_id: str) -> WorkflowHandle[ServiceLifecycleWorkflow, ServiceState]:
+        return self._temporal.get_workflow_handle_for(
+            ServiceLifecycleWorkflow.run, service_workflow_id(service_id)
+        )
+
+    async def _update(self, service_id: str, update: object, argument: Transition) -> ServiceState:
+        service = await self.get(service_id)
+        try:
+            return await self._handle(service_id).execute_update(update, argument)  # type: ignore[call-overload,no-any-return]
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == "TransitionRejected":
+                raise Problem(409, "Transition rejected", cause.message) from error
+            raise
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise Problem(
+                    409, "Transition rejected", f"the service is closed (status {service.status})"
+                ) from error
+            raise

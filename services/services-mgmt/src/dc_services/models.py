@@ -1,0 +1,85 @@
+"""The services-mgmt read model: a projection of the lifecycle workflows, plus the outbox."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from dc_common.db import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Service(Base):
+    __tablename__ = "services"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[int] = mapped_column(Integer)
+    company_id: Mapped[str] = mapped_column(String(10))
+    branch_id: Mapped[str | None] = mapped_column(String(10))
+    worker_login: Mapped[str] = mapped_column(String(12))
+    user_number: Mapped[str] = mapped_column(String(12))
+    service_date: Mapped[date] = mapped_column(Date)
+    hours: Mapped[int] = mapped_column(Integer)
+    activity_type: Mapped[int] = mapped_column(Integer)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    validation_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    company_validated: Mapped[bool] = mapped_column(Boolean)
+    user_confirmed: Mapped[bool] = mapped_column(Boolean)
+    auto_validation_possible: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_services_company_registered", "company_id", "registered_at", "id"),
+        Index("ix_services_registered", "registered_at", "id"),
+        Index("ix_services_user", "user_number", "service_date"),
+        Index("ix_services_worker", "worker_login", "service_date"),
+    )
+
+
+class ServiceHistory(Base):
+    """Every transition of a service: who, when, why; one row per workflow version."""
+
+    __tablename__ = "service_history"
+
+    service_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    event: Mapped[str] = mapped_column(String(32))
+    status: Mapped[int] = mapped_column(Integer)
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, object] | None] = mapped_column(JSON)
+
+
+class InboxItem(Base):
+    """A request the portal shows a company: validate this service, or a reminder to."""
+
+    __tablename__ = "company_inbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    company_id: Mapped[str] = mapped_column(String(10), index=True)
+    service_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Base):
+    """An e-mail to send exactly once: recorded first, delivered, then marked sent."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("key", name="uq_mail_outbox_key"),)

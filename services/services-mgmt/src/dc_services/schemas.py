@@ -1,0 +1,132 @@
+"""The public HTTP contract of services-mgmt, also served by the gateway under /api/v1."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from dc_workflows.deadline import BRUSSELS
+from dc_workflows.status import ServiceStatus
+
+FIRST_SERVICE_DATE = date(2016, 1, 1)
+
+EnterpriseNumber = Annotated[str, Field(pattern=r"^\d{10}$", examples=["0403170701"])]
+BranchNumber = Annotated[str, Field(pattern=r"^\d{10}$", examples=["2147483647"])]
+WorkerLogin = Annotated[str, Field(pattern=r"^980\d{9}$", examples=["980000000017"])]
+UserNumber = Annotated[str, Field(pattern=r"^\d{12}$", examples=["100000000011"])]
+Hours = Annotated[int, Field(ge=1, le=9, description="Whole hours; 1 voucher pays 1 hour")]
+ActivityType = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=4,
+        description="1 household help, 2 household shopping, 3 ironing outside the home, "
+        "4 transport of persons with reduced mobility",
+    ),
+]
+
+
+def brussels_today() -> date:
+    return datetime.now(BRUSSELS).date()
+
+
+def _plausible_service_date(value: date) -> date:
+    if value < FIRST_SERVICE_DATE:
+        raise ValueError(f"must not be before {FIRST_SERVICE_DATE.isoformat()}")
+    if value > brussels_today():
+        raise ValueError("must not be in the future")
+    return value
+
+
+ServiceDate = Annotated[date, AfterValidator(_plausible_service_date)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServiceIn(Strict):
+    """A service to register, as the worker or the company encodes it."""
+
+    company_id: EnterpriseNumber
+    branch_id: BranchNumber | None = Field(
+        default=None, description="Defaults to the worker's branch"
+    )
+    worker_login: WorkerLogin
+    user_number: UserNumber
+    service_date: ServiceDate
+    hours: Hours
+    activity_type: ActivityType
+
+
+class TransitionIn(Strict):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ContestIn(Strict):
+    reason: str = Field(min_length=1, max_length=500, description="Why the user contests")
+
+
+class ModificationIn(Strict):
+    """The fields to change; at least one."""
+
+    service_date: ServiceDate | None = None
+    hours: Hours | None = None
+    activity_type: ActivityType | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ActorOut(BaseModel):
+    kind: str
+    id: str
+
+
+class HistoryEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    event: str
+    status: ServiceStatus
+    status_label: str
+    actor: ActorOut
+    reason: str | None
+    details: dict[str, object] | None
+
+
+class ServiceOut(BaseModel):
+    id: str
+    status: ServiceStatus
+    status_label: str
+    company_id: str
+    branch_id: str | None
+    worker_login: str
+    user_number: str
+    service_date: date
+    hours: int
+    activity_type: int
+    registered_at: datetime = Field(description="Entry date: when the service was registered")
+    updated_at: datetime
+    validation_deadline: datetime | None = Field(
+        description="When the service validates automatically; null once that path is gone"
+    )
+    company_validated: bool
+    user_confirmed: bool
+    auto_validation_possible: bool
+    version: int
+
+
+class ServiceDetailOut(ServiceOut):
+    history: list[HistoryEntryOut]
+
+
+class ServicePage(BaseModel):
+    items: list[ServiceOut]
+    page: int
+    page_size: int
+    total_services: int = Field(description="Services in the whole selection, all pages")
+    total_hours: int = Field(description="Hours in the whole selection, all pages")
+
+
+class InboxItemOut(BaseModel):
+    service_id: str
+    kind: str
+    created_at: datetime

@@ -1,0 +1,39 @@
+"""The lifecycle worker: runs ServiceLifecycleWorkflow on its own task queue.
+
+``python -m dc_workflows.worker``. Registers the search attributes it needs on start, so a fresh
+Temporal (the embedded dev server, or a new namespace) is ready without a manual step.
+"""
+
+import asyncio
+
+import structlog
+from temporalio.worker import Worker
+
+from dc_common.logging import configure_logging
+from dc_common.settings import ServiceSettings
+from dc_workflows import search_attributes
+from dc_workflows.contracts import TaskQueue
+from dc_workflows.lifecycle import ServiceLifecycleWorkflow
+from dc_workflows.temporal import TemporalSettings, connect
+
+log = structlog.get_logger(__name__)
+
+
+async def run(settings: TemporalSettings | None = None) -> None:
+    client = await connect(settings)
+    added = await search_attributes.ensure_registered(client)
+    if added:
+        log.info("search attributes registered", names=added)
+    worker = Worker(client, task_queue=TaskQueue.LIFECYCLE, workflows=[ServiceLifecycleWorkflow])
+    log.info("lifecycle worker started", task_queue=TaskQueue.LIFECYCLE.value)
+    await worker.run()
+
+
+def main() -> None:
+    settings = ServiceSettings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
