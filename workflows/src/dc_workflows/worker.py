@@ -7,6 +7,7 @@ Temporal (the embedded dev server, or a new namespace) is ready without a manual
 import asyncio
 
 import structlog
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from dc_common.logging import configure_logging
@@ -19,14 +20,17 @@ from dc_workflows.temporal import TemporalSettings, connect
 log = structlog.get_logger(__name__)
 
 
+def build_worker(client: Client) -> Worker:
+    return Worker(client, task_queue=TaskQueue.LIFECYCLE, workflows=[ServiceLifecycleWorkflow])
+
+
 async def run(settings: TemporalSettings | None = None) -> None:
     client = await connect(settings)
     added = await search_attributes.ensure_registered(client)
     if added:
         log.info("search attributes registered", names=added)
-    worker = Worker(client, task_queue=TaskQueue.LIFECYCLE, workflows=[ServiceLifecycleWorkflow])
     log.info("lifecycle worker started", task_queue=TaskQueue.LIFECYCLE.value)
-    await worker.run()
+    await build_worker(client).run()
 
 
 def main() -> None:

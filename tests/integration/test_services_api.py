@@ -1,0 +1,315 @@
+"""The services API through the gateway, against the real Temporal dev server and PostgreSQL."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from dc_identity.demo import DEMO
+from dc_services.models import InboxItem, OutboxMessage, ServiceHistory
+from dc_services.schemas import brussels_today
+from tests.support.platform import Platform
+
+pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
+
+SCHELDE = DEMO.companies[0].enterprise_number
+LEIE = DEMO.companies[1].enterprise_number
+SOFIE = DEMO.workers[0]  # Schelde, branch Gent
+KATRIN = DEMO.workers[4]  # Leie
+AN = DEMO.users[0]
+CLAIRE = DEMO.users[2]
+
+
+def a_service(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "company_id": SCHELDE,
+        "worker_login": SOFIE.login,
+        "user_number": AN.user_number,
+        "service_date": (brussels_today() - timedelta(days=1)).isoformat(),
+        "hours": 4,
+        "activity_type": 1,
+    }
+    return {**body, **overrides}
+
+
+async def register(platform: Platform, **overrides: Any) -> dict[str, Any]:
+    response = await platform.api.post("/api/v1/services", json=a_service(**overrides))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+def statuses(service: dict[str, Any]) -> list[int]:
+    return [entry["status"] for entry in service["history"]]
+
+
+async def test_registration_asks_company_and_user_at_once(platform: Platform) -> None:
+    created = await register(platform, user_number=CLAIRE.user_number)
+
+    assert created["status"] == 1
+    assert created["status_label"] == "encoded"
+    assert created["branch_id"] == SOFIE.branch_id, "the branch defaults to the worker's"
+    assert created["validation_deadline"] is not None
+    fetched = (await platform.api.get(f"/api/v1/services/{created['id']}")).json()
+    assert fetched["history"][0]["event"] == "registered"
+    assert fetched["history"][0]["actor"] == {"kind": "company", "id": SCHELDE}
+
+    async def company_and_user_asked() -> bool:
+        inbox = (await platform.api.get(f"/api/v1/companies/{SCHELDE}/inbox")).json()
+        in_inbox = any(item["service_id"] == created["id"] for item in inbox)
+        return in_inbox and len(platform.mails_to(CLAIRE.email, about=created["id"])) == 1
+
+    await eventually(company_and_user_asked)
+    [mail] = platform.mails_to(CLAIRE.email, about=created["id"])
+    assert mail["Subject"].startswith("Confirmez votre prestation"), "in the user's language"
+
+
+async def test_company_then_user_makes_it_ready_for_allocation(platform: Platform) -> None:
+    service = await register(platform)
+    url = f"/api/v1/services/{service['id']}"
+
+    validated = await platform.api.post(f"{url}/validate", json={"reason": "checked"})
+    assert validated.status_code == 200, validated.text
+    assert validated.json()["status"] == 2
+    confirmed = await platform.api.post(f"{url}/confirm")
+    assert confirmed.json()["status"] == 11
+
+    fetched = (await platform.api.get(url)).json()
+    assert statuses(fetched) == [1, 2, 11]
+    assert [e["actor"]["kind"] for e in fetched["history"]] == ["company", "company", "user"]
+    assert fetched["history"][1]["reason"] == "checked"
+    assert fetched["status_label"] == "ready for voucher allocation"
+
+
+async def test_user_then_company_makes_it_ready_for_allocation(platform: Platform) -> None:
+    service = await register(platform)
+    url = f"/api/v1/services/{service['id']}"
+
+    assert (await platform.api.post(f"{url}/confirm")).json()["status"] == 15
+    assert (await platform.api.post(f"{url}/validate")).json()["status"] == 11
+    assert statuses((await platform.api.get(url)).json()) == [1, 15, 11]
+
+
+async def test_contest_then_modify_then_both_by_hand(platform: Platform) -> None:
+    service = await register(platform)
+    url = f"/api/v1/services/{service['id']}"
+
+    no_reason = await platform.api.post(f"{url}/contest", json={})
+    assert no_reason.status_code == 422
+    assert no_reason.json()["errors"][0]["field"] == "reason"
+    contested = await platform.api.post(f"{url}/contest", json={"reason": "only 3 hours"})
+    assert contested.json()["status"] == 3
+    assert contested.json()["auto_validation_possible"] is False
+    assert contested.json()["validation_deadline"] is None
+
+    refused = await platform.api.post(f"{url}/validate")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "modify it first" in refused.json()["detail"]
+
+    modified = await platform.api.patch(url, json={"hours": 3, "reason": "user was right"})
+    assert modified.json()["status"] == 4
+    assert modified.json()["hours"] == 3
+    assert (await platform.api.post(f"{url}/validate")).json()["status"] == 2
+    assert (await platform.api.post(f"{url}/confirm")).json()["status"] == 11
+    assert statuses((await platform.api.get(url)).json()) == [1, 3, 4, 2, 11]
+
+
+async def test_modification_after_confirmation_needs_a_new_confirmation(platform: Platform) -> None:
+    service = await register(platform)
+    url = f"/api/v1/services/{service['id']}"
+
+    assert (await platform.api.post(f"{url}/confirm")).json()["status"] == 15
+    modified = (await platform.api.patch(url, json={"activity_type": 2})).json()
+    assert (modified["status"], modified["user_confirmed"]) == (4, False)
+    assert (await platform.api.post(f"{url}/validate")).json()["status"] == 2
+    assert (await platform.api.post(f"{url}/confirm")).json()["status"] == 11
+
+
+async def test_impossible_transitions_are_refused_and_leave_no_trace(platform: Platform) -> None:
+    service = await register(platform)
+    url = f"/api/v1/services/{service['id']}"
+    await platform.api.post(f"{url}/validate")
+
+    twice = await platform.api.post(f"{url}/validate")
+    assert twice.status_code == 409
+    assert twice.json()["detail"] == "the company already validated this service"
+    unchanged = await platform.api.patch(url, json={"hours": 4})
+    assert unchanged.status_code == 409
+    assert "changes nothing" in unchanged.json()["detail"]
+
+    await platform.api.post(f"{url}/confirm")
+    after_ready = await platform.api.patch(url, json={"hours": 2})
+    assert after_ready.status_code == 409
+    assert "ready for voucher allocation" in after_ready.json()["detail"]
+
+    cancelled = await platform.api.post(f"{url}/cancel", json={"reason": "double entry"})
+    assert cancelled.json()["status"] == 5
+    after_cancel = await platform.api.post(f"{url}/confirm")
+    assert after_cancel.status_code == 409
+
+    fetched = (await platform.api.get(url)).json()
+    assert statuses(fetched) == [1, 2, 11, 5]
+    assert fetched["version"] == 4
+
+
+async def test_unknown_service_is_404(platform: Platform) -> None:
+    response = await platform.api.get("/api/v1/services/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    confirm = await platform.api.post("/api/v1/services/nope/confirm")
+    assert confirm.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "reason"),
+    [
+        ({"hours": 0}, "hours", "greater than or equal to 1"),
+        ({"hours": 10}, "hours", "less than or equal to 9"),
+        ({"hours": 2.5}, "hours", "integer"),
+        ({"activity_type": 5}, "activity_type", "less than or equal to 4"),
+        ({"service_date": "2015-12-31"}, "service_date", "must not be before 2016-01-01"),
+        (
+            {"service_date": (brussels_today() + timedelta(days=1)).isoformat()},
+            "service_date",
+            "must not be in the future",
+        ),
+        ({"user_number": "12345678901"}, "user_number", "pattern"),
+        ({"worker_login": "970100000001"}, "worker_login", "pattern"),
+        ({"worker_login": "980999999999"}, "worker_login", "unknown worker"),
+        ({"worker_login": KATRIN.login}, "worker_login", f"not a worker of company {SCHELDE}"),
+        ({"user_number": "999999999999"}, "user_number", "unknown user"),
+        ({"branch_id": DEMO.branches[2].establishment_unit_number}, "branch_id", "not a branch"),
+        ({"company_id": "0000000097"}, "company_id", "unknown company"),
+    ],
+)
+async def test_invalid_registration_is_a_422_naming_the_field(
+    platform: Platform, overrides: dict[str, Any], field: str, reason: str
+) -> None:
+    response = await platform.api.post("/api/v1/services", json=a_service(**overrides))
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    errors = response.json()["errors"]
+    assert [error["field"] for error in errors] == [field]
+    assert reason in errors[0]["reason"]
+
+
+async def test_service_date_limits_are_inclusive(platform: Platform) -> None:
+    first = await register(platform, service_date="2016-01-01")
+    today = await register(platform, service_date=brussels_today().isoformat())
+    assert first["service_date"] == "2016-01-01"
+    assert today["service_date"] == brussels_today().isoformat()
+
+
+async def test_list_is_paged_newest_first_with_totals(platform: Platform) -> None:
+    day = date(2020, 2, 3)
+    ids = [
+        (
+            await register(
+                platform,
+                company_id=LEIE,
+                worker_login=KATRIN.login,
+                service_date=day.isoformat(),
+                hours=h,
+            )
+        )["id"]
+        for h in (1, 2, 3)
+    ]
+    query = {"company_id": LEIE, "service_date_from": "2020-02-03", "service_date_to": "2020-02-03"}
+
+    first = (await platform.api.get("/api/v1/services", params={**query, "page_size": 2})).json()
+    second = (
+        await platform.api.get("/api/v1/services", params={**query, "page_size": 2, "page": 2})
+    ).json()
+
+    assert [s["id"] for s in first["items"] + second["items"]] == ids[::-1]
+    assert (first["total_services"], first["total_hours"]) == (3, 6)
+    assert first["page_size"] == 2
+    too_big = await platform.api.get("/api/v1/services", params={"page_size": 201})
+    assert too_big.status_code == 422
+
+
+async def test_same_idempotency_key_registers_once(platform: Platform) -> None:
+    headers = {"Idempotency-Key": "jobtracker-7f3a"}
+    first = await platform.api.post("/api/v1/services", json=a_service(), headers=headers)
+    again = await platform.api.post("/api/v1/services", json=a_service(), headers=headers)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers["location"] == f"/api/v1/services/{first.json()['id']}"
+
+
+async def test_projection_writes_each_transition_once(platform: Platform) -> None:
+    service = await register(platform)
+    url = f"/api/v1/services/{service['id']}"
+    await platform.api.post(f"{url}/validate")
+    await platform.api.post(f"{url}/confirm")
+
+    async def notified() -> bool:
+        async with platform.services_db.sessions() as session:
+            sent = await session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.key.startswith(service["id"]), OutboxMessage.sent_at.is_not(None)
+                )
+            )
+        return sent == 1
+
+    await eventually(notified)
+    async with platform.services_db.sessions() as session:
+        history = await session.scalar(
+            select(func.count()).where(ServiceHistory.service_id == service["id"])
+        )
+        inbox = await session.scalar(
+            select(func.count()).where(InboxItem.service_id == service["id"])
+        )
+    assert (history, inbox) == (3, 1)
+
+
+async def test_operators_find_services_by_search_attributes(platform: Platform) -> None:
+    service = await register(platform, user_number=DEMO.users[3].user_number)
+    await platform.api.post(f"/api/v1/services/{service['id']}/confirm")
+    query = (
+        f"DcUserNumber = '{DEMO.users[3].user_number}' AND DcStatus = 15 "
+        f"AND DcCompany = '{SCHELDE}' AND DcWorker = '{SOFIE.login}'"
+    )
+
+    async def found() -> bool:
+        ids = [w.id async for w in platform.temporal.list_workflows(query)]
+        return f"service-{service['id']}" in ids
+
+    await eventually(found)
+
+
+async def test_openapi_documents_the_services_api(platform: Platform) -> None:
+    document = (await platform.api.get("/openapi.json")).json()
+    paths = document["paths"]
+    assert {"post", "get"} <= set(paths["/api/v1/services"])
+    assert "patch" in paths["/api/v1/services/{service_id}"]
+    for action in ("validate", "confirm", "contest", "cancel"):
+        assert "post" in paths[f"/api/v1/services/{{service_id}}/{action}"]
+    assert (await platform.api.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_gateway_says_when_a_service_is_down() -> None:
+    from dc_gateway.api import create_app
+    from dc_gateway.settings import GatewaySettings
+    from tests.support.servers import free_port, serving
+
+    app = create_app(GatewaySettings(services_url=f"http://127.0.0.1:{free_port()}"))
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
+        response = await client.get("/api/v1/services")
+    assert response.status_code == 503
+    assert response.json()["title"] == "Service unavailable"

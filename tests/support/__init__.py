@@ -1,0 +1,1 @@
+"""Test support: real servers (Temporal dev server, PostgreSQL, the platform's processes)."""

@@ -1,0 +1,107 @@
+"""The whole platform in one test process: identity, services-mgmt, gateway, workers, mail sink.
+
+Every part talks to the others the way it does in production: over HTTP and through a real
+Temporal server. Only the process boundaries are folded into one event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+
+from dc_common.db import Database
+from dc_gateway.api import create_app as create_gateway
+from dc_gateway.settings import GatewaySettings
+from dc_identity.api import create_app as create_identity
+from dc_identity.settings import IdentitySettings
+from dc_services import mailsink
+from dc_services import worker as services_worker
+from dc_services.api import create_app as create_services
+from dc_services.settings import ServicesSettings
+from dc_workflows import worker as lifecycle_worker
+from dc_workflows.temporal import TemporalSettings
+from tests.support.servers import free_port, serving
+
+
+@dataclass
+class Platform:
+    api: httpx.AsyncClient
+    """The gateway, as the portal and the app reach it (base URL ends before /api/v1)."""
+    temporal: Client
+    services_db: Database
+    services_settings: ServicesSettings
+    temporal_settings: TemporalSettings
+    maildir: Path
+
+    def mails_to(self, recipient: str, *, about: str = "") -> list[Message]:
+        """Messages the mail sink received for ``recipient`` whose text mentions ``about``."""
+        return [
+            message
+            for message in mailsink.read_messages(self.maildir)
+            if message["To"] == recipient and about in text_of(message)
+        ]
+
+
+def text_of(message: Message) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode(message.get_content_charset() or "utf-8")
+
+
+def temporal_settings_for(client: Client) -> TemporalSettings:
+    return TemporalSettings(
+        address=client.service_client.config.target_host, namespace=client.namespace
+    )
+
+
+@asynccontextmanager
+async def running_platform(
+    temporal: Client,
+    *,
+    identity_db_url: str,
+    services_db_url: str,
+    maildir: Path,
+    with_workers: bool = True,
+) -> AsyncIterator[Platform]:
+    temporal_settings = temporal_settings_for(temporal)
+    async with AsyncExitStack() as stack:
+        smtp_port = free_port()
+        sink = mailsink.start("127.0.0.1", smtp_port, maildir)
+        stack.callback(sink.stop)
+        identity_url = await stack.enter_async_context(
+            serving(create_identity(IdentitySettings(database_url=identity_db_url, demo_data=True)))
+        )
+        services_settings = ServicesSettings(
+            database_url=services_db_url,
+            identity_url=identity_url,
+            smtp_port=smtp_port,
+        )
+        services_url = await stack.enter_async_context(
+            serving(create_services(services_settings, temporal_settings))
+        )
+        gateway_url = await stack.enter_async_context(
+            serving(create_gateway(GatewaySettings(services_url=services_url)))
+        )
+        if with_workers:
+            await stack.enter_async_context(lifecycle_worker.build_worker(temporal))
+            activities = await stack.enter_async_context(
+                services_worker.activities(services_settings)
+            )
+            await stack.enter_async_context(services_worker.build_worker(temporal, activities))
+        services_db = Database(services_db_url)
+        stack.push_async_callback(services_db.dispose)
+        api = await stack.enter_async_context(httpx.AsyncClient(base_url=gateway_url, timeout=60))
+        yield Platform(
+            api=api,
+            temporal=temporal,
+            services_db=services_db,
+            services_settings=services_settings,
+            temporal_settings=temporal_settings,
+            maildir=maildir,
+        )
