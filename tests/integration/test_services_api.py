@@ -1,7 +1,5 @@
 """The services API through the gateway, against the real Temporal dev server and PostgreSQL."""
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +11,7 @@ from dc_identity.demo import DEMO
 from dc_services.models import InboxItem, OutboxMessage, ServiceHistory
 from dc_services.schemas import brussels_today
 from tests.support.platform import Platform
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
 
@@ -41,14 +40,6 @@ async def register(platform: Platform, **overrides: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 def statuses(service: dict[str, Any]) -> list[int]:

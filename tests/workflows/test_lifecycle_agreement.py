@@ -1,0 +1,156 @@
+"""Company and user agree on a service by hand, in either order (simultaneous validation)."""
+
+from __future__ import annotations
+
+from temporalio.testing import WorkflowEnvironment
+
+from dc_workflows.contracts import HistoryEntry
+from dc_workflows.status import ServiceStatus as S
+from tests.workflows.lifecycle_harness import (
+    COMPANY,
+    DETAILS,
+    USER,
+    WORKER,
+    ServicesMgmtFake,
+    StartService,
+    confirm,
+    modify,
+    now,
+    state_of,
+    update_events,
+    validate,
+)
+
+
+def entry(
+    history: tuple[HistoryEntry, ...], seq: int
+) -> tuple[int, str, int, str, str, str | None]:
+    """The parts of a history entry a reader checks: seq, event, status, who, what id, why."""
+    e = history[seq - 1]
+    return (e.seq, e.event, e.status, e.actor.kind, e.actor.id, e.reason)
+
+
+async def test_company_validates_then_user_confirms(
+    env: WorkflowEnvironment, fake: ServicesMgmtFake, start_service: StartService
+) -> None:
+    service = await start_service()
+    assert (await state_of(service)).status == S.ENCODED
+
+    before_validation = await now(env)
+    validated = await validate(service, reason="matches the worker's schedule")
+    after_validation = await now(env)
+    assert validated.status == S.VALIDATED
+    assert (validated.company_validated, validated.user_confirmed) == (True, False)
+
+    confirmed = await confirm(service, reason="the helper came on Friday")
+    assert confirmed.status == S.READY_FOR_ALLOCATION
+    assert (confirmed.company_validated, confirmed.user_confirmed) == (True, True)
+    assert await state_of(service) == confirmed
+
+    history = confirmed.history
+    assert [entry(history, seq) for seq in (1, 2, 3)] == [
+        (1, "registered", S.ENCODED, "worker", WORKER.id, None),
+        (
+            2,
+            "validated",
+            S.VALIDATED,
+            "company",
+            COMPANY.id,
+            "matches the worker's schedule",
+        ),
+        (3, "confirmed", S.READY_FOR_ALLOCATION, "user", USER.id, "the helper came on Friday"),
+    ]
+    assert before_validation <= history[1].at <= after_validation
+    assert history[0].at == confirmed.registered_at
+    assert history[0].at <= history[1].at <= history[2].at == confirmed.updated_at
+    assert history[0].details == DETAILS
+
+    assert fake.projected_versions(service.id) == [1, 2, 3]
+    assert fake.projected_statuses(service.id) == [S.ENCODED, S.VALIDATED, S.READY_FOR_ALLOCATION]
+    assert fake.projected[service.id][-1] == confirmed
+    assert [request.version for request in fake.validation_requests[service.id]] == [1]
+    assert await update_events(service) == [
+        ("accepted", "registered"),
+        ("accepted", "validate"),
+        ("accepted", "confirm"),
+    ]
+
+
+async def test_user_confirms_then_company_validates(
+    env: WorkflowEnvironment, fake: ServicesMgmtFake, start_service: StartService
+) -> None:
+    service = await start_service()
+
+    confirmed = await confirm(service)
+    assert confirmed.status == S.CONFIRMED
+    assert (confirmed.company_validated, confirmed.user_confirmed) == (False, True)
+
+    before_validation = await now(env)
+    validated = await validate(service, reason="matches the timesheet")
+    assert validated.status == S.READY_FOR_ALLOCATION
+
+    history = validated.history
+    assert [entry(history, seq) for seq in (1, 2, 3)] == [
+        (1, "registered", S.ENCODED, "worker", WORKER.id, None),
+        (2, "confirmed", S.CONFIRMED, "user", USER.id, None),
+        (
+            3,
+            "validated",
+            S.READY_FOR_ALLOCATION,
+            "company",
+            COMPANY.id,
+            "matches the timesheet",
+        ),
+    ]
+    assert before_validation <= history[2].at <= await now(env)
+
+    assert fake.projected_statuses(service.id) == [S.ENCODED, S.CONFIRMED, S.READY_FOR_ALLOCATION]
+    assert fake.projected_versions(service.id) == [1, 2, 3]
+    assert [state.history for state in fake.projected[service.id]] == [
+        history[:1],
+        history[:2],
+        history,
+    ]
+
+
+async def test_a_modification_asks_the_user_to_confirm_again(
+    fake: ServicesMgmtFake, start_service: StartService
+) -> None:
+    service = await start_service()
+    assert (await confirm(service)).status == S.CONFIRMED
+
+    corrected = DETAILS.model_copy(update={"hours": 4})
+    modified = await modify(service, corrected, reason="the helper stayed one more hour")
+    assert modified.status == S.MODIFIED
+    assert modified.details == corrected
+    assert (modified.company_validated, modified.user_confirmed) == (False, False)
+    assert modified.auto_validation_possible is False
+    assert modified.validation_deadline is None
+    assert modified.history[-1].details == corrected
+
+    # The earlier confirmation no longer counts: validating waits for the user again.
+    validated = await validate(service)
+    assert validated.status == S.VALIDATED
+
+    ready = await confirm(service, reason="yes, four hours")
+    assert ready.status == S.READY_FOR_ALLOCATION
+    assert ready.details == corrected
+
+    assert [e.event for e in ready.history] == [
+        "registered",
+        "confirmed",
+        "modified",
+        "validated",
+        "confirmed",
+    ]
+    assert [e.actor for e in ready.history] == [WORKER, USER, COMPANY, COMPANY, USER]
+    assert fake.projected_statuses(service.id) == [
+        S.ENCODED,
+        S.CONFIRMED,
+        S.MODIFIED,
+        S.VALIDATED,
+        S.READY_FOR_ALLOCATION,
+    ]
+    assert fake.projected_versions(service.id) == [1, 2, 3, 4, 5]
+    # The read model learns the corrected hours with the modification, not before.
+    assert [state.details.hours for state in fake.projected[service.id]] == [3, 3, 4, 4, 4]
