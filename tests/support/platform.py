@@ -86,7 +86,11 @@ async def running_platform(
             serving(create_services(services_settings, temporal_settings))
         )
         gateway_url = await stack.enter_async_context(
-            serving(create_gateway(GatewaySettings(services_url=services_url)))
+            serving(
+                create_gateway(
+                    GatewaySettings(services_url=services_url, upstream_timeout_seconds=90)
+                )
+            )
         )
         if with_workers:
             await stack.enter_async_context(lifecycle_worker.build_worker(temporal))

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from dc_workflows.rules import Lifecycle, TransitionRejected
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_TIMEOUT = timedelta(seconds=10)
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )

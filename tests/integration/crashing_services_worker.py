@@ -1,0 +1,35 @@
+"""Fault injection: the real services-mgmt worker, except that it dies like a killed process right
+after committing the projection of one chosen version, before Temporal hears of the success."""
+
+import asyncio
+import os
+
+from temporalio import activity
+from temporalio.worker import Worker
+
+from dc_services import worker as services_worker
+from dc_services.settings import ServicesSettings
+from dc_workflows.contracts import ActivityName, ServiceState, TaskQueue
+from dc_workflows.temporal import connect
+
+CRASH_AFTER_VERSION = int(os.environ["CRASH_AFTER_PROJECTING_VERSION"])
+
+
+async def main() -> None:
+    client = await connect()
+    async with services_worker.activities(ServicesSettings()) as services:
+
+        @activity.defn(name=ActivityName.PROJECT_SERVICE)
+        async def project_then_die(state: ServiceState) -> bool:
+            written = await services.project_service(state)
+            if state.version == CRASH_AFTER_VERSION:
+                os._exit(137)
+            return written
+
+        activities = [project_then_die, services.request_validation, services.send_reminder]
+        print("crashing worker ready", flush=True)
+        await Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=activities).run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,136 @@
+"""Workers killed in the middle of a lifecycle: after a restart the service finishes correctly,
+and the read model holds every transition exactly once."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from temporalio.client import Client
+
+from dc_identity.demo import DEMO
+from dc_services.models import InboxItem, OutboxMessage, Service, ServiceHistory
+from tests.support.platform import Platform, running_platform
+from tests.support.servers import postgres_database
+from tests.support.waiting import eventually
+
+pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+async def platform_without_workers(
+    dev_server: Client, postgres: None, tmp_path: Path
+) -> AsyncIterator[Platform]:
+    async with (
+        postgres_database("dc_identity_crash") as identity_db,
+        postgres_database("dc_services_crash") as services_db,
+        running_platform(
+            dev_server,
+            identity_db_url=identity_db,
+            services_db_url=services_db,
+            maildir=tmp_path / "mail",
+            with_workers=False,
+        ) as platform,
+    ):
+        yield platform
+
+
+def _environment(platform: Platform, **extra: str) -> dict[str, str]:
+    settings = platform.services_settings
+    return {
+        **os.environ,
+        "TEMPORAL_ADDRESS": platform.temporal_settings.address,
+        "TEMPORAL_NAMESPACE": platform.temporal_settings.namespace,
+        "DC_SERVICES_DATABASE_URL": settings.database_url,
+        "DC_IDENTITY_URL": settings.identity_url,
+        "DC_SMTP_PORT": str(settings.smtp_port),
+        **extra,
+    }
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    child = subprocess.Popen([sys.executable, *args], env=env)
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+
+
+async def test_killed_workers_resume_and_project_once(platform_without_workers: Platform) -> None:
+    platform = platform_without_workers
+    env = _environment(platform)
+    lifecycle = ["-m", "dc_workflows.worker"]
+    service_url = ""
+
+    with (
+        process(lifecycle, env) as lifecycle_worker,
+        process(
+            [str(HERE / "crashing_services_worker.py")],
+            _environment(platform, CRASH_AFTER_PROJECTING_VERSION="2"),
+        ) as crashing_worker,
+    ):
+        created = await platform.api.post(
+            "/api/v1/services",
+            json={
+                "company_id": DEMO.companies[0].enterprise_number,
+                "worker_login": DEMO.workers[1].login,
+                "user_number": DEMO.users[1].user_number,
+                "service_date": "2026-01-05",
+                "hours": 3,
+                "activity_type": 1,
+            },
+        )
+        assert created.status_code == 201, created.text
+        service_url = f"/api/v1/services/{created.json()['id']}"
+        lifecycle_worker.send_signal(signal.SIGKILL)
+        lifecycle_worker.wait()
+
+        # The company validates while no lifecycle worker runs: the request waits for one.
+        validating = asyncio.create_task(platform.api.post(f"{service_url}/validate"))
+        await asyncio.sleep(1)
+        assert not validating.done()
+
+        with process(lifecycle, env):
+            # The services worker commits projection version 2, then dies before reporting it.
+            await asyncio.to_thread(crashing_worker.wait, 60)
+            assert crashing_worker.returncode == 137
+            with process(["-m", "dc_services.worker"], env):
+                validated = await validating
+                assert validated.status_code == 200, validated.text
+                assert validated.json()["status"] == 2
+                confirmed = await platform.api.post(f"{service_url}/confirm")
+                assert confirmed.json()["status"] == 11
+
+                async def mailed() -> bool:
+                    return len(platform.mails_to(DEMO.users[1].email, about=service_url[-36:])) > 0
+
+                await eventually(mailed)
+
+    service_id = service_url.rsplit("/", 1)[1]
+    async with platform.services_db.sessions() as session:
+        service = await session.get(Service, service_id)
+        history = list(
+            await session.scalars(
+                select(ServiceHistory.seq).where(ServiceHistory.service_id == service_id)
+            )
+        )
+        inbox = await session.scalar(select(func.count()).where(InboxItem.service_id == service_id))
+        mails = await session.scalar(
+            select(func.count()).where(OutboxMessage.key.startswith(service_id))
+        )
+    assert service is not None
+    assert (service.status, service.version) == (11, 3)
+    assert sorted(history) == [1, 2, 3]
+    assert (inbox, mails) == (1, 1)
+    assert len(platform.mails_to(DEMO.users[1].email, about=service_id)) == 1

@@ -1,0 +1,124 @@
+"""Record representative lifecycles as history fixtures for test_replay.py.
+
+    uv run python tests/workflows/record_histories.py
+
+Each scenario runs on the time-skipping test server (with the real 5-day window) and its history
+is written to tests/workflows/histories/<scenario>.json. Re-record only when a change of the
+workflow is meant to be incompatible with running workflows (and then version the workflow);
+otherwise the fixtures recorded from the previous code are exactly what must keep replaying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+# Run as a script, this file's folder is on sys.path but the repository root is not.
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+from dc_workflows.ids import service_workflow_id  # noqa: E402
+from dc_workflows.status import ServiceStatus as S  # noqa: E402
+from tests.workflows.lifecycle_harness import (  # noqa: E402
+    DETAILS,
+    OTHER_COMPANY,
+    Handle,
+    ServicesMgmtFake,
+    cancel,
+    confirm,
+    contest,
+    modify,
+    rejection,
+    running_workers,
+    sleep_until,
+    start_service,
+    state_of,
+    time_skipping_env,
+    validate,
+)
+
+HISTORIES = Path(__file__).parent / "histories"
+
+Scenario = Callable[[WorkflowEnvironment, Handle], Awaitable[None]]
+
+
+async def validated_then_confirmed(env: WorkflowEnvironment, service: Handle) -> None:
+    await validate(service, reason="matches the schedule")
+    await confirm(service)
+
+
+async def confirmed_then_validated(env: WorkflowEnvironment, service: Handle) -> None:
+    await confirm(service)
+    await validate(service)
+
+
+async def auto_validated_after_reminder(env: WorkflowEnvironment, service: Handle) -> None:
+    deadline = (await state_of(service)).validation_deadline
+    assert deadline is not None
+    await sleep_until(env, deadline + timedelta(hours=1))
+    assert (await state_of(service)).status == S.READY_FOR_ALLOCATION
+
+
+async def contested_corrected_agreed(env: WorkflowEnvironment, service: Handle) -> None:
+    await contest(service, reason="the helper left after two hours")
+    await env.sleep(timedelta(days=10))
+    await rejection(validate(service))
+    await modify(service, DETAILS.model_copy(update={"hours": 2}), reason="2 hours")
+    await confirm(service)
+    await validate(service)
+
+
+async def reconfirmed_after_modification(env: WorkflowEnvironment, service: Handle) -> None:
+    await confirm(service)
+    await env.sleep(timedelta(days=1))
+    await modify(service, DETAILS.model_copy(update={"hours": 4}))
+    await validate(service)
+    await env.sleep(timedelta(days=10))
+    await confirm(service)
+
+
+async def cancelled_after_validation(env: WorkflowEnvironment, service: Handle) -> None:
+    await validate(service)
+    await rejection(validate(service, actor=OTHER_COMPANY))
+    await cancel(service, reason="registered twice")
+    await service.result()
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "validated-then-confirmed": validated_then_confirmed,
+    "confirmed-then-validated": confirmed_then_validated,
+    "auto-validated-after-reminder": auto_validated_after_reminder,
+    "contested-corrected-agreed": contested_corrected_agreed,
+    "reconfirmed-after-modification": reconfirmed_after_modification,
+    "cancelled-after-validation": cancelled_after_validation,
+}
+
+
+def history_service_id(scenario: str) -> str:
+    return f"history-{scenario}"
+
+
+def history_workflow_id(scenario: str) -> str:
+    return service_workflow_id(history_service_id(scenario))
+
+
+async def record() -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    async with time_skipping_env() as env, running_workers(env.client, ServicesMgmtFake()):
+        for name, play in SCENARIOS.items():
+            service = await start_service(env.client, history_service_id(name))
+            await play(env, service)
+            history = await service.fetch_history()
+            path = HISTORIES / f"{name}.json"
+            path.write_text(history.to_json() + "\n")
+            print(f"{path.relative_to(ROOT)}: {len(history.events)} events")
+
+
+if __name__ == "__main__":
+    asyncio.run(record())
