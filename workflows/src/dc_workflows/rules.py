@@ -245,5 +245,8 @@ class Lifecycle:
                 **flags,
             }
         )
-        if not self.state.auto_validation_possible:
-            self.state = self.state.model_copy(update={"validation_deadline": None})
+        if status not in OPEN_FOR_AGREEMENT or not self.state.auto_validation_possible:
+            # The automatic path is gone for good: agreed, cancelled, modified or contested.
+            self.state = self.state.model_copy(
+                update={"validation_deadline": None, "auto_validation_possible": False}
+            )

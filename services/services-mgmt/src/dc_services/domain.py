@@ -78,7 +78,6 @@ class ServiceDesk:
             registered_by=caller,
             policy=self._policy,
         )
-        created = True
         try:
             handle = await self._temporal.start_workflow(
                 ServiceLifecycleWorkflow.run,
@@ -90,10 +89,12 @@ class ServiceDesk:
         except WorkflowAlreadyStartedError:
             if idempotency_key is None:
                 raise
-            handle = self._handle(service_id)
-            created = False
+            # Registered before under this key: answer as the first time, whatever its status
+            # now (a query also answers for a service whose workflow has ended).
+            existing = await self._handle(service_id).query(ServiceLifecycleWorkflow.state)
+            return Registration(state=existing, created=False)
         state = await handle.execute_update(ServiceLifecycleWorkflow.registered)
-        return Registration(state=state, created=created)
+        return Registration(state=state, created=True)
 
     async def validate(self, caller: Actor, service_id: str, reason: str | None) -> ServiceState:
         return await self._update(

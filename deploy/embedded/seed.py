@@ -1,0 +1,146 @@
+"""Demo data for the embedded default, loaded through the public API like a real client would.
+
+Idempotent: every demo service carries a fixed Idempotency-Key, so a restart of `make run`
+registers nothing twice and replays no transition. Prints where everything is when done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+
+from dc_identity.demo import DEMO
+from dc_workflows.deadline import BRUSSELS
+
+
+@dataclass(frozen=True)
+class DemoService:
+    key: str
+    company: int
+    worker: int  # among the company's workers under contract
+    user: int
+    days_ago: int
+    hours: int
+    activity_type: int
+    then: tuple[tuple[str, str, dict[str, object] | None], ...] = ()
+
+
+VALIDATE = ("POST", "validate", None)
+CONFIRM = ("POST", "confirm", None)
+
+SERVICES = (
+    DemoService("demo-01", 0, 0, 0, 1, 4, 1),
+    DemoService("demo-02", 0, 0, 1, 2, 3, 1, (VALIDATE,)),
+    DemoService("demo-03", 0, 1, 2, 2, 2, 3, (CONFIRM,)),
+    DemoService("demo-04", 0, 1, 3, 3, 4, 1, (VALIDATE, CONFIRM)),
+    DemoService("demo-05", 0, 2, 4, 4, 2, 2, (CONFIRM, VALIDATE)),
+    DemoService(
+        "demo-06", 0, 2, 0, 5, 5, 1, (("POST", "contest", {"reason": "Slechts 4 uur gewerkt"}),)
+    ),
+    DemoService("demo-07", 0, 0, 1, 6, 3, 1, (("PATCH", "", {"hours": 2, "reason": "typo"}),)),
+    DemoService("demo-08", 0, 1, 2, 8, 1, 4, (("POST", "cancel", {"reason": "dubbel"}),)),
+    DemoService("demo-09", 0, 0, 3, 9, 4, 1, (VALIDATE, CONFIRM)),
+    DemoService("demo-10", 1, 0, 4, 1, 3, 1),
+    DemoService("demo-11", 1, 1, 0, 3, 4, 3, (VALIDATE,)),
+    DemoService("demo-12", 1, 0, 1, 7, 2, 1, (CONFIRM, VALIDATE)),
+)
+
+
+async def wait_until_up(client: httpx.AsyncClient, within: float) -> None:
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + within
+    while True:
+        try:
+            # Through the gateway to services-mgmt: the whole chain answers.
+            if (await client.get("/api/v1/services", params={"page_size": 1})).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if loop.time() > give_up_at:
+            raise SystemExit(f"the platform did not come up within {within:.0f} s")
+        await asyncio.sleep(0.5)
+
+
+async def seed(client: httpx.AsyncClient) -> tuple[int, int]:
+    today = datetime.now(BRUSSELS).date()
+    created = 0
+    for demo in SERVICES:
+        company_id = DEMO.companies[demo.company].enterprise_number
+        employed = [w for w in DEMO.workers if w.company_id == company_id and not w.contract_end]
+        worker = employed[demo.worker]
+        body = {
+            "company_id": company_id,
+            "worker_login": worker.login,
+            "user_number": DEMO.users[demo.user].user_number,
+            "service_date": (today - timedelta(days=demo.days_ago)).isoformat(),
+            "hours": demo.hours,
+            "activity_type": demo.activity_type,
+        }
+        response = await client.post(
+            "/api/v1/services", json=body, headers={"Idempotency-Key": demo.key}
+        )
+        response.raise_for_status()
+        if response.status_code != 201:
+            continue
+        created += 1
+        url = f"/api/v1/services/{response.json()['id']}"
+        for method, action, payload in demo.then:
+            target = f"{url}/{action}" if action else url
+            (await client.request(method, target, json=payload)).raise_for_status()
+    return created, len(SERVICES)
+
+
+def banner(gateway: str, temporal_ui: str) -> str:
+    return "\n".join(
+        [
+            "",
+            "  Dienstencheques platform is running (Ctrl-C stops everything)",
+            f"  Portal API     {gateway}/api/v1/services",
+            f"  API docs       {gateway}/docs  (OpenAPI {gateway}/openapi.json)",
+            f"  Temporal UI    {temporal_ui}/namespaces/default/workflows",
+            "  Mail sink      var/mail/new/ (one file per message)",
+            "",
+        ]
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--gateway",
+        default=f"http://127.0.0.1:{os.environ.get('DC_GATEWAY_PORT', '8000')}",
+    )
+    parser.add_argument(
+        "--temporal-ui",
+        default=f"http://127.0.0.1:{os.environ.get('TEMPORAL_UI_PORT', '8233')}",
+    )
+    parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument(
+        "--serve-forever",
+        action="store_true",
+        help="stay up after seeding (a Procfile process that exits stops the others)",
+    )
+    args = parser.parse_args()
+    async with httpx.AsyncClient(base_url=args.gateway, timeout=60) as client:
+        await wait_until_up(client, args.timeout)
+        created, total = await seed(client)
+    print(f"demo data: {created} services registered, {total - created} already there", flush=True)
+    print(banner(args.gateway, args.temporal_ui), flush=True)
+    if args.serve_forever:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.exit(0)
