@@ -9,4 +9,4 @@ exec temporal server start-dev \
   --ip "${address%:*}" --port "${address##*:}" \
   --ui-port "${TEMPORAL_UI_PORT:-8233}" \
   --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
-  --log-level warn
+  --log-level error

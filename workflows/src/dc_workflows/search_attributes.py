@@ -1,6 +1,7 @@
 """Search attributes of the lifecycle workflow, so an operator can find any service."""
 
 from datetime import UTC, datetime, time
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -54,11 +55,11 @@ async def ensure_registered(client: Client) -> list[str]:
     return added
 
 
-def updates_for(state: ServiceState) -> list[SearchAttributeUpdate]:
+def updates_for(state: ServiceState) -> list[SearchAttributeUpdate[Any]]:
     """The values to upsert for the current state of a service."""
     parties = state.parties
     service_day = datetime.combine(state.details.service_date, time(), tzinfo=UTC)
-    updates: list[SearchAttributeUpdate] = [
+    updates: list[SearchAttributeUpdate[Any]] = [
         COMPANY.value_set(parties.company_id),
         USER_NUMBER.value_set(parties.user_number),
         WORKER.value_set(parties.worker_login),

@@ -83,13 +83,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def upsert(engine_or_dialect: AsyncEngine | Dialect, table: Any) -> Any:
-    """``INSERT ... ON CONFLICT`` for the engine's dialect (PostgreSQL or SQLite)."""
-    dialect = (
-        engine_or_dialect.dialect
-        if isinstance(engine_or_dialect, AsyncEngine)
-        else engine_or_dialect
-    )
-    if dialect.name == "postgresql":
+def upsert(session: AsyncSession, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT`` for the session's dialect (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
         return postgresql_insert(table)
     return sqlite_insert(table)

@@ -13,7 +13,7 @@ from dc_common.db import Database
 from dc_common.problems import Problem, field_error
 from dc_services import repository
 from dc_services.identity_client import IdentityClient, IdentityUnavailable
-from dc_services.models import Service, ServiceHistory
+from dc_services.models import InboxItem, Service, ServiceHistory
 from dc_services.schemas import ModificationIn, ServiceIn
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts import (
@@ -156,7 +156,7 @@ class ServiceDesk:
                 session, selection, offset=(page - 1) * page_size, limit=page_size
             )
 
-    async def inbox(self, company_id: str, *, limit: int) -> list[repository.InboxItem]:
+    async def inbox(self, company_id: str, *, limit: int) -> list[InboxItem]:
         async with self._db.sessions() as session:
             return await repository.inbox(session, company_id, limit=limit)
 

@@ -24,7 +24,7 @@ def read_messages(maildir: Path = DEFAULT_MAILDIR) -> list[Message]:
 def start(host: str, port: int, maildir: Path) -> Controller:
     for folder in ("cur", "new", "tmp"):
         (maildir / folder).mkdir(parents=True, exist_ok=True)
-    controller = Controller(Mailbox(str(maildir)), hostname=host, port=port)
+    controller = Controller(Mailbox(maildir), hostname=host, port=port)
     controller.start()
     return controller
 

@@ -31,13 +31,14 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
         "user_confirmed": state.user_confirmed,
         "auto_validation_possible": state.auto_validation_possible,
     }
-    insert = upsert(session.bind.dialect, Service).values(row)
+    insert = upsert(session, Service).values(row)
     statement = insert.on_conflict_do_update(
         index_elements=[Service.id],
         set_={key: insert.excluded[key] for key in row if key != "id"},
         where=Service.version < insert.excluded.version,
     )
-    written = (await session.execute(statement)).rowcount > 0
+    result = await session.execute(statement)
+    written: bool = result.rowcount > 0  # type: ignore[attr-defined]
     history = [
         {
             "service_id": state.service_id,
@@ -52,9 +53,7 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
         }
         for entry in state.history
     ]
-    await session.execute(
-        upsert(session.bind.dialect, ServiceHistory).values(history).on_conflict_do_nothing()
-    )
+    await session.execute(upsert(session, ServiceHistory).values(history).on_conflict_do_nothing())
     return written
 
 
@@ -131,7 +130,7 @@ async def add_to_inbox(
     session: AsyncSession, *, key: str, company_id: str, service_id: str, kind: str, now: datetime
 ) -> None:
     await session.execute(
-        upsert(session.bind.dialect, InboxItem)
+        upsert(session, InboxItem)
         .values(key=key, company_id=company_id, service_id=service_id, kind=kind, created_at=now)
         .on_conflict_do_nothing()
     )
@@ -151,7 +150,7 @@ async def record_mail(
     session: AsyncSession, *, key: str, recipient: str, subject: str, body: str, now: datetime
 ) -> None:
     await session.execute(
-        upsert(session.bind.dialect, OutboxMessage)
+        upsert(session, OutboxMessage)
         .values(key=key, recipient=recipient, subject=subject, body=body, created_at=now)
         .on_conflict_do_nothing()
     )

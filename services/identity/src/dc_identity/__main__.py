@@ -1,0 +1,17 @@
+"""``python -m dc_identity``: serve the identity API with the settings from the environment."""
+
+import uvicorn
+
+from dc_common.logging import configure_logging
+from dc_identity.api import create_app
+from dc_identity.settings import IdentitySettings
+
+
+def main() -> None:
+    settings = IdentitySettings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()
