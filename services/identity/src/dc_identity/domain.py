@@ -1,131 +1,130 @@
-"""Pure rules of the directory: the numbers that identify companies, branches and people.
+"""Pure rules of the directory: the numbers that identify companies, branches and people, and
+who may appoint main access managers and grant or revoke the right (the ``may_*`` functions).
 
+The number checks live in :mod:`dc_common.belgian_numbers`, shared with the other services (the
+imports validate the same numbers); this module re-exports them under the directory's names.
 Every ``*_error`` function returns ``None`` for a valid value, or the reason it is not valid,
 worded to follow the field name in an error message ("login: must start with 980").
 The ``is_valid_*`` functions are the boolean shorthands.
 """
 
-import re
-from datetime import date
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
-_DIGITS = re.compile(r"[0-9]+")
+from dc_common.belgian_numbers import (
+    enterprise_number_error,
+    establishment_unit_number_error,
+    is_valid_enterprise_number,
+    is_valid_establishment_unit_number,
+    is_valid_national_number,
+    is_valid_user_number,
+    is_valid_worker_login,
+    mod97_check,
+    national_number_birth_date,
+    national_number_century,
+    national_number_error,
+    user_number_error,
+    with_enterprise_check,
+    with_national_check,
+    worker_login_error,
+)
+
+__all__ = [
+    "RIGHT_DIENSTENCHEQUES_EO",
+    "AuditAction",
+    "GrantScope",
+    "Roles",
+    "enterprise_number_error",
+    "establishment_unit_number_error",
+    "grant_branch_error",
+    "is_duplicate_grant",
+    "is_valid_enterprise_number",
+    "is_valid_establishment_unit_number",
+    "is_valid_national_number",
+    "is_valid_user_number",
+    "is_valid_worker_login",
+    "may_administer_companies",
+    "may_appoint_main_access_manager",
+    "may_manage_rights",
+    "mod97_check",
+    "national_number_birth_date",
+    "national_number_century",
+    "national_number_error",
+    "revoke_error",
+    "user_number_error",
+    "with_enterprise_check",
+    "with_national_check",
+    "worker_login_error",
+]
 
 
-def mod97_check(base: int) -> int:
-    """The two check digits of the Belgian mod-97 scheme: 97 minus the remainder (1..97)."""
-    return 97 - base % 97
+# --- roles and rights -----------------------------------------------------------------------
+
+RIGHT_DIENSTENCHEQUES_EO = "dienstencheques-eo"
+"""The right "Dienstencheques voor erkende ondernemingen", on a whole company or one branch."""
 
 
-def _digits_error(value: str, length: int) -> str | None:
-    if len(value) != length or not _DIGITS.fullmatch(value):
-        return f"must be exactly {length} digits"
-    return None
+class AuditAction(StrEnum):
+    COMPANY_CREATED = "company-created"
+    BRANCH_CREATED = "branch-created"
+    MAIN_ACCESS_MANAGER_APPOINTED = "main-access-manager-appointed"
+    RIGHT_GRANTED = "right-granted"
+    RIGHT_REVOKED = "right-revoked"
 
 
-def enterprise_number_error(value: str) -> str | None:
-    """KBO/BCE enterprise number: 10 digits, last two = 97 - (first 8 mod 97)."""
-    if reason := _digits_error(value, 10):
-        return reason
-    if int(value[8:]) != mod97_check(int(value[:8])):
-        return "check digits do not match (mod 97)"
-    return None
+@dataclass(frozen=True, slots=True)
+class Roles:
+    """What the directory knows of one person's standing: enough to decide what they may change."""
+
+    operator: bool = False
+    legal_representative_of: frozenset[str] = frozenset()
+    main_access_manager_of: frozenset[str] = frozenset()
 
 
-def establishment_unit_number_error(value: str) -> str | None:
-    """Establishment unit (branch) number: 10 digits, first digit 2 to 8, mod-97 check."""
-    if reason := _digits_error(value, 10):
-        return reason
-    if value[0] not in "2345678":
-        return "must start with a digit from 2 to 8"
-    if int(value[8:]) != mod97_check(int(value[:8])):
-        return "check digits do not match (mod 97)"
-    return None
+@dataclass(frozen=True, slots=True)
+class GrantScope:
+    """Who holds which right where: ``branch_id`` None means the whole company."""
+
+    company_id: str
+    branch_id: str | None
+    national_number: str
+    right: str = RIGHT_DIENSTENCHEQUES_EO
 
 
-def national_number_error(value: str) -> str | None:
-    """National number (INSZ/NISS): 11 digits, mod-97 check over the first 9.
-
-    For people born in 2000 or later the check is computed over "2" followed by the first 9
-    digits; a number is valid when either check matches.
-    """
-    if reason := _digits_error(value, 11):
-        return reason
-    if national_number_century(value) is None:
-        return "check digits do not match (mod 97)"
-    return None
+def may_administer_companies(actor: Roles) -> bool:
+    """Creating companies and branches is the operator's job."""
+    return actor.operator
 
 
-def national_number_century(value: str) -> int | None:
-    """1900 or 2000 according to which check digits match; None when neither (or malformed)."""
-    if _digits_error(value, 11):
+def may_appoint_main_access_manager(actor: Roles, company_id: str) -> bool:
+    """A legal representative of the company appoints main access managers; a main access
+    manager of the company may appoint further ones (as backup)."""
+    return company_id in actor.legal_representative_of or company_id in actor.main_access_manager_of
+
+
+def may_manage_rights(actor: Roles, company_id: str) -> bool:
+    """Only a main access manager of the company grants and revokes rights for it."""
+    return company_id in actor.main_access_manager_of
+
+
+def grant_branch_error(branch_id: str | None, company_branches: Collection[str]) -> str | None:
+    """A grant is for the whole company (None) or for one of the company's own branches."""
+    if branch_id is None:
         return None
-    check = int(value[9:])
-    if check == mod97_check(int(value[:9])):
-        return 1900
-    if check == mod97_check(int("2" + value[:9])):
-        return 2000
-    return None
-
-
-def national_number_birth_date(value: str) -> date | None:
-    """The birth date a national number encodes, when it encodes a full one.
-
-    None for an invalid number and for numbers whose month or day is unknown (00) or shifted
-    (BIS numbers add 20 or 40 to the month).
-    """
-    century = national_number_century(value)
-    if century is None:
-        return None
-    try:
-        return date(century + int(value[0:2]), int(value[2:4]), int(value[4:6]))
-    except ValueError:
-        return None
-
-
-def worker_login_error(value: str) -> str | None:
-    """The worker's personal login (phone line and Jobtracker): 12 digits starting with 980."""
-    if reason := _digits_error(value, 12):
+    if reason := establishment_unit_number_error(branch_id):
         return reason
-    if not value.startswith("980"):
-        return "must start with 980"
+    if branch_id not in company_branches:
+        return "is not a branch of this company"
     return None
 
 
-def user_number_error(value: str) -> str | None:
-    """A user's (household's) number: 12 digits."""
-    return _digits_error(value, 12)
+def is_duplicate_grant(wanted: GrantScope, active: Iterable[GrantScope]) -> bool:
+    """True when the same person already holds the same right on the same scope."""
+    return any(scope == wanted for scope in active)
 
 
-def is_valid_enterprise_number(value: str) -> bool:
-    return enterprise_number_error(value) is None
-
-
-def is_valid_establishment_unit_number(value: str) -> bool:
-    return establishment_unit_number_error(value) is None
-
-
-def is_valid_national_number(value: str) -> bool:
-    return national_number_error(value) is None
-
-
-def is_valid_worker_login(value: str) -> bool:
-    return worker_login_error(value) is None
-
-
-def is_valid_user_number(value: str) -> bool:
-    return user_number_error(value) is None
-
-
-def with_enterprise_check(first_eight: str) -> str:
-    """Complete 8 digits into a valid enterprise or establishment unit number."""
-    if _digits_error(first_eight, 8):
-        raise ValueError("need exactly 8 digits")
-    return f"{first_eight}{mod97_check(int(first_eight)):02d}"
-
-
-def with_national_check(first_nine: str, *, born_2000_or_later: bool = False) -> str:
-    """Complete 9 digits (YYMMDD + serial) into a valid national number."""
-    if _digits_error(first_nine, 9):
-        raise ValueError("need exactly 9 digits")
-    base = int(("2" if born_2000_or_later else "") + first_nine)
-    return f"{first_nine}{mod97_check(base):02d}"
+def revoke_error(revoked_at: datetime | None) -> str | None:
+    """A grant is revoked once; the row stays, so a second revoke is a conflict."""
+    return None if revoked_at is None else "the grant is already revoked"

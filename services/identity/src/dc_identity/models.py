@@ -1,20 +1,31 @@
-"""The directory's tables: companies, their branches, their workers, and users (households).
+"""The directory's tables: companies, their branches, their workers, users (households), people,
+and who holds which role or right for which company or branch, with the audit log of changes.
 
 Identifiers are the official numbers, kept as strings (leading zeros matter).
 """
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
     Date,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     MetaData,
     String,
     UniqueConstraint,
+    func,
+    inspect,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from dc_common.db import UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -89,3 +100,124 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2))
+    # The person who logs in for the household.
+    holder_national_number: Mapped[str | None] = mapped_column(
+        String(11), ForeignKey("people.national_number"), index=True
+    )
+
+
+class Person(Base):
+    """Someone who may log in, by national number (the ``sub`` of their tokens)."""
+
+    __tablename__ = "people"
+
+    national_number: Mapped[str] = mapped_column(String(11), primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class LegalRepresentative(Base):
+    """A legal representative of a company, as listed in the enterprise register."""
+
+    __tablename__ = "legal_representatives"
+
+    company_id: Mapped[str] = mapped_column(
+        String(10), ForeignKey("companies.enterprise_number"), primary_key=True
+    )
+    national_number: Mapped[str] = mapped_column(
+        String(11), ForeignKey("people.national_number"), primary_key=True, index=True
+    )
+
+
+class MainAccessManager(Base):
+    """A main access manager (hoofdtoegangsbeheerder) of a company, and who appointed them."""
+
+    __tablename__ = "main_access_managers"
+
+    company_id: Mapped[str] = mapped_column(
+        String(10), ForeignKey("companies.enterprise_number"), primary_key=True
+    )
+    national_number: Mapped[str] = mapped_column(
+        String(11), ForeignKey("people.national_number"), primary_key=True, index=True
+    )
+    appointed_by: Mapped[str] = mapped_column(String(11))
+    appointed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Grant(Base):
+    """The right for a person on a whole company (``branch_id`` null) or on one of its branches.
+
+    A revoke keeps the row (``revoked_by``, ``revoked_at``); at most one active grant exists per
+    person, company, branch and right.
+    """
+
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(String(10), ForeignKey("companies.enterprise_number"))
+    branch_id: Mapped[str | None] = mapped_column(String(10))
+    national_number: Mapped[str] = mapped_column(
+        String(11), ForeignKey("people.national_number"), index=True
+    )
+    right: Mapped[str] = mapped_column(String(40), default="dienstencheques-eo")
+    granted_by: Mapped[str] = mapped_column(String(11))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(11))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # A grant's branch belongs to the grant's company.
+        ForeignKeyConstraint(
+            ["company_id", "branch_id"],
+            ["branches.company_id", "branches.establishment_unit_number"],
+            name="fk_grants_company_branch",
+        ),
+        Index("ix_grants_company", "company_id", "id"),
+    )
+
+
+# No two active grants for the same scope, even when two requests race (branch null = company).
+Index(
+    "uq_grants_active_scope",
+    Grant.company_id,
+    Grant.national_number,
+    func.coalesce(Grant.branch_id, text("''")),
+    Grant.right,
+    unique=True,
+    sqlite_where=Grant.revoked_at.is_(None),
+    postgresql_where=Grant.revoked_at.is_(None),
+)
+
+
+class AuditEntry(Base):
+    """One change of who may do what for a company: who did it, when, to whom, for which scope."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(String(10), ForeignKey("companies.enterprise_number"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(11))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(11))
+    branch_id: Mapped[str | None] = mapped_column(String(10))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_audit_log_company", "company_id", "id"),)
+
+
+# Columns added to tables that existed before: ``create_all`` creates new tables only.
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("users", "holder_national_number", "VARCHAR(11)"),
+)
+
+
+def add_missing_columns(connection: Connection) -> None:
+    """Bring a database made by an earlier version up to date (run after ``create_all``)."""
+    inspector = inspect(connection)
+    for table, column, ddl_type in _ADDED_COLUMNS:
+        present = {c["name"] for c in inspector.get_columns(table)}
+        if column not in present:
+            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl_type}"))

@@ -1,0 +1,432 @@
+"""A development OpenID Connect identity provider, for the embedded default only (``DC_DEV_IDP``).
+
+It signs ES256 access tokens for the people of the directory, the way the government's access
+management does in production, and publishes its keys the same way (discovery document and
+JWKS), so the gateway verifies development and production tokens with the same code.
+
+- ``GET /.well-known/openid-configuration`` and ``GET /jwks.json``;
+- ``GET /dev/login?redirect_uri=...&state=...``: pick who you are; the form posts to
+  ``POST /dev/login``, which redirects to ``redirect_uri#access_token=...&state=...`` (implicit
+  flow; only redirect URIs on this machine are accepted);
+- ``POST /dev/token`` ``{"national_number": ...}``: the same token without a browser.
+
+The private keys live in a JSON file (``DC_DEV_IDP_KEY_FILE``, mode 0600), made on first start,
+so tokens survive a restart. ``python -m dc_identity.dev_idp rotate`` makes a new current key and
+keeps the previous one published, so the tokens it signed verify until they expire; a running
+service picks the change up at its next request.
+"""
+
+import argparse
+import html
+import json
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import structlog
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from joserfc import jwt
+from joserfc.jwk import ECKey
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dc_common.logging import configure_logging
+from dc_common.problems import Problem, field_error
+from dc_identity import domain, repository
+from dc_identity.commands import check
+from dc_identity.models import Person
+from dc_identity.settings import IdentitySettings
+
+log = structlog.get_logger("dc_identity.dev_idp")
+
+ALGORITHM = "ES256"
+CURVE = "P-256"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+class KeyStore:
+    """The signing keys in their file: the first is current, the next one the previous key."""
+
+    KEEP = 2  # current + previous: enough for tokens to outlive one rotation
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._keys: list[ECKey] = []
+        self._stamp: tuple[int, int] | None = None
+
+    def load_or_create(self) -> None:
+        """Read the key file, making it (with a fresh key) when there is none."""
+        with self._lock:
+            if not self.path.exists():
+                self._create([_new_key()])
+            self._read()
+
+    def rotate(self) -> ECKey:
+        """A new current key; the old current key stays published as the previous one."""
+        with self._lock:
+            old = self._read_file() if self.path.exists() else []
+            key = _new_key()
+            self._replace([key, *old][: self.KEEP])
+            self._read()
+            return key
+
+    @property
+    def current(self) -> ECKey:
+        self._refresh()
+        return self._keys[0]
+
+    def public_jwks(self) -> dict[str, list[dict[str, Any]]]:
+        self._refresh()
+        return {"keys": [_public_jwk(key) for key in self._keys]}
+
+    def _refresh(self) -> None:
+        """Follow a rotation made by another process (the CLI) since the file was read."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            if not self._keys:
+                raise
+            return
+        if (stat.st_mtime_ns, stat.st_ino) != self._stamp:
+            with self._lock:
+                self._read()
+
+    def _read(self) -> None:
+        stat = self.path.stat()
+        if stat.st_mode & 0o077:
+            self.path.chmod(0o600)
+        self._keys = self._read_file()
+        if not self._keys:
+            raise ValueError(f"{self.path}: no keys")
+        self._stamp = (stat.st_mtime_ns, stat.st_ino)
+
+    def _read_file(self) -> list[ECKey]:
+        document = json.loads(self.path.read_text(encoding="utf-8"))
+        return [ECKey.import_key(entry) for entry in document["keys"]]
+
+    def _write_temporary(self, keys: Sequence[ECKey]) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, name = tempfile.mkstemp(prefix=".dev-idp-", dir=self.path.parent)
+        os.fchmod(descriptor, 0o600)
+        document = {"keys": [key.as_dict(private=True) for key in keys]}
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(document, file, indent=2)
+        return Path(name)
+
+    def _create(self, keys: Sequence[ECKey]) -> None:
+        """Create the file unless another process just did (then theirs wins)."""
+        temporary = self._write_temporary(keys)
+        try:
+            os.link(temporary, self.path)
+            log.info("dev_idp.key_created", path=str(self.path), kid=keys[0].kid)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+
+    def _replace(self, keys: Sequence[ECKey]) -> None:
+        temporary = self._write_temporary(keys)
+        os.replace(temporary, self.path)
+
+
+def _new_key() -> ECKey:
+    return ECKey.generate_key(CURVE, private=True, auto_kid=True)
+
+
+def _public_jwk(key: ECKey) -> dict[str, Any]:
+    public = key.as_dict(private=False)
+    return {
+        "kid": key.kid,
+        "kty": public["kty"],
+        "crv": public["crv"],
+        "x": public["x"],
+        "y": public["y"],
+        "alg": ALGORITHM,
+        "use": "sig",
+    }
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+
+
+def issue_token(
+    keys: KeyStore,
+    settings: IdentitySettings,
+    person: Person,
+    *,
+    now: datetime | None = None,
+) -> IssuedToken:
+    """A signed access token for ``person``: sub = national number, for the platform audience."""
+    key = keys.current
+    issued = int((now or datetime.now(UTC)).timestamp())
+    lifetime = int(timedelta(minutes=settings.dev_idp_token_minutes).total_seconds())
+    claims = {
+        "iss": settings.dev_idp_issuer,
+        "aud": settings.oidc_audience,
+        "sub": person.national_number,
+        "name": display_name(person),
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + lifetime,
+    }
+    header = {"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}
+    token = jwt.encode(header, claims, key, algorithms=[ALGORITHM])
+    return IssuedToken(token, lifetime)
+
+
+def display_name(person: Person) -> str:
+    return f"{person.first_name} {person.last_name}".strip() or person.national_number
+
+
+def redirect_uri_error(value: str) -> str | None:
+    """Tokens go only back to this machine: http(s) on 127.0.0.1, localhost or [::1]."""
+    if not value:
+        return "is required"
+    if any(c.isspace() or c == "\\" or ord(c) < 32 for c in value):
+        return "must not contain spaces, backslashes or control characters"
+    if "#" in value:
+        return "must not contain a fragment"
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "must be an http or https URL"
+    if "@" in parts.netloc:
+        return "must not contain user information"
+    if parts.hostname not in LOCAL_HOSTS:
+        return "must be on 127.0.0.1 or localhost"
+    return None
+
+
+# --- HTTP -----------------------------------------------------------------------------------
+
+
+class TokenRequest(BaseModel):
+    national_number: str
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+
+
+def create_router(
+    settings: IdentitySettings,
+    keys: KeyStore,
+    session: Callable[[Request], AbstractAsyncContextManager[AsyncSession]],
+) -> APIRouter:
+    """The provider's routes; the app includes them only when ``settings.dev_idp`` is true."""
+    router = APIRouter(tags=["development identity provider"])
+    base = settings.dev_idp_issuer.rstrip("/")
+
+    @router.get("/.well-known/openid-configuration")
+    async def discovery() -> dict[str, Any]:
+        return {
+            "issuer": settings.dev_idp_issuer,
+            "jwks_uri": f"{base}/jwks.json",
+            "authorization_endpoint": f"{base}/dev/login",
+            "token_endpoint": f"{base}/dev/token",
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [ALGORITHM],
+        }
+
+    @router.get("/jwks.json")
+    async def jwks(response: Response) -> dict[str, list[dict[str, Any]]]:
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return keys.public_jwks()
+
+    @router.post("/dev/token")
+    async def token(request: Request, body: TokenRequest) -> TokenResponse:
+        async with session(request) as db:
+            person = await _known_person(db, body.national_number)
+        issued = issue_token(keys, settings, person)
+        log.info("dev_idp.token_issued", sub=person.national_number, via="token")
+        return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
+
+    @router.get("/dev/login", response_class=HTMLResponse)
+    async def login_page(request: Request, redirect_uri: str = "", state: str = "") -> HTMLResponse:
+        _check_redirect(redirect_uri)
+        async with session(request) as db:
+            people = await repository.list_people(db)
+            roles = _role_lines(await repository.directory_roles(db), people)
+        page = _login_page(people, roles, redirect_uri=redirect_uri, state=state)
+        return HTMLResponse(page)
+
+    @router.post("/dev/login")
+    async def login(request: Request) -> RedirectResponse:
+        form = await _form(request)
+        redirect_uri = form.get("redirect_uri", "")
+        _check_redirect(redirect_uri)
+        async with session(request) as db:
+            person = await _known_person(db, form.get("national_number", ""))
+        issued = issue_token(keys, settings, person)
+        fragment = {
+            "access_token": issued.access_token,
+            "token_type": "Bearer",
+            "expires_in": str(issued.expires_in),
+        }
+        if state := form.get("state", ""):
+            fragment["state"] = state
+        log.info("dev_idp.token_issued", sub=person.national_number, via="login")
+        return RedirectResponse(f"{redirect_uri}#{urlencode(fragment)}", status_code=303)
+
+    return router
+
+
+def _check_redirect(redirect_uri: str) -> None:
+    if reason := redirect_uri_error(redirect_uri):
+        raise Problem(
+            400,
+            "Bad request",
+            f"redirect_uri: {reason}",
+            errors=[{"field": "redirect_uri", "reason": reason}],
+        )
+
+
+async def _known_person(db: AsyncSession, national_number: str) -> Person:
+    check("national_number", national_number, domain.national_number_error)
+    person = await repository.get_person(db, national_number)
+    if person is None:
+        raise field_error("national_number", "no person with this national number")
+    return person
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body (the login form), first value per name."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise Problem(415, "Unsupported media type", "send the login form urlencoded")
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return {name: values[0] for name, values in parse_qs(body, max_num_fields=20).items()}
+
+
+def _role_lines(roles: repository.DirectoryRoles, people: Sequence[Person]) -> dict[str, list[str]]:
+    """What each person may do, in words, for the person picker."""
+    companies = {c.enterprise_number: f"{c.name} ({c.enterprise_number})" for c in roles.companies}
+    branches = {b.establishment_unit_number: b.name for b in roles.branches}
+    lines: dict[str, list[str]] = {person.national_number: [] for person in people}
+
+    def add(national_number: str, line: str) -> None:
+        lines.setdefault(national_number, []).append(line)
+
+    for person in people:
+        if person.is_operator:
+            add(person.national_number, "operator")
+    for representative in roles.legal_representatives:
+        company = companies.get(representative.company_id, representative.company_id)
+        add(representative.national_number, f"legal representative of {company}")
+    for manager in roles.main_access_managers:
+        company = companies.get(manager.company_id, manager.company_id)
+        add(manager.national_number, f"main access manager of {company}")
+    for grant in roles.active_grants:
+        company = companies.get(grant.company_id, grant.company_id)
+        if grant.branch_id is None:
+            add(grant.national_number, f"right on {company}, whole company")
+        else:
+            branch = branches.get(grant.branch_id, grant.branch_id)
+            add(grant.national_number, f"right on {company}, branch {branch} only")
+    for worker in roles.workers:
+        company = companies.get(worker.company_id, worker.company_id)
+        add(worker.national_number, f"worker {worker.login} at {company}")
+    for user in roles.users:
+        if user.holder_national_number:
+            add(user.holder_national_number, f"user (household) {user.user_number}")
+    return lines
+
+
+def _login_page(
+    people: Sequence[Person], roles: dict[str, list[str]], *, redirect_uri: str, state: str
+) -> str:
+    def e(value: str) -> str:
+        return html.escape(value, quote=True)
+
+    rows = "\n".join(
+        f"""<li><form method="post" action="/dev/login">
+  <input type="hidden" name="redirect_uri" value="{e(redirect_uri)}">
+  <input type="hidden" name="state" value="{e(state)}">
+  <button type="submit" name="national_number" value="{e(person.national_number)}">
+    {e(display_name(person))}</button>
+  <span class="number">{e(person.national_number)}</span>
+  <span class="roles">{e("; ".join(roles.get(person.national_number, [])) or "no rights")}</span>
+</form></li>"""
+        for person in people
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Development login: pick who you are</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 48rem; }}
+ul {{ list-style: none; padding: 0; }}
+li {{ border-bottom: 1px solid #ddd; padding: .5rem 0; }}
+button {{ min-width: 12rem; text-align: left; padding: .3rem .6rem; cursor: pointer; }}
+.number {{ font-family: monospace; margin: 0 1rem; color: #555; }}
+.roles {{ color: #333; }}
+.note {{ background: #fff4ce; padding: .5rem 1rem; }}
+</style>
+</head>
+<body>
+<h1>Pick who you are</h1>
+<p class="note">Development identity provider: anyone may log in as anyone. In production the
+government's access management (eID, itsme) does this.</p>
+<ul>
+{rows}
+</ul>
+</body>
+</html>
+"""
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m dc_identity.dev_idp",
+        description="Manage the development identity provider's signing keys.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("rotate", help="make a new current key; keep the previous one published")
+    commands.add_parser("jwks", help="print the published public keys")
+    arguments = parser.parse_args(argv)
+    store = KeyStore(IdentitySettings().dev_idp_key_file)
+    if arguments.command == "rotate":
+        key = store.rotate()
+        print(f"new current key {key.kid} in {store.path}")
+    else:
+        store.load_or_create()
+        print(json.dumps(store.public_jwks(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    _settings = IdentitySettings()
+    configure_logging(
+        json=_settings.log_json, level=_settings.log_level
+    )  # to stderr: stdout is data
+    sys.exit(main())
