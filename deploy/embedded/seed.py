@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from dc_identity.demo import DEMO
+from dc_identity.demo import DEMO, LEIE_STAFF, SCHELDE_STAFF, USER_HOLDERS
 from dc_workflows.deadline import BRUSSELS
 
 
@@ -34,6 +34,9 @@ class DemoService:
 
 VALIDATE = ("POST", "validate", None)
 CONFIRM = ("POST", "confirm", None)
+#: Who acts, per action: the company's staff, or the user's household.
+BY_USER = {"confirm", "contest"}
+STAFF_OF = [SCHELDE_STAFF.national_number, LEIE_STAFF.national_number]
 
 SERVICES = (
     DemoService("demo-01", 0, 0, 0, 1, 4, 1),
@@ -53,22 +56,46 @@ SERVICES = (
 )
 
 
-async def wait_until_up(client: httpx.AsyncClient, within: float) -> None:
+class Login:
+    """Tokens from the development identity provider, as its login page hands them out."""
+
+    def __init__(self, identity_url: str) -> None:
+        self._identity = httpx.AsyncClient(base_url=identity_url, timeout=30)
+        self._tokens: dict[str, str] = {}
+
+    async def headers(self, national_number: str) -> dict[str, str]:
+        if national_number not in self._tokens:
+            response = await self._identity.post(
+                "/dev/token", json={"national_number": national_number}
+            )
+            response.raise_for_status()
+            self._tokens[national_number] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[national_number]}"}
+
+    async def aclose(self) -> None:
+        await self._identity.aclose()
+
+
+async def wait_until_up(client: httpx.AsyncClient, login: Login, within: float) -> None:
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + within
     while True:
         try:
-            # Through the gateway to services-mgmt: the whole chain answers.
-            if (await client.get("/api/v1/services", params={"page_size": 1})).status_code == 200:
+            # Through the gateway to services-mgmt, with a token: the whole chain answers.
+            headers = await login.headers(SCHELDE_STAFF.national_number)
+            response = await client.get(
+                "/api/v1/services", params={"page_size": 1}, headers=headers
+            )
+            if response.status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx.HTTPError:
             pass
         if loop.time() > give_up_at:
             raise SystemExit(f"the platform did not come up within {within:.0f} s")
         await asyncio.sleep(0.5)
 
 
-async def seed(client: httpx.AsyncClient) -> tuple[int, int]:
+async def seed(client: httpx.AsyncClient, login: Login) -> tuple[int, int]:
     today = datetime.now(BRUSSELS).date()
     created = 0
     for demo in SERVICES:
@@ -83,8 +110,10 @@ async def seed(client: httpx.AsyncClient) -> tuple[int, int]:
             "hours": demo.hours,
             "activity_type": demo.activity_type,
         }
+        staff = await login.headers(STAFF_OF[demo.company])
+        user = await login.headers(USER_HOLDERS[demo.user].national_number)
         response = await client.post(
-            "/api/v1/services", json=body, headers={"Idempotency-Key": demo.key}
+            "/api/v1/services", json=body, headers={**staff, "Idempotency-Key": demo.key}
         )
         response.raise_for_status()
         if response.status_code != 201:
@@ -93,11 +122,12 @@ async def seed(client: httpx.AsyncClient) -> tuple[int, int]:
         url = f"/api/v1/services/{response.json()['id']}"
         for method, action, payload in demo.then:
             target = f"{url}/{action}" if action else url
-            (await client.request(method, target, json=payload)).raise_for_status()
+            actor = user if action in BY_USER else staff
+            (await client.request(method, target, json=payload, headers=actor)).raise_for_status()
     return created, len(SERVICES)
 
 
-def banner(gateway: str, temporal_ui: str) -> str:
+def banner(gateway: str, temporal_ui: str, identity: str) -> str:
     return "\n".join(
         [
             "",
@@ -105,6 +135,8 @@ def banner(gateway: str, temporal_ui: str) -> str:
             f"  Portal API     {gateway}/api/v1/services",
             f"  API docs       {gateway}/docs  (OpenAPI {gateway}/openapi.json)",
             f"  Temporal UI    {temporal_ui}/namespaces/default/workflows",
+            f"  Log in         {identity}/dev/login  (pick a demo person)",
+            f'  Token (curl)   POST {identity}/dev/token  {{"national_number": "..."}}',
             "  Mail sink      var/mail/new/ (one file per message)",
             "",
         ]
@@ -121,6 +153,11 @@ async def main() -> None:
         "--temporal-ui",
         default=f"http://127.0.0.1:{os.environ.get('TEMPORAL_UI_PORT', '8233')}",
     )
+    parser.add_argument(
+        "--identity",
+        default=os.environ.get("DC_IDENTITY_URL", "http://127.0.0.1:8001"),
+        help="the development identity provider that signs the demo people's tokens",
+    )
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument(
         "--serve-forever",
@@ -128,11 +165,15 @@ async def main() -> None:
         help="stay up after seeding (a Procfile process that exits stops the others)",
     )
     args = parser.parse_args()
-    async with httpx.AsyncClient(base_url=args.gateway, timeout=60) as client:
-        await wait_until_up(client, args.timeout)
-        created, total = await seed(client)
+    login = Login(args.identity)
+    try:
+        async with httpx.AsyncClient(base_url=args.gateway, timeout=60) as client:
+            await wait_until_up(client, login, args.timeout)
+            created, total = await seed(client, login)
+    finally:
+        await login.aclose()
     print(f"demo data: {created} services registered, {total - created} already there", flush=True)
-    print(banner(args.gateway, args.temporal_ui), flush=True)
+    print(banner(args.gateway, args.temporal_ui, args.identity), flush=True)
     if args.serve_forever:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -62,12 +62,15 @@ async def postgres() -> None:
 async def platform(
     dev_server: Client, postgres: None, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
-    maildir: Path = tmp_path_factory.mktemp("mail")
+    state_dir: Path = tmp_path_factory.mktemp("platform")
     async with (
         postgres_database("dc_identity_test") as identity_db,
         postgres_database("dc_services_test") as services_db,
         running_platform(
-            dev_server, identity_db_url=identity_db, services_db_url=services_db, maildir=maildir
+            dev_server,
+            identity_db_url=identity_db,
+            services_db_url=services_db,
+            state_dir=state_dir,
         ) as running,
     ):
         yield running

@@ -1,6 +1,7 @@
 """The services API through the gateway, against the real Temporal dev server and PostgreSQL."""
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -8,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from dc_identity.demo import DEMO
+from dc_identity.demo import DEMO, LEIE_STAFF, SCHELDE_STAFF, USER_HOLDERS
 from dc_services.models import InboxItem, OutboxMessage, ServiceHistory
 from dc_services.schemas import brussels_today
 from tests.support.platform import Platform
@@ -22,6 +23,27 @@ SOFIE = DEMO.workers[0]  # Schelde, branch Gent
 KATRIN = DEMO.workers[4]  # Leie
 AN = DEMO.users[0]
 CLAIRE = DEMO.users[2]
+HOLDER = {user.user_number: holder for user, holder in zip(DEMO.users, USER_HOLDERS, strict=True)}
+
+
+@pytest.fixture(scope="session")
+async def staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """Tom, with the right on the whole of company Schelde."""
+    async with platform.as_person(SCHELDE_STAFF.national_number) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def leie_staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with platform.as_person(LEIE_STAFF.national_number) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def an(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """An Peeters, who logs in for user 100000000001."""
+    async with platform.as_person(HOLDER[AN.user_number].national_number) as client:
+        yield client
 
 
 def a_service(**overrides: Any) -> dict[str, Any]:
@@ -36,8 +58,8 @@ def a_service(**overrides: Any) -> dict[str, Any]:
     return {**body, **overrides}
 
 
-async def register(platform: Platform, **overrides: Any) -> dict[str, Any]:
-    response = await platform.api.post("/api/v1/services", json=a_service(**overrides))
+async def register(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/services", json=a_service(**overrides))
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -47,19 +69,25 @@ def statuses(service: dict[str, Any]) -> list[int]:
     return [entry["status"] for entry in service["history"]]
 
 
-async def test_registration_asks_company_and_user_at_once(platform: Platform) -> None:
-    created = await register(platform, user_number=CLAIRE.user_number)
+async def test_registration_asks_company_and_user_at_once(
+    platform: Platform, staff: httpx.AsyncClient
+) -> None:
+    created = await register(staff, user_number=CLAIRE.user_number)
 
     assert created["status"] == 1
     assert created["status_label"] == "encoded"
     assert created["branch_id"] == SOFIE.branch_id, "the branch defaults to the worker's"
     assert created["validation_deadline"] is not None
-    fetched = (await platform.api.get(f"/api/v1/services/{created['id']}")).json()
+    fetched = (await staff.get(f"/api/v1/services/{created['id']}")).json()
     assert fetched["history"][0]["event"] == "registered"
-    assert fetched["history"][0]["actor"] == {"kind": "company", "id": SCHELDE}
+    assert fetched["history"][0]["actor"] == {
+        "kind": "company",
+        "id": SCHELDE,
+        "person": SCHELDE_STAFF.national_number,
+    }
 
     async def company_and_user_asked() -> bool:
-        inbox = (await platform.api.get(f"/api/v1/companies/{SCHELDE}/inbox")).json()
+        inbox = (await staff.get(f"/api/v1/companies/{SCHELDE}/inbox")).json()
         in_inbox = any(item["service_id"] == created["id"] for item in inbox)
         return in_inbox and len(platform.mails_to(CLAIRE.email, about=created["id"])) == 1
 
@@ -68,100 +96,146 @@ async def test_registration_asks_company_and_user_at_once(platform: Platform) ->
     assert mail["Subject"].startswith("Confirmez votre prestation"), "in the user's language"
 
 
-async def test_company_then_user_makes_it_ready_for_allocation(platform: Platform) -> None:
-    service = await register(platform)
+async def test_a_worker_registers_their_own_service(platform: Platform) -> None:
+    async with platform.as_person(SOFIE.national_number) as sofie:
+        created = await register(sofie)
+        assert created["history"][0]["actor"]["kind"] == "worker"
+        assert created["history"][0]["actor"]["id"] == SOFIE.login
+        for_a_colleague = await sofie.post(
+            "/api/v1/services", json=a_service(worker_login=DEMO.workers[1].login)
+        )
+        assert for_a_colleague.status_code == 403
+        mine = (await sofie.get("/api/v1/services")).json()["items"]
+        assert {service["worker_login"] for service in mine} == {SOFIE.login}
+
+
+async def test_company_then_user_makes_it_ready_for_allocation(
+    staff: httpx.AsyncClient, an: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
     url = f"/api/v1/services/{service['id']}"
 
-    validated = await platform.api.post(f"{url}/validate", json={"reason": "checked"})
+    validated = await staff.post(f"{url}/validate", json={"reason": "checked"})
     assert validated.status_code == 200, validated.text
     assert validated.json()["status"] == 2
-    confirmed = await platform.api.post(f"{url}/confirm")
+    confirmed = await an.post(f"{url}/confirm")
     assert confirmed.json()["status"] == 11
 
-    fetched = (await platform.api.get(url)).json()
-    assert statuses(fetched) == [1, 2, 11]
-    assert [e["actor"]["kind"] for e in fetched["history"]] == ["company", "company", "user"]
+    fetched = (await staff.get(url)).json()
+    assert statuses(fetched)[:3] == [1, 2, 11]
+    assert [e["actor"]["kind"] for e in fetched["history"][:3]] == ["company", "company", "user"]
+    assert fetched["history"][2]["actor"]["person"] == HOLDER[AN.user_number].national_number
     assert fetched["history"][1]["reason"] == "checked"
-    assert fetched["status_label"] == "ready for voucher allocation"
 
 
-async def test_user_then_company_makes_it_ready_for_allocation(platform: Platform) -> None:
-    service = await register(platform)
+async def test_user_then_company_makes_it_ready_for_allocation(
+    staff: httpx.AsyncClient, an: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
     url = f"/api/v1/services/{service['id']}"
 
-    assert (await platform.api.post(f"{url}/confirm")).json()["status"] == 15
-    assert (await platform.api.post(f"{url}/validate")).json()["status"] == 11
-    assert statuses((await platform.api.get(url)).json()) == [1, 15, 11]
+    assert (await an.post(f"{url}/confirm")).json()["status"] == 15
+    assert (await staff.post(f"{url}/validate")).json()["status"] == 11
+    assert statuses((await staff.get(url)).json())[:3] == [1, 15, 11]
 
 
-async def test_contest_then_modify_then_both_by_hand(platform: Platform) -> None:
-    service = await register(platform)
+async def test_the_parties_may_only_do_their_own_part(
+    staff: httpx.AsyncClient, an: httpx.AsyncClient, leie_staff: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
     url = f"/api/v1/services/{service['id']}"
 
-    no_reason = await platform.api.post(f"{url}/contest", json={})
+    assert (await an.post(f"{url}/validate")).status_code == 403, "a user does not validate"
+    assert (await staff.post(f"{url}/confirm")).status_code == 403, "a company does not confirm"
+    assert (await leie_staff.get(url)).status_code == 404, "another company sees nothing"
+    assert (await leie_staff.post(f"{url}/validate")).status_code == 404
+
+
+async def test_contest_then_modify_then_both_by_hand(
+    staff: httpx.AsyncClient, an: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
+    url = f"/api/v1/services/{service['id']}"
+
+    no_reason = await an.post(f"{url}/contest", json={})
     assert no_reason.status_code == 422
     assert no_reason.json()["errors"][0]["field"] == "reason"
-    contested = await platform.api.post(f"{url}/contest", json={"reason": "only 3 hours"})
+    contested = await an.post(f"{url}/contest", json={"reason": "only 3 hours"})
     assert contested.json()["status"] == 3
     assert contested.json()["auto_validation_possible"] is False
     assert contested.json()["validation_deadline"] is None
 
-    refused = await platform.api.post(f"{url}/validate")
+    refused = await staff.post(f"{url}/validate")
     assert refused.status_code == 409
     assert refused.headers["content-type"] == "application/problem+json"
     assert "modify it first" in refused.json()["detail"]
 
-    modified = await platform.api.patch(url, json={"hours": 3, "reason": "user was right"})
+    modified = await staff.patch(url, json={"hours": 3, "reason": "user was right"})
     assert modified.json()["status"] == 4
     assert modified.json()["hours"] == 3
-    assert (await platform.api.post(f"{url}/validate")).json()["status"] == 2
-    assert (await platform.api.post(f"{url}/confirm")).json()["status"] == 11
-    assert statuses((await platform.api.get(url)).json()) == [1, 3, 4, 2, 11]
+    assert (await staff.post(f"{url}/validate")).json()["status"] == 2
+    assert (await an.post(f"{url}/confirm")).json()["status"] == 11
+    assert statuses((await staff.get(url)).json())[:5] == [1, 3, 4, 2, 11]
 
 
-async def test_modification_after_confirmation_needs_a_new_confirmation(platform: Platform) -> None:
-    service = await register(platform)
+async def test_modification_after_confirmation_needs_a_new_confirmation(
+    staff: httpx.AsyncClient, an: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
     url = f"/api/v1/services/{service['id']}"
 
-    assert (await platform.api.post(f"{url}/confirm")).json()["status"] == 15
-    modified = (await platform.api.patch(url, json={"activity_type": 2})).json()
+    assert (await an.post(f"{url}/confirm")).json()["status"] == 15
+    modified = (await staff.patch(url, json={"activity_type": 2})).json()
     assert (modified["status"], modified["user_confirmed"]) == (4, False)
-    assert (await platform.api.post(f"{url}/validate")).json()["status"] == 2
-    assert (await platform.api.post(f"{url}/confirm")).json()["status"] == 11
+    assert (await staff.post(f"{url}/validate")).json()["status"] == 2
+    assert (await an.post(f"{url}/confirm")).json()["status"] == 11
 
 
-async def test_impossible_transitions_are_refused_and_leave_no_trace(platform: Platform) -> None:
-    service = await register(platform)
+async def test_impossible_transitions_are_refused_and_leave_no_trace(
+    staff: httpx.AsyncClient, an: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
     url = f"/api/v1/services/{service['id']}"
-    await platform.api.post(f"{url}/validate")
+    await staff.post(f"{url}/validate")
 
-    twice = await platform.api.post(f"{url}/validate")
+    twice = await staff.post(f"{url}/validate")
     assert twice.status_code == 409
     assert twice.json()["detail"] == "the company already validated this service"
-    unchanged = await platform.api.patch(url, json={"hours": 4})
+    unchanged = await staff.patch(url, json={"hours": 4})
     assert unchanged.status_code == 409
     assert "changes nothing" in unchanged.json()["detail"]
 
-    await platform.api.post(f"{url}/confirm")
-    after_ready = await platform.api.patch(url, json={"hours": 2})
-    assert after_ready.status_code == 409
-    assert "ready for voucher allocation" in after_ready.json()["detail"]
-
-    cancelled = await platform.api.post(f"{url}/cancel", json={"reason": "double entry"})
+    cancelled = await staff.post(f"{url}/cancel", json={"reason": "double entry"})
     assert cancelled.json()["status"] == 5
-    after_cancel = await platform.api.post(f"{url}/confirm")
+    after_cancel = await an.post(f"{url}/confirm")
     assert after_cancel.status_code == 409
+    modify_after_cancel = await staff.patch(url, json={"hours": 2})
+    assert modify_after_cancel.status_code == 409
 
-    fetched = (await platform.api.get(url)).json()
-    assert statuses(fetched) == [1, 2, 11, 5]
-    assert fetched["version"] == 4
+    fetched = (await staff.get(url)).json()
+    assert statuses(fetched) == [1, 2, 5]
+    assert fetched["version"] == 3
 
 
-async def test_unknown_service_is_404(platform: Platform) -> None:
-    response = await platform.api.get("/api/v1/services/00000000-0000-0000-0000-000000000000")
+async def test_no_modification_or_cancel_once_ready_for_allocation(
+    staff: httpx.AsyncClient, an: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
+    url = f"/api/v1/services/{service['id']}"
+    await staff.post(f"{url}/validate")
+    await an.post(f"{url}/confirm")
+
+    after_ready = await staff.patch(url, json={"hours": 2})
+    assert after_ready.status_code == 409
+    assert "cannot modify" in after_ready.json()["detail"]
+    assert (await staff.post(f"{url}/cancel")).status_code == 409
+
+
+async def test_unknown_service_is_404(staff: httpx.AsyncClient) -> None:
+    response = await staff.get("/api/v1/services/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    confirm = await platform.api.post("/api/v1/services/nope/confirm")
+    confirm = await staff.post("/api/v1/services/nope/confirm")
     assert confirm.status_code == 404
 
 
@@ -184,13 +258,12 @@ async def test_unknown_service_is_404(platform: Platform) -> None:
         ({"worker_login": KATRIN.login}, "worker_login", f"not a worker of company {SCHELDE}"),
         ({"user_number": "999999999999"}, "user_number", "unknown user"),
         ({"branch_id": DEMO.branches[2].establishment_unit_number}, "branch_id", "not a branch"),
-        ({"company_id": "0000000097"}, "company_id", "unknown company"),
     ],
 )
 async def test_invalid_registration_is_a_422_naming_the_field(
-    platform: Platform, overrides: dict[str, Any], field: str, reason: str
+    staff: httpx.AsyncClient, overrides: dict[str, Any], field: str, reason: str
 ) -> None:
-    response = await platform.api.post("/api/v1/services", json=a_service(**overrides))
+    response = await staff.post("/api/v1/services", json=a_service(**overrides))
 
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -199,60 +272,60 @@ async def test_invalid_registration_is_a_422_naming_the_field(
     assert reason in errors[0]["reason"]
 
 
-async def test_service_date_limits_are_inclusive(platform: Platform) -> None:
-    first = await register(platform, service_date="2016-01-01")
-    today = await register(platform, service_date=brussels_today().isoformat())
+async def test_service_date_limits_are_inclusive(staff: httpx.AsyncClient) -> None:
+    first = await register(staff, service_date="2016-01-01")
+    today = await register(staff, service_date=brussels_today().isoformat())
     assert first["service_date"] == "2016-01-01"
     assert today["service_date"] == brussels_today().isoformat()
 
 
-async def test_list_is_paged_newest_first_with_totals(platform: Platform) -> None:
+async def test_list_is_paged_newest_first_with_totals(leie_staff: httpx.AsyncClient) -> None:
     day = date(2020, 2, 3)
-    ids = [
-        (
-            await register(
-                platform,
-                company_id=LEIE,
-                worker_login=KATRIN.login,
-                service_date=day.isoformat(),
-                hours=h,
-            )
-        )["id"]
-        for h in (1, 2, 3)
-    ]
+    ids = []
+    for hours in (1, 2, 3):
+        service = await register(
+            leie_staff,
+            company_id=LEIE,
+            worker_login=KATRIN.login,
+            service_date=day.isoformat(),
+            hours=hours,
+        )
+        ids.append(service["id"])
     query = {"company_id": LEIE, "service_date_from": "2020-02-03", "service_date_to": "2020-02-03"}
 
-    first = (await platform.api.get("/api/v1/services", params={**query, "page_size": 2})).json()
+    first = (await leie_staff.get("/api/v1/services", params={**query, "page_size": 2})).json()
     second = (
-        await platform.api.get("/api/v1/services", params={**query, "page_size": 2, "page": 2})
+        await leie_staff.get("/api/v1/services", params={**query, "page_size": 2, "page": 2})
     ).json()
 
     assert [s["id"] for s in first["items"] + second["items"]] == ids[::-1]
     assert (first["total_services"], first["total_hours"]) == (3, 6)
     assert first["page_size"] == 2
-    too_big = await platform.api.get("/api/v1/services", params={"page_size": 201})
+    too_big = await leie_staff.get("/api/v1/services", params={"page_size": 201})
     assert too_big.status_code == 422
 
 
-async def test_same_idempotency_key_registers_once(platform: Platform) -> None:
+async def test_same_idempotency_key_registers_once(staff: httpx.AsyncClient) -> None:
     headers = {"Idempotency-Key": f"jobtracker-{uuid.uuid4()}"}
-    first = await platform.api.post("/api/v1/services", json=a_service(), headers=headers)
-    again = await platform.api.post("/api/v1/services", json=a_service(), headers=headers)
+    first = await staff.post("/api/v1/services", json=a_service(), headers=headers)
+    again = await staff.post("/api/v1/services", json=a_service(), headers=headers)
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
     assert again.headers["location"] == f"/api/v1/services/{first.json()['id']}"
 
-    await platform.api.post(f"/api/v1/services/{first.json()['id']}/cancel")
-    after_cancel = await platform.api.post("/api/v1/services", json=a_service(), headers=headers)
+    await staff.post(f"/api/v1/services/{first.json()['id']}/cancel")
+    after_cancel = await staff.post("/api/v1/services", json=a_service(), headers=headers)
     assert (after_cancel.status_code, after_cancel.json()["status"]) == (200, 5)
 
 
-async def test_projection_writes_each_transition_once(platform: Platform) -> None:
-    service = await register(platform)
+async def test_projection_writes_each_transition_once(
+    platform: Platform, staff: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
     url = f"/api/v1/services/{service['id']}"
-    await platform.api.post(f"{url}/validate")
-    await platform.api.post(f"{url}/confirm")
+    await staff.post(f"{url}/validate")
+    await staff.post(f"{url}/cancel")
 
     async def notified() -> bool:
         async with platform.services_db.sessions() as session:
@@ -274,11 +347,15 @@ async def test_projection_writes_each_transition_once(platform: Platform) -> Non
     assert (history, inbox) == (3, 1)
 
 
-async def test_operators_find_services_by_search_attributes(platform: Platform) -> None:
-    service = await register(platform, user_number=DEMO.users[3].user_number)
-    await platform.api.post(f"/api/v1/services/{service['id']}/confirm")
+async def test_operators_find_services_by_search_attributes(
+    platform: Platform, staff: httpx.AsyncClient
+) -> None:
+    user = DEMO.users[3]
+    service = await register(staff, user_number=user.user_number)
+    async with platform.as_person(HOLDER[user.user_number].national_number) as holder:
+        await holder.post(f"/api/v1/services/{service['id']}/confirm")
     query = (
-        f"DcUserNumber = '{DEMO.users[3].user_number}' AND DcStatus = 15 "
+        f"DcUserNumber = '{user.user_number}' AND DcStatus = 15 "
         f"AND DcCompany = '{SCHELDE}' AND DcWorker = '{SOFIE.login}'"
     )
 
@@ -290,22 +367,30 @@ async def test_operators_find_services_by_search_attributes(platform: Platform) 
 
 
 async def test_openapi_documents_the_services_api(platform: Platform) -> None:
-    document = (await platform.api.get("/openapi.json")).json()
+    document = (await platform.anonymous.get("/openapi.json")).json()
     paths = document["paths"]
     assert {"post", "get"} <= set(paths["/api/v1/services"])
     assert "patch" in paths["/api/v1/services/{service_id}"]
     for action in ("validate", "confirm", "contest", "cancel"):
         assert "post" in paths[f"/api/v1/services/{{service_id}}/{action}"]
-    assert (await platform.api.get("/healthz")).json() == {"status": "ok"}
+    assert (await platform.anonymous.get("/healthz")).json() == {"status": "ok"}
+    assert (await platform.anonymous.get("/api/v1/services")).status_code == 401
 
 
-async def test_gateway_says_when_a_service_is_down() -> None:
+async def test_gateway_says_when_a_service_is_down(platform: Platform) -> None:
     from dc_gateway.api import create_app
     from dc_gateway.settings import GatewaySettings
     from tests.support.servers import free_port, serving
 
-    app = create_app(GatewaySettings(services_url=f"http://127.0.0.1:{free_port()}"))
-    async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
-        response = await client.get("/api/v1/services")
+    settings = GatewaySettings(
+        services_url=f"http://127.0.0.1:{free_port()}",
+        identity_url=platform.identity_url,
+        oidc_issuer=platform.identity_url,
+    )
+    token = await platform.token(SCHELDE_STAFF.national_number)
+    async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
+        response = await client.get(
+            "/api/v1/services", headers={"Authorization": f"Bearer {token}"}
+        )
     assert response.status_code == 503
     assert response.json()["title"] == "Service unavailable"

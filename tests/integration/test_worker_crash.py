@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from dc_identity.demo import DEMO
+from dc_identity.demo import DEMO, SCHELDE_STAFF, USER_HOLDERS
 from dc_services.models import InboxItem, OutboxMessage, Service, ServiceHistory
 from tests.support.platform import Platform, running_platform
 from tests.support.servers import postgres_database
@@ -36,7 +37,7 @@ async def platform_without_workers(
             isolated_dev_server,
             identity_db_url=identity_db,
             services_db_url=services_db,
-            maildir=tmp_path / "mail",
+            state_dir=tmp_path,
             with_workers=False,
         ) as platform,
     ):
@@ -69,10 +70,20 @@ def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[b
 
 async def test_killed_workers_resume_and_project_once(platform_without_workers: Platform) -> None:
     platform = platform_without_workers
+
+    async with (
+        platform.as_person(SCHELDE_STAFF.national_number) as staff,
+        platform.as_person(USER_HOLDERS[1].national_number) as user,
+    ):
+        service_url = await _lifecycle_across_crashes(platform, staff, user)
+    await _check_written_once(platform, service_url.rsplit("/", 1)[1])
+
+
+async def _lifecycle_across_crashes(
+    platform: Platform, staff: httpx.AsyncClient, user: httpx.AsyncClient
+) -> str:
     env = _environment(platform)
     lifecycle = ["-m", "dc_workflows.worker"]
-    service_url = ""
-
     with (
         process(lifecycle, env) as lifecycle_worker,
         process(
@@ -80,7 +91,7 @@ async def test_killed_workers_resume_and_project_once(platform_without_workers: 
             _environment(platform, CRASH_AFTER_PROJECTING_VERSION="2"),
         ) as crashing_worker,
     ):
-        created = await platform.api.post(
+        created = await staff.post(
             "/api/v1/services",
             json={
                 "company_id": DEMO.companies[0].enterprise_number,
@@ -97,7 +108,7 @@ async def test_killed_workers_resume_and_project_once(platform_without_workers: 
         lifecycle_worker.wait()
 
         # The company validates while no lifecycle worker runs: the request waits for one.
-        validating = asyncio.create_task(platform.api.post(f"{service_url}/validate"))
+        validating = asyncio.create_task(staff.post(f"{service_url}/validate"))
         await asyncio.sleep(1)
         assert not validating.done()
 
@@ -109,15 +120,17 @@ async def test_killed_workers_resume_and_project_once(platform_without_workers: 
                 validated = await validating
                 assert validated.status_code == 200, validated.text
                 assert validated.json()["status"] == 2
-                confirmed = await platform.api.post(f"{service_url}/confirm")
+                confirmed = await user.post(f"{service_url}/confirm")
                 assert confirmed.json()["status"] == 11
 
                 async def mailed() -> bool:
                     return len(platform.mails_to(DEMO.users[1].email, about=service_url[-36:])) > 0
 
                 await eventually(mailed)
+    return service_url
 
-    service_id = service_url.rsplit("/", 1)[1]
+
+async def _check_written_once(platform: Platform, service_id: str) -> None:
     async with platform.services_db.sessions() as session:
         service = await session.get(Service, service_id)
         history = list(

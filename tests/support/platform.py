@@ -1,7 +1,8 @@
-"""The whole platform in one test process: identity, services-mgmt, gateway, workers, mail sink.
+"""The whole platform in one test process: identity (with its development identity provider),
+services-mgmt, gateway, workers, mail sink.
 
-Every part talks to the others the way it does in production: over HTTP and through a real
-Temporal server. Only the process boundaries are folded into one event loop.
+Every part talks to the others the way it does in production: over HTTP, with real signed tokens,
+and through a real Temporal server. Only the process boundaries are folded into one event loop.
 """
 
 from __future__ import annotations
@@ -31,13 +32,33 @@ from tests.support.servers import free_port, serving
 
 @dataclass
 class Platform:
-    api: httpx.AsyncClient
-    """The gateway, as the portal and the app reach it (base URL ends before /api/v1)."""
+    gateway_url: str
+    identity_url: str
     temporal: Client
     services_db: Database
     services_settings: ServicesSettings
     temporal_settings: TemporalSettings
     maildir: Path
+    state_dir: Path
+    anonymous: httpx.AsyncClient
+    """The gateway without a token."""
+
+    async def token(self, national_number: str) -> str:
+        """A token from the development identity provider, as the login page gives one."""
+        async with httpx.AsyncClient(base_url=self.identity_url) as identity:
+            response = await identity.post("/dev/token", json={"national_number": national_number})
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
+
+    @asynccontextmanager
+    async def as_person(self, national_number: str) -> AsyncIterator[httpx.AsyncClient]:
+        """The gateway, as that person logged in."""
+        headers = {"Authorization": f"Bearer {await self.token(national_number)}"}
+        async with httpx.AsyncClient(
+            base_url=self.gateway_url, headers=headers, timeout=60
+        ) as client:
+            yield client
 
     def mails_to(self, recipient: str, *, about: str = "") -> list[Message]:
         """Messages the mail sink received for ``recipient`` whose text mentions ``about``."""
@@ -66,32 +87,39 @@ async def running_platform(
     *,
     identity_db_url: str,
     services_db_url: str,
-    maildir: Path,
+    state_dir: Path,
     with_workers: bool = True,
 ) -> AsyncIterator[Platform]:
     temporal_settings = temporal_settings_for(temporal)
+    maildir = state_dir / "mail"
     async with AsyncExitStack() as stack:
         smtp_port = free_port()
         sink = mailsink.start("127.0.0.1", smtp_port, maildir)
         stack.callback(sink.stop)
-        identity_url = await stack.enter_async_context(
-            serving(create_identity(IdentitySettings(database_url=identity_db_url, demo_data=True)))
+        identity_port = free_port()
+        identity_url = f"http://127.0.0.1:{identity_port}"
+        identity_settings = IdentitySettings(
+            database_url=identity_db_url,
+            demo_data=True,
+            dev_idp=True,
+            dev_idp_issuer=identity_url,
+            dev_idp_key_file=state_dir / "dev-idp-key.json",
         )
+        await stack.enter_async_context(serving(create_identity(identity_settings), identity_port))
         services_settings = ServicesSettings(
-            database_url=services_db_url,
-            identity_url=identity_url,
-            smtp_port=smtp_port,
+            database_url=services_db_url, identity_url=identity_url, smtp_port=smtp_port
         )
         services_url = await stack.enter_async_context(
             serving(create_services(services_settings, temporal_settings))
         )
-        gateway_url = await stack.enter_async_context(
-            serving(
-                create_gateway(
-                    GatewaySettings(services_url=services_url, upstream_timeout_seconds=90)
-                )
-            )
+        gateway_settings = GatewaySettings(
+            services_url=services_url,
+            identity_url=identity_url,
+            oidc_issuer=identity_url,
+            oidc_audience=identity_settings.oidc_audience,
+            upstream_timeout_seconds=90,
         )
+        gateway_url = await stack.enter_async_context(serving(create_gateway(gateway_settings)))
         if with_workers:
             await stack.enter_async_context(lifecycle_worker.build_worker(temporal))
             activities = await stack.enter_async_context(
@@ -100,12 +128,17 @@ async def running_platform(
             await stack.enter_async_context(services_worker.build_worker(temporal, activities))
         services_db = Database(services_db_url)
         stack.push_async_callback(services_db.dispose)
-        api = await stack.enter_async_context(httpx.AsyncClient(base_url=gateway_url, timeout=60))
+        anonymous = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=gateway_url, timeout=60)
+        )
         yield Platform(
-            api=api,
+            gateway_url=gateway_url,
+            identity_url=identity_url,
             temporal=temporal,
             services_db=services_db,
             services_settings=services_settings,
             temporal_settings=temporal_settings,
             maildir=maildir,
+            state_dir=state_dir,
+            anonymous=anonymous,
         )

@@ -54,9 +54,10 @@ async def postgres_database(prefix: str) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an ASGI app over real HTTP on a free loopback port; yields its base URL."""
-    port = free_port()
+async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app over real HTTP on a loopback port (a free one by default); yields its
+    base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     )

@@ -9,4 +9,13 @@ class GatewaySettings(ServiceSettings):
     host: str = Field(default="127.0.0.1", validation_alias="DC_GATEWAY_HOST")
     port: int = Field(default=8000, validation_alias="DC_GATEWAY_PORT")
     services_url: str = Field(default="http://127.0.0.1:8002", validation_alias="DC_SERVICES_URL")
+    identity_url: str = Field(default="http://127.0.0.1:8001", validation_alias="DC_IDENTITY_URL")
+    oidc_issuer: str = Field(
+        default="http://127.0.0.1:8001",
+        validation_alias="DC_OIDC_ISSUER",
+        description="The OpenID Connect issuer whose tokens the gateway accepts",
+    )
+    oidc_audience: str = Field(
+        default="dienstencheques-platform", validation_alias="DC_OIDC_AUDIENCE"
+    )
     upstream_timeout_seconds: float = Field(default=30.0, gt=0)

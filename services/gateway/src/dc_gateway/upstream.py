@@ -1,5 +1,6 @@
-"""Forwarding a gateway call to the service that owns it, over HTTP."""
+"""Calling the service that owns a resource, over HTTP."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -8,6 +9,7 @@ from fastapi import Request, Response
 from dc_common.problems import Problem
 
 _FORWARDED_HEADERS = ("idempotency-key", "x-request-id")
+QueryParams = Mapping[str, str | list[str]] | None
 
 
 class Upstream:
@@ -26,22 +28,44 @@ class Upstream:
         self._internal_prefix = internal_prefix
         self._public_prefix = public_prefix
 
+    async def fetch(self, path: str) -> dict[str, Any] | None:
+        """The resource's JSON, or None when the service does not know it."""
+        answer = await self._call("GET", path)
+        if answer.status_code in (404, 422):
+            return None
+        if answer.status_code != 200:
+            raise Problem(502, "Bad gateway", f"{path}: upstream answered {answer.status_code}")
+        body: dict[str, Any] = answer.json()
+        return body
+
+    async def fetch_list(self, path: str) -> list[dict[str, Any]]:
+        answer = await self._call("GET", path)
+        if answer.status_code != 200:
+            raise Problem(502, "Bad gateway", f"{path}: upstream answered {answer.status_code}")
+        body: list[dict[str, Any]] = answer.json()
+        return body
+
     async def forward(
-        self, request: Request, method: str, path: str, *, json: Any = None
+        self,
+        request: Request,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: QueryParams = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
-        headers = {
+        """Pass the call on and its answer back (status, body, Location rewritten)."""
+        passed = {
             name: request.headers[name] for name in _FORWARDED_HEADERS if name in request.headers
         }
-        try:
-            answer = await self._http.request(
-                method,
-                self._internal_prefix + path,
-                params=request.query_params,
-                json=json,
-                headers=headers,
-            )
-        except httpx.TransportError as error:
-            raise Problem(503, "Service unavailable", f"{self._http.base_url}: {error}") from error
+        answer = await self._call(
+            method,
+            path,
+            json=json,
+            params=request.query_params if params is None else params,
+            headers={**passed, **(headers or {})},
+        )
         response_headers = {}
         if location := answer.headers.get("location"):
             response_headers["Location"] = location.replace(
@@ -53,6 +77,22 @@ class Upstream:
             media_type=answer.headers.get("content-type"),
             headers=response_headers,
         )
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            return await self._http.request(
+                method, self._internal_prefix + path, json=json, params=params, headers=headers
+            )
+        except httpx.TransportError as error:
+            raise Problem(503, "Service unavailable", f"{self._http.base_url}: {error}") from error
 
     async def aclose(self) -> None:
         await self._http.aclose()

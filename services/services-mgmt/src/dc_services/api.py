@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 
 from dc_common.db import Database, create_schema
 from dc_common.logging import configure_logging
-from dc_common.problems import install_problem_handlers
+from dc_common.problems import Problem, install_problem_handlers
 from dc_services import repository
 from dc_services.domain import ServiceDesk
 from dc_services.identity_client import IdentityClient
 from dc_services.models import Base, Service, ServiceHistory
 from dc_services.schemas import (
     ActorOut,
+    BranchNumber,
     ContestIn,
     EnterpriseNumber,
     HistoryEntryOut,
@@ -43,14 +44,21 @@ Desk = Annotated[ServiceDesk, Depends(_desk)]
 router = APIRouter(prefix="/v1")
 
 
-def company_of(service: Service | ServiceIn) -> Actor:
-    """The acting party until authentication arrives: the company the service belongs to."""
-    return Actor(kind=ActorKind.COMPANY, id=service.company_id)
+def acting_party(
+    x_actor_kind: Annotated[ActorKind | None, Header()] = None,
+    x_actor_id: Annotated[str | None, Header(max_length=64)] = None,
+    x_actor_person: Annotated[str | None, Header(max_length=64)] = None,
+) -> Actor:
+    """The party acting, as the gateway established it after authenticating the caller.
+
+    This API is internal: only the gateway reaches it, and it sets these headers.
+    """
+    if x_actor_kind is None or not x_actor_id:
+        raise Problem(401, "No acting party", "X-Actor-Kind and X-Actor-Id are required")
+    return Actor(kind=x_actor_kind, id=x_actor_id, person=x_actor_person)
 
 
-def user_of(service: Service) -> Actor:
-    """The acting party until authentication arrives: the user the service was performed for."""
-    return Actor(kind=ActorKind.USER, id=service.user_number)
+Acting = Annotated[Actor, Depends(acting_party)]
 
 
 @router.post(
@@ -63,10 +71,11 @@ def user_of(service: Service) -> Actor:
 async def register_service(
     body: ServiceIn,
     desk: Desk,
+    caller: Acting,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> ServiceDetailOut:
-    registration = await desk.register(company_of(body), body, idempotency_key=idempotency_key)
+    registration = await desk.register(caller, body, idempotency_key=idempotency_key)
     if not registration.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/services/{registration.state.service_id}"
@@ -77,7 +86,7 @@ async def register_service(
 async def list_services(
     desk: Desk,
     company_id: EnterpriseNumber | None = None,
-    branch_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+    branch_id: Annotated[list[BranchNumber] | None, Query()] = None,
     status_code: Annotated[ServiceStatus | None, Query(alias="status")] = None,
     worker_login: Annotated[str | None, Query(pattern=r"^980\d{9}$")] = None,
     user_number: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
@@ -88,7 +97,7 @@ async def list_services(
 ) -> ServicePage:
     selection = repository.ServiceFilter(
         company_id=company_id,
-        branch_id=branch_id,
+        branch_ids=tuple(branch_id or ()),
         status=status_code,
         worker_login=worker_login,
         user_number=user_number,
@@ -115,40 +124,39 @@ async def get_service(service_id: str, desk: Desk) -> ServiceDetailOut:
 
 @router.post("/services/{service_id}/validate", response_model=ServiceDetailOut)
 async def validate_service(
-    service_id: str, desk: Desk, body: TransitionIn | None = None
+    service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
 ) -> ServiceDetailOut:
-    caller = company_of(await desk.get(service_id))
     reason = body.reason if body else None
     return _state_out(await desk.validate(caller, service_id, reason))
 
 
 @router.post("/services/{service_id}/confirm", response_model=ServiceDetailOut)
 async def confirm_service(
-    service_id: str, desk: Desk, body: TransitionIn | None = None
+    service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
 ) -> ServiceDetailOut:
-    caller = user_of(await desk.get(service_id))
     reason = body.reason if body else None
     return _state_out(await desk.confirm(caller, service_id, reason))
 
 
 @router.post("/services/{service_id}/contest", response_model=ServiceDetailOut)
-async def contest_service(service_id: str, body: ContestIn, desk: Desk) -> ServiceDetailOut:
-    caller = user_of(await desk.get(service_id))
+async def contest_service(
+    service_id: str, body: ContestIn, desk: Desk, caller: Acting
+) -> ServiceDetailOut:
     return _state_out(await desk.contest(caller, service_id, body.reason))
 
 
 @router.post("/services/{service_id}/cancel", response_model=ServiceDetailOut)
 async def cancel_service(
-    service_id: str, desk: Desk, body: TransitionIn | None = None
+    service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
 ) -> ServiceDetailOut:
-    caller = company_of(await desk.get(service_id))
     reason = body.reason if body else None
     return _state_out(await desk.cancel(caller, service_id, reason))
 
 
 @router.patch("/services/{service_id}", response_model=ServiceDetailOut)
-async def modify_service(service_id: str, body: ModificationIn, desk: Desk) -> ServiceDetailOut:
-    caller = company_of(await desk.get(service_id))
+async def modify_service(
+    service_id: str, body: ModificationIn, desk: Desk, caller: Acting
+) -> ServiceDetailOut:
     return _state_out(await desk.modify(caller, service_id, body))
 
 
@@ -158,9 +166,12 @@ async def modify_service(service_id: str, body: ModificationIn, desk: Desk) -> S
     summary="Requests to validate, newest first",
 )
 async def company_inbox(
-    company_id: str, desk: Desk, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    company_id: str,
+    desk: Desk,
+    branch_id: Annotated[list[BranchNumber] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[InboxItemOut]:
-    items = await desk.inbox(company_id, limit=limit)
+    items = await desk.inbox(company_id, branch_ids=tuple(branch_id or ()), limit=limit)
     return [
         InboxItemOut(service_id=item.service_id, kind=item.kind, created_at=item.created_at)
         for item in items
@@ -196,7 +207,7 @@ def _history_out(entry: ServiceHistory) -> HistoryEntryOut:
         event=entry.event,
         status=ServiceStatus(entry.status),
         status_label=ServiceStatus(entry.status).label,
-        actor=ActorOut(kind=entry.actor_kind, id=entry.actor_id),
+        actor=ActorOut(kind=entry.actor_kind, id=entry.actor_id, person=entry.actor_person),
         reason=entry.reason,
         details=entry.details,
     )
@@ -229,7 +240,9 @@ def _state_out(state: ServiceState) -> ServiceDetailOut:
                 event=entry.event,
                 status=entry.status,
                 status_label=entry.status.label,
-                actor=ActorOut(kind=entry.actor.kind.value, id=entry.actor.id),
+                actor=ActorOut(
+                    kind=entry.actor.kind.value, id=entry.actor.id, person=entry.actor.person
+                ),
                 reason=entry.reason,
                 details=entry.details.model_dump(mode="json") if entry.details else None,
             )

@@ -156,9 +156,11 @@ class ServiceDesk:
                 session, selection, offset=(page - 1) * page_size, limit=page_size
             )
 
-    async def inbox(self, company_id: str, *, limit: int) -> list[InboxItem]:
+    async def inbox(
+        self, company_id: str, *, branch_ids: tuple[str, ...] = (), limit: int
+    ) -> list[InboxItem]:
         async with self._db.sessions() as session:
-            return await repository.inbox(session, company_id, limit=limit)
+            return await repository.inbox(session, company_id, branch_ids=branch_ids, limit=limit)
 
     # -- helpers ----------------------------------------------------------------------------
 

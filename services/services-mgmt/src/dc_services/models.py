@@ -52,6 +52,7 @@ class ServiceHistory(Base):
     status: Mapped[int] = mapped_column(Integer)
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str] = mapped_column(String(64))
+    actor_person: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, object] | None] = mapped_column(JSON)
 

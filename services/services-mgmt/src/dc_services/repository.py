@@ -48,6 +48,7 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
             "status": int(entry.status),
             "actor_kind": entry.actor.kind.value,
             "actor_id": entry.actor.id,
+            "actor_person": entry.actor.person,
             "reason": entry.reason,
             "details": entry.details.model_dump(mode="json") if entry.details else None,
         }
@@ -73,7 +74,7 @@ async def history(session: AsyncSession, service_id: str) -> list[ServiceHistory
 @dataclass(frozen=True)
 class ServiceFilter:
     company_id: str | None = None
-    branch_id: str | None = None
+    branch_ids: tuple[str, ...] = ()
     status: int | None = None
     worker_login: str | None = None
     user_number: str | None = None
@@ -83,7 +84,6 @@ class ServiceFilter:
     def conditions(self) -> list[object]:
         columns = {
             "company_id": Service.company_id,
-            "branch_id": Service.branch_id,
             "status": Service.status,
             "worker_login": Service.worker_login,
             "user_number": Service.user_number,
@@ -93,6 +93,8 @@ class ServiceFilter:
             for name, column in columns.items()
             if getattr(self, name) is not None
         ]
+        if self.branch_ids:
+            conditions.append(Service.branch_id.in_(self.branch_ids))
         if self.service_date_from:
             conditions.append(Service.service_date >= self.service_date_from)
         if self.service_date_to:
@@ -136,12 +138,16 @@ async def add_to_inbox(
     )
 
 
-async def inbox(session: AsyncSession, company_id: str, *, limit: int) -> list[InboxItem]:
+async def inbox(
+    session: AsyncSession, company_id: str, *, branch_ids: tuple[str, ...] = (), limit: int
+) -> list[InboxItem]:
+    query = select(InboxItem).where(InboxItem.company_id == company_id)
+    if branch_ids:
+        query = query.join(Service, Service.id == InboxItem.service_id).where(
+            Service.branch_id.in_(branch_ids)
+        )
     rows = await session.scalars(
-        select(InboxItem)
-        .where(InboxItem.company_id == company_id)
-        .order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
-        .limit(limit)
+        query.order_by(InboxItem.created_at.desc(), InboxItem.id.desc()).limit(limit)
     )
     return list(rows)
 

@@ -79,6 +79,7 @@ class ModificationIn(Strict):
 class ActorOut(BaseModel):
     kind: str
     id: str
+    person: str | None = Field(default=None, description="national number of who acted")
 
 
 class HistoryEntryOut(BaseModel):

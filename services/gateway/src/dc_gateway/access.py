@@ -1,0 +1,127 @@
+"""Who the caller is on this platform: their roles and rights, as the identity service keeps them.
+
+Rights are read at every request (not carried in the token), so a revoke takes effect at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+from pydantic import BaseModel
+
+from dc_common.problems import Problem
+
+
+class RightOut(BaseModel):
+    grant_id: int
+    company_id: str
+    branch_id: str | None
+
+
+class WorkerRoleOut(BaseModel):
+    login: str
+    company_id: str
+    branch_id: str | None
+
+
+class AccessOut(BaseModel):
+    """``GET /v1/people/{national_number}/access`` of the identity service; also ``/me``."""
+
+    national_number: str
+    name: str
+    operator: bool = False
+    legal_representative_of: list[str] = []
+    main_access_manager_of: list[str] = []
+    rights: list[RightOut] = []
+    workers: list[WorkerRoleOut] = []
+    user_numbers: list[str] = []
+
+
+@dataclass(frozen=True)
+class StaffScope:
+    """What a staff member may see of one company: all of it, or some branches."""
+
+    company_id: str
+    branches: frozenset[str] | None  # None: the whole company
+
+    def covers(self, branch_id: str | None) -> bool:
+        return self.branches is None or branch_id in self.branches
+
+
+@dataclass(frozen=True)
+class Caller:
+    national_number: str
+    name: str
+    operator: bool = False
+    legal_representative_of: frozenset[str] = frozenset()
+    main_access_manager_of: frozenset[str] = frozenset()
+    staff: dict[str, StaffScope] = field(default_factory=dict)
+    worker_logins: dict[str, str] = field(default_factory=dict)  # login -> company
+    user_numbers: frozenset[str] = frozenset()
+    access: AccessOut | None = None
+
+    @classmethod
+    def from_access(cls, access: AccessOut) -> Caller:
+        staff: dict[str, StaffScope] = {}
+        for right in access.rights:
+            current = staff.get(right.company_id)
+            if right.branch_id is None or (current is not None and current.branches is None):
+                staff[right.company_id] = StaffScope(right.company_id, None)
+            else:
+                known = current.branches if current and current.branches else frozenset()
+                staff[right.company_id] = StaffScope(right.company_id, known | {right.branch_id})
+        return cls(
+            national_number=access.national_number,
+            name=access.name,
+            operator=access.operator,
+            legal_representative_of=frozenset(access.legal_representative_of),
+            main_access_manager_of=frozenset(access.main_access_manager_of),
+            staff=staff,
+            worker_logins={w.login: w.company_id for w in access.workers},
+            user_numbers=frozenset(access.user_numbers),
+            access=access,
+        )
+
+    @classmethod
+    def unknown(cls, national_number: str, name: str | None) -> Caller:
+        """Authenticated, but not known to the platform: no role anywhere."""
+        access = AccessOut(national_number=national_number, name=name or national_number)
+        return cls(national_number=national_number, name=access.name, access=access)
+
+    def knows_company(self, company_id: str) -> bool:
+        """Any role at the company: the company's existence is no secret to them."""
+        return (
+            self.operator
+            or company_id in self.staff
+            or company_id in self.legal_representative_of
+            or company_id in self.main_access_manager_of
+            or company_id in self.worker_logins.values()
+        )
+
+    def manages_access_of(self, company_id: str) -> bool:
+        return company_id in self.main_access_manager_of
+
+    def may_appoint_managers_of(self, company_id: str) -> bool:
+        return (
+            company_id in self.legal_representative_of or company_id in self.main_access_manager_of
+        )
+
+
+class IdentityDirectory:
+    def __init__(self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=10, transport=transport)
+
+    async def caller(self, national_number: str, name: str | None) -> Caller:
+        try:
+            response = await self._http.get(f"/v1/people/{national_number}/access")
+        except httpx.TransportError as error:
+            raise Problem(503, "Identity service unavailable", str(error)) from error
+        if response.status_code in (404, 422):
+            return Caller.unknown(national_number, name)
+        if response.status_code != 200:
+            raise Problem(503, "Identity service unavailable", f"answered {response.status_code}")
+        return Caller.from_access(AccessOut.model_validate(response.json()))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,46 @@
+"""The caller's part in one service, and the acting party the services-mgmt API is told of."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from dc_gateway.access import Caller
+from dc_gateway.policy import forbidden, not_found
+
+
+class Part(StrEnum):
+    STAFF = "staff"
+    WORKER = "worker"
+    USER = "user"
+    OPERATOR = "operator"
+
+
+def parts_in(caller: Caller, service: dict[str, Any]) -> set[Part]:
+    parts: set[Part] = set()
+    scope = caller.staff.get(service["company_id"])
+    if scope is not None and scope.covers(service["branch_id"]):
+        parts.add(Part.STAFF)
+    if service["worker_login"] in caller.worker_logins:
+        parts.add(Part.WORKER)
+    if service["user_number"] in caller.user_numbers:
+        parts.add(Part.USER)
+    if caller.operator:
+        parts.add(Part.OPERATOR)
+    return parts
+
+
+def require_part(caller: Caller, service: dict[str, Any] | None, part: Part) -> dict[str, Any]:
+    """The service, if the caller plays ``part`` in it; 404 if they play none, 403 otherwise."""
+    parts = parts_in(caller, service) if service else set()
+    if not parts:
+        raise not_found("such service")
+    if part not in parts:
+        raise forbidden(f"only the service's {part} may do this")
+    assert service is not None
+    return service
+
+
+def acting_as(caller: Caller, kind: str, party_id: str) -> dict[str, str]:
+    """Headers naming the acting party for the internal services API (trusted from the gateway)."""
+    return {"X-Actor-Kind": kind, "X-Actor-Id": party_id, "X-Actor-Person": caller.national_number}

@@ -1,0 +1,266 @@
+"""Services ("prestaties"): forwarded to services-mgmt, scoped by the caller's part in them."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+
+from dc_common.problems import field_error
+from dc_gateway.access import Caller
+from dc_gateway.parties import Part, acting_as, parts_in, require_part
+from dc_gateway.policy import Rule, forbidden, not_found, requires
+from dc_gateway.upstream import Upstream
+from dc_services.schemas import (
+    BranchNumber,
+    ContestIn,
+    EnterpriseNumber,
+    InboxItemOut,
+    ModificationIn,
+    ServiceDetailOut,
+    ServiceIn,
+    ServicePage,
+    TransitionIn,
+)
+from dc_workflows.status import ServiceStatus
+
+PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457)"}
+TRANSITION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM,
+    409: {**PROBLEM, "description": "The service's status does not allow this transition"},
+}
+
+
+def _services(request: Request) -> Upstream:
+    upstream: Upstream = request.app.state.services
+    return upstream
+
+
+Services = Annotated[Upstream, Depends(_services)]
+router = APIRouter(prefix="/api/v1", tags=["services"])
+
+
+def _json(body: Any) -> Any:
+    return None if body is None else body.model_dump(mode="json", exclude_unset=True)
+
+
+@router.post(
+    "/services",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServiceDetailOut,
+    summary="Register a service; the company is asked to validate and the user to confirm",
+    responses={200: {"description": "Already registered under this Idempotency-Key"}, 422: PROBLEM},
+)
+async def register_service(
+    body: ServiceIn,
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> Response:
+    """Staff of the company (within their branches) encode a service for a worker; a worker
+    registers their own."""
+    scope = caller.staff.get(body.company_id)
+    if scope is not None:
+        if scope.branches is not None and not (body.branch_id and scope.covers(body.branch_id)):
+            raise forbidden(f"name one of your branches as branch_id: {sorted(scope.branches)}")
+        actor = acting_as(caller, "company", body.company_id)
+    elif caller.worker_logins.get(body.worker_login) == body.company_id:
+        actor = acting_as(caller, "worker", body.worker_login)
+    elif caller.knows_company(body.company_id):
+        raise forbidden("you may register services of your own only")
+    else:
+        raise not_found(f"company {body.company_id}")
+    return await services.forward(request, "POST", "/services", json=_json(body), headers=actor)
+
+
+@router.get(
+    "/services",
+    response_model=ServicePage,
+    summary="Services, newest first, 50 a page, with the totals of the selection",
+)
+async def list_services(
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    company_id: EnterpriseNumber | None = None,
+    branch_id: Annotated[list[BranchNumber] | None, Query()] = None,
+    status_code: Annotated[ServiceStatus | None, Query(alias="status")] = None,
+    worker_login: Annotated[str | None, Query(pattern=r"^980\d{9}$")] = None,
+    user_number: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    service_date_from: date | None = None,
+    service_date_to: date | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """Only what the caller may see: a staff member their company (or branches), a worker their
+    own services, a user their household's, an operator everything."""
+    params: dict[str, str | list[str]] = {k: v for k, v in request.query_params.items()}
+    params.pop("branch_id", None)
+    params.update(_scope(caller, company_id, branch_id or []))
+    return await services.forward(request, "GET", "/services", params=params)
+
+
+def _scope(caller: Caller, company_id: str | None, branches: list[str]) -> dict[str, Any]:
+    if company_id is None and not caller.operator:
+        if len(caller.staff) == 1:
+            company_id = next(iter(caller.staff))
+        elif caller.worker_logins:
+            return {"worker_login": next(iter(caller.worker_logins))}
+        elif caller.user_numbers:
+            return {"user_number": next(iter(caller.user_numbers))}
+        elif caller.staff:
+            raise field_error("company_id", "required: you have rights in several companies")
+        else:
+            raise forbidden("you have no right to see services")
+    if company_id is None:
+        return {"branch_id": branches} if branches else {}
+    scope = caller.staff.get(company_id)
+    if scope is None and not caller.operator:
+        if caller.knows_company(company_id):
+            raise forbidden(f"you have no right on the services of company {company_id}")
+        raise not_found(f"company {company_id}")
+    if scope is None or scope.branches is None:
+        return {"company_id": company_id, "branch_id": branches}
+    outside = set(branches) - scope.branches
+    if outside:
+        raise not_found(f"branch {sorted(outside)[0]}")
+    return {"company_id": company_id, "branch_id": branches or sorted(scope.branches)}
+
+
+@router.get(
+    "/services/{service_id}",
+    response_model=ServiceDetailOut,
+    summary="One service with its history: every transition, who, when and why",
+    responses={404: PROBLEM},
+)
+async def get_service(
+    service_id: str,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
+) -> dict[str, Any]:
+    service = await services.fetch(f"/services/{service_id}")
+    if service is None or not parts_in(caller, service):
+        raise not_found("such service")
+    return service
+
+
+async def _transition(
+    request: Request,
+    services: Services,
+    caller: Caller,
+    service_id: str,
+    part: Part,
+    method: str,
+    path: str,
+    body: Any,
+) -> Response:
+    service = require_part(caller, await services.fetch(f"/services/{service_id}"), part)
+    if part is Part.STAFF:
+        actor = acting_as(caller, "company", service["company_id"])
+    else:
+        actor = acting_as(caller, "user", service["user_number"])
+    return await services.forward(request, method, path, json=_json(body), headers=actor)
+
+
+@router.post(
+    "/services/{service_id}/validate",
+    response_model=ServiceDetailOut,
+    summary="The company validates the service",
+    responses=TRANSITION_RESPONSES,
+)
+async def validate_service(
+    service_id: str,
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
+    body: TransitionIn | None = None,
+) -> Response:
+    path = f"/services/{service_id}/validate"
+    return await _transition(request, services, caller, service_id, Part.STAFF, "POST", path, body)
+
+
+@router.post(
+    "/services/{service_id}/confirm",
+    response_model=ServiceDetailOut,
+    summary="The user confirms the service",
+    responses=TRANSITION_RESPONSES,
+)
+async def confirm_service(
+    service_id: str,
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
+    body: TransitionIn | None = None,
+) -> Response:
+    path = f"/services/{service_id}/confirm"
+    return await _transition(request, services, caller, service_id, Part.USER, "POST", path, body)
+
+
+@router.post(
+    "/services/{service_id}/contest",
+    response_model=ServiceDetailOut,
+    summary="The user contests the service; the company must correct it",
+    responses=TRANSITION_RESPONSES,
+)
+async def contest_service(
+    service_id: str,
+    body: ContestIn,
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
+) -> Response:
+    path = f"/services/{service_id}/contest"
+    return await _transition(request, services, caller, service_id, Part.USER, "POST", path, body)
+
+
+@router.post(
+    "/services/{service_id}/cancel",
+    response_model=ServiceDetailOut,
+    summary="The company withdraws the service before voucher allocation",
+    responses=TRANSITION_RESPONSES,
+)
+async def cancel_service(
+    service_id: str,
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
+    body: TransitionIn | None = None,
+) -> Response:
+    path = f"/services/{service_id}/cancel"
+    return await _transition(request, services, caller, service_id, Part.STAFF, "POST", path, body)
+
+
+@router.patch(
+    "/services/{service_id}",
+    response_model=ServiceDetailOut,
+    summary="The company modifies the service; both parties must then act by hand",
+    responses=TRANSITION_RESPONSES,
+)
+async def modify_service(
+    service_id: str,
+    body: ModificationIn,
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
+) -> Response:
+    path = f"/services/{service_id}"
+    return await _transition(request, services, caller, service_id, Part.STAFF, "PATCH", path, body)
+
+
+@router.get(
+    "/companies/{company_id}/inbox",
+    response_model=list[InboxItemOut],
+    summary="The company's requests to validate and reminders, newest first",
+)
+async def company_inbox(
+    company_id: EnterpriseNumber,
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.COMPANY_STAFF)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    scope = caller.staff.get(company_id)
+    params: dict[str, Any] = {"limit": str(limit)}
+    if scope is not None and scope.branches is not None:
+        params["branch_id"] = sorted(scope.branches)
+    return await services.forward(request, "GET", f"/companies/{company_id}/inbox", params=params)

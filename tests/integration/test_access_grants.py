@@ -1,0 +1,108 @@
+"""The grant flow end to end through the gateway: the legal representative appoints a main access
+manager, who grants a branch right; the grantee sees that branch only; after the revoke, nothing."""
+
+import itertools
+
+import httpx
+import pytest
+
+from dc_common.belgian_numbers import with_national_check
+from dc_identity.demo import (
+    DEMO,
+    OPERATOR,
+    SCHELDE,
+    SCHELDE_ANTWERPEN,
+    SCHELDE_GENT,
+    SCHELDE_LEGAL_REPRESENTATIVE,
+    SCHELDE_STAFF,
+)
+from dc_services.schemas import brussels_today
+from tests.support.platform import Platform
+
+pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
+
+_serial = itertools.count(1)
+
+
+async def new_person(platform: Platform, first_name: str) -> str:
+    """Someone who just logged in for the first time (registered in the directory)."""
+    national_number = with_national_check(f"8512{next(_serial):05d}")
+    async with httpx.AsyncClient(base_url=platform.identity_url) as identity:
+        response = await identity.put(
+            f"/v1/people/{national_number}",
+            json={"first_name": first_name, "last_name": "Grantflow"},
+            headers={"X-Actor-National-Number": OPERATOR.national_number},
+        )
+    assert response.status_code in (200, 201), response.text
+    return national_number
+
+
+async def register_in(staff: httpx.AsyncClient, branch_id: str, worker_login: str) -> str:
+    response = await staff.post(
+        "/api/v1/services",
+        json={
+            "company_id": SCHELDE,
+            "branch_id": branch_id,
+            "worker_login": worker_login,
+            "user_number": DEMO.users[1].user_number,
+            "service_date": brussels_today().isoformat(),
+            "hours": 3,
+            "activity_type": 1,
+        },
+    )
+    assert response.status_code == 201, response.text
+    service_id: str = response.json()["id"]
+    return service_id
+
+
+async def test_appoint_grant_see_revoke(platform: Platform) -> None:
+    manager = await new_person(platform, "Mia")
+    grantee = await new_person(platform, "Gert")
+    async with platform.as_person(SCHELDE_STAFF.national_number) as staff:
+        in_gent = await register_in(staff, SCHELDE_GENT, DEMO.workers[0].login)
+        in_antwerpen = await register_in(staff, SCHELDE_ANTWERPEN, DEMO.workers[2].login)
+
+    async with platform.as_person(SCHELDE_LEGAL_REPRESENTATIVE.national_number) as legal:
+        appointed = await legal.post(
+            f"/api/v1/companies/{SCHELDE}/main-access-managers",
+            json={"national_number": manager},
+        )
+        assert appointed.status_code == 201, appointed.text
+
+    async with platform.as_person(manager) as mia:
+        granted = await mia.post(
+            f"/api/v1/companies/{SCHELDE}/grants",
+            json={"national_number": grantee, "branch_id": SCHELDE_GENT},
+        )
+        assert granted.status_code == 201, granted.text
+        grant_id = granted.json()["id"]
+
+        async with platform.as_person(grantee) as gert:
+            me = (await gert.get("/api/v1/me")).json()
+            assert me["rights"] == [
+                {"grant_id": grant_id, "company_id": SCHELDE, "branch_id": SCHELDE_GENT}
+            ]
+            listed = (await gert.get("/api/v1/services", params={"page_size": 200})).json()
+            branches = {service["branch_id"] for service in listed["items"]}
+            assert branches == {SCHELDE_GENT}
+            assert (await gert.get(f"/api/v1/services/{in_gent}")).status_code == 200
+            assert (await gert.get(f"/api/v1/services/{in_antwerpen}")).status_code == 404
+            assert (await gert.post(f"/api/v1/services/{in_gent}/validate")).status_code == 200
+            assert (await gert.post(f"/api/v1/services/{in_antwerpen}/validate")).status_code == 404
+
+            revoked = await mia.delete(f"/api/v1/companies/{SCHELDE}/grants/{grant_id}")
+            assert revoked.status_code == 204
+
+            assert (await gert.get("/api/v1/me")).json()["rights"] == []
+            assert (await gert.get("/api/v1/services")).status_code == 403
+            assert (await gert.get(f"/api/v1/services/{in_gent}")).status_code == 404
+            assert (await gert.get(f"/api/v1/companies/{SCHELDE}/inbox")).status_code == 404
+
+        audit = (await mia.get(f"/api/v1/companies/{SCHELDE}/audit-log")).json()
+    mine = [entry for entry in audit if entry["subject"] in (manager, grantee)]
+    assert [(entry["action"], entry["actor"], entry["subject"]) for entry in mine] == [
+        ("right-revoked", manager, grantee),
+        ("right-granted", manager, grantee),
+        ("main-access-manager-appointed", SCHELDE_LEGAL_REPRESENTATIVE.national_number, manager),
+    ]
+    assert mine[1]["branch_id"] == SCHELDE_GENT

@@ -1,0 +1,412 @@
+"""Every endpoint of the gateway, called as every kind of caller, gets exactly the expected status.
+
+The table below is the declared authorisation of the platform. A new endpoint without a row here
+fails `test_every_endpoint_is_in_the_matrix`; one without a declared rule cannot even be built
+(`test_an_endpoint_without_a_rule_is_refused`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from joserfc import jwt
+from joserfc.jwk import ECKey, OctKey
+
+from dc_common.belgian_numbers import mod97_check, with_enterprise_check, with_national_check
+from dc_gateway.api import ROUTERS
+from dc_gateway.policy import route_rules
+from dc_identity.demo import (
+    DEMO,
+    LEIE_STAFF,
+    OPERATOR,
+    SCHELDE,
+    SCHELDE_ANTWERPEN,
+    SCHELDE_GENT_STAFF,
+    SCHELDE_LEGAL_REPRESENTATIVE,
+    SCHELDE_MAIN_ACCESS_MANAGER,
+    SCHELDE_STAFF,
+    USER_HOLDERS,
+)
+from dc_identity.dev_idp import KeyStore
+from dc_services.schemas import brussels_today
+from tests.support.platform import Platform
+
+pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
+
+SOFIE = DEMO.workers[0]  # Schelde, Gent
+MARIE = DEMO.workers[2]  # Schelde, Antwerpen: the worker of the services below
+AN = DEMO.users[0]
+AN_HOLDER = USER_HOLDERS[0]
+
+# -- the callers --------------------------------------------------------------------------------
+
+INVALID_TOKENS = ("anonymous", "expired", "wrong-audience", "forged", "alg-none", "hmac")
+PEOPLE = {
+    "company-staff": SCHELDE_STAFF.national_number,
+    "other-company-staff": LEIE_STAFF.national_number,
+    "other-branch-staff": SCHELDE_GENT_STAFF.national_number,
+    "worker": SOFIE.national_number,
+    "user": AN_HOLDER.national_number,
+    "main-access-manager": SCHELDE_MAIN_ACCESS_MANAGER.national_number,
+    "legal-representative": SCHELDE_LEGAL_REPRESENTATIVE.national_number,
+    "operator": OPERATOR.national_number,
+}
+CALLERS = (*INVALID_TOKENS, *PEOPLE)
+
+
+def _expect(default: int, **by_caller: int) -> dict[str, int]:
+    """Expected status per caller: 401 for every invalid token, ``default`` unless named."""
+    people = {caller: by_caller.pop(caller.replace("-", "_"), default) for caller in PEOPLE}
+    assert not by_caller, f"unknown callers {by_caller}"
+    return {**dict.fromkeys(INVALID_TOKENS, 401), **people}
+
+
+# Who plays which part at company Schelde, for a service in its Antwerpen branch, worked by Marie
+# for user An: the company staff and the operator see it; the user is An; nobody else has a part.
+COMPANY_STAFF_ONLY = _expect(404, company_staff=200, user=403, operator=403)
+USER_ONLY = _expect(404, user=200, company_staff=403, operator=403)
+ACCESS_READERS = _expect(
+    403,
+    main_access_manager=200,
+    legal_representative=200,
+    operator=200,
+    other_company_staff=404,
+    user=404,
+)
+ACCESS_MANAGER_ONLY = _expect(403, main_access_manager=201, other_company_staff=404, user=404)
+COMPANY_MEMBERS = _expect(200, other_company_staff=404, user=404)
+OPERATOR_ONLY = _expect(403, operator=201)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    expected: dict[str, int]
+    body: Callable[[Fixtures, str], Awaitable[Any]] | None = None
+    target: Callable[[Fixtures, str], Awaitable[str]] | None = None
+    """Builds the concrete path (a fresh resource per caller where the call changes state)."""
+    query: dict[str, str] | None = None
+
+
+@dataclass
+class Fixtures:
+    platform: Platform
+    staff: httpx.AsyncClient
+    holder: httpx.AsyncClient
+    service_id: str
+    serial: itertools.count[int]
+
+    async def fresh_service(self, _caller: str) -> str:
+        return (await _register(self.staff))["id"]
+
+    async def new_person(self) -> str:
+        national_number = with_national_check(f"9001{next(self.serial):05d}")
+        async with httpx.AsyncClient(base_url=self.platform.identity_url) as identity:
+            response = await identity.put(
+                f"/v1/people/{national_number}",
+                json={"first_name": "New", "last_name": f"Person {national_number}"},
+                headers={"X-Actor-National-Number": OPERATOR.national_number},
+            )
+        assert response.status_code in (200, 201), response.text
+        return national_number
+
+    async def fresh_grant(self) -> int:
+        grantee = await self.new_person()
+        async with httpx.AsyncClient(base_url=self.platform.identity_url) as identity:
+            response = await identity.post(
+                f"/v1/companies/{SCHELDE}/grants",
+                json={"national_number": grantee, "branch_id": None},
+                headers={"X-Actor-National-Number": SCHELDE_MAIN_ACCESS_MANAGER.national_number},
+            )
+        assert response.status_code == 201, response.text
+        grant_id: int = response.json()["id"]
+        return grant_id
+
+
+async def _register(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.post("/api/v1/services", json=_service_body())
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _service_body() -> dict[str, Any]:
+    return {
+        "company_id": SCHELDE,
+        "branch_id": SCHELDE_ANTWERPEN,
+        "worker_login": MARIE.login,
+        "user_number": AN.user_number,
+        "service_date": brussels_today().isoformat(),
+        "hours": 2,
+        "activity_type": 1,
+    }
+
+
+async def _same_service(f: Fixtures, _caller: str) -> str:
+    return f"/api/v1/services/{f.service_id}"
+
+
+async def _fresh_grant_path(f: Fixtures, _caller: str) -> str:
+    return f"/api/v1/companies/{SCHELDE}/grants/{await f.fresh_grant()}"
+
+
+async def _new_company(f: Fixtures, _caller: str) -> dict[str, Any]:
+    number = with_enterprise_check(f"09{next(f.serial):06d}")
+    return {
+        "enterprise_number": number,
+        "recognition_number": f"R{number}",
+        "name": "New bv",
+        "legal_representatives": [await f.new_person()],
+    }
+
+
+async def _new_branch(f: Fixtures, _caller: str) -> dict[str, Any]:
+    base = f"29{next(f.serial):06d}"
+    return {"establishment_unit_number": f"{base}{mod97_check(int(base)):02d}", "name": "New"}
+
+
+async def _new_person_body(f: Fixtures, _caller: str) -> dict[str, Any]:
+    return {"national_number": await f.new_person(), "branch_id": None}
+
+
+def _service_path(suffix: str = "") -> Callable[[Fixtures, str], Awaitable[str]]:
+    async def build(f: Fixtures, caller: str) -> str:
+        return f"/api/v1/services/{await f.fresh_service(caller)}{suffix}"
+
+    return build
+
+
+def _body(value: Any) -> Callable[[Fixtures, str], Awaitable[Any]]:
+    async def build(_f: Fixtures, _caller: str) -> Any:
+        return value
+
+    return build
+
+
+S = f"/api/v1/companies/{SCHELDE}"
+MATRIX: tuple[Call, ...] = (
+    Call("GET", "/healthz", dict.fromkeys(CALLERS, 200)),
+    Call("GET", "/api/v1/me", _expect(200)),
+    Call("GET", "/api/v1/companies", _expect(200)),
+    Call("POST", "/api/v1/companies", OPERATOR_ONLY, body=_new_company),
+    Call("GET", "/api/v1/companies/{company_id}", COMPANY_MEMBERS),
+    Call("GET", "/api/v1/companies/{company_id}/branches", COMPANY_MEMBERS),
+    Call("POST", "/api/v1/companies/{company_id}/branches", OPERATOR_ONLY, body=_new_branch),
+    Call(
+        "POST",
+        "/api/v1/companies/{company_id}/main-access-managers",
+        _expect(
+            403,
+            main_access_manager=201,
+            legal_representative=201,
+            other_company_staff=404,
+            user=404,
+        ),
+        body=_new_person_body,
+    ),
+    Call("GET", "/api/v1/companies/{company_id}/main-access-managers", ACCESS_READERS),
+    Call(
+        "POST", "/api/v1/companies/{company_id}/grants", ACCESS_MANAGER_ONLY, body=_new_person_body
+    ),
+    Call("GET", "/api/v1/companies/{company_id}/grants", ACCESS_READERS),
+    Call(
+        "DELETE",
+        "/api/v1/companies/{company_id}/grants/{grant_id}",
+        _expect(403, main_access_manager=204, other_company_staff=404, user=404),
+        target=_fresh_grant_path,
+    ),
+    Call("GET", "/api/v1/companies/{company_id}/audit-log", ACCESS_READERS),
+    Call(
+        "GET",
+        "/api/v1/companies/{company_id}/workers",
+        _expect(
+            403,
+            company_staff=200,
+            other_branch_staff=200,
+            operator=200,
+            other_company_staff=404,
+            user=404,
+        ),
+    ),
+    Call(
+        "GET",
+        "/api/v1/companies/{company_id}/inbox",
+        _expect(
+            403,
+            company_staff=200,
+            other_branch_staff=200,
+            operator=200,
+            other_company_staff=404,
+            user=404,
+        ),
+    ),
+    Call(
+        "GET",
+        "/api/v1/services",
+        _expect(
+            200,
+            worker=403,
+            main_access_manager=403,
+            legal_representative=403,
+            other_company_staff=404,
+            user=404,
+        ),
+        query={"company_id": SCHELDE},
+    ),
+    Call(
+        "POST",
+        "/api/v1/services",
+        _expect(403, company_staff=201, other_company_staff=404, user=404),
+        body=_body(_service_body()),
+    ),
+    Call(
+        "GET",
+        "/api/v1/services/{service_id}",
+        _expect(404, company_staff=200, user=200, operator=200),
+        target=_same_service,
+    ),
+    Call(
+        "POST",
+        "/api/v1/services/{service_id}/validate",
+        COMPANY_STAFF_ONLY,
+        target=_service_path("/validate"),
+    ),
+    Call(
+        "POST",
+        "/api/v1/services/{service_id}/cancel",
+        COMPANY_STAFF_ONLY,
+        target=_service_path("/cancel"),
+    ),
+    Call(
+        "PATCH",
+        "/api/v1/services/{service_id}",
+        COMPANY_STAFF_ONLY,
+        body=_body({"hours": 3}),
+        target=_service_path(),
+    ),
+    Call(
+        "POST", "/api/v1/services/{service_id}/confirm", USER_ONLY, target=_service_path("/confirm")
+    ),
+    Call(
+        "POST",
+        "/api/v1/services/{service_id}/contest",
+        USER_ONLY,
+        body=_body({"reason": "not 2 hours"}),
+        target=_service_path("/contest"),
+    ),
+    Call(
+        "GET",
+        "/api/v1/workers/{login}",
+        _expect(404, company_staff=200, operator=200),
+    ),
+    Call("GET", "/api/v1/users/{user_number}", _expect(404, user=200, operator=200)),
+)
+
+PATH_VALUES = {
+    "company_id": SCHELDE,
+    "login": MARIE.login,
+    "user_number": AN.user_number,
+}
+
+
+def test_every_endpoint_is_in_the_matrix() -> None:
+    declared = set(route_rules(ROUTERS))
+    in_matrix = {(call.method, call.path) for call in MATRIX}
+    assert declared - in_matrix == set(), "endpoints without a row in the authorisation matrix"
+    assert in_matrix - declared == set(), "rows for endpoints that do not exist"
+
+
+def test_an_endpoint_without_a_rule_is_refused() -> None:
+    loose = APIRouter()
+
+    @loose.get("/api/v1/loose")
+    async def loose_endpoint() -> None:
+        return None
+
+    with pytest.raises(RuntimeError, match="must declare exactly one rule"):
+        route_rules([*ROUTERS, loose])
+
+
+@pytest.fixture(scope="module")
+async def tokens(platform: Platform) -> AsyncIterator[dict[str, str | None]]:
+    tokens: dict[str, str | None] = {
+        caller: await platform.token(number) for caller, number in PEOPLE.items()
+    }
+    tokens.update(_bad_tokens(platform))
+    yield tokens
+
+
+def _bad_tokens(platform: Platform) -> dict[str, str | None]:
+    """Tokens every gateway must refuse, each for one reason."""
+    store = KeyStore(platform.state_dir / "dev-idp-key.json")
+    store.load_or_create()
+    real = store.current
+    now = int(time.time())
+    good = {
+        "iss": platform.identity_url,
+        "aud": "dienstencheques-platform",
+        "sub": SCHELDE_STAFF.national_number,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    }
+    header = {"alg": "ES256", "kid": real.kid}
+    impostor = ECKey.generate_key("P-256", parameters={"kid": real.kid})
+    public_as_secret = OctKey.import_key(str(real.as_dict(private=False)).encode())
+    return {
+        "anonymous": None,
+        "expired": jwt.encode(header, {**good, "iat": now - 7200, "exp": now - 3600}, real),
+        "wrong-audience": jwt.encode(header, {**good, "aud": "another-platform"}, real),
+        "forged": jwt.encode(header, good, impostor),
+        "alg-none": _unsigned(good),
+        "hmac": jwt.encode(
+            {"alg": "HS256", "kid": real.kid}, good, public_as_secret, algorithms=["HS256"]
+        ),
+    }
+
+
+def _unsigned(claims: dict[str, Any]) -> str:
+    import base64
+    import json
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+@pytest.fixture(scope="module")
+async def fixtures(platform: Platform) -> AsyncIterator[Fixtures]:
+    async with (
+        platform.as_person(SCHELDE_STAFF.national_number) as staff,
+        platform.as_person(AN_HOLDER.national_number) as holder,
+    ):
+        service = await _register(staff)
+        yield Fixtures(platform, staff, holder, service["id"], itertools.count(1))
+
+
+@pytest.mark.parametrize("call", MATRIX, ids=lambda call: f"{call.method} {call.path}")
+async def test_authorisation_matrix(
+    platform: Platform, tokens: dict[str, str | None], fixtures: Fixtures, call: Call
+) -> None:
+    assert set(call.expected) == set(CALLERS), "every caller kind has an expected status"
+    got: dict[str, int] = {}
+    for caller in CALLERS:
+        path = await call.target(fixtures, caller) if call.target else call.path
+        path = path.replace("{service_id}", fixtures.service_id).format(**PATH_VALUES)
+        body = await call.body(fixtures, caller) if call.body else None
+        token = tokens[caller]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await platform.anonymous.request(
+            call.method, path, json=body, headers=headers, params=call.query
+        )
+        got[caller] = response.status_code
+    assert got == call.expected
