@@ -1,5 +1,5 @@
-"""One time-skipping Temporal per session: the workflow worker and fake services-mgmt activities
-run for the whole session; every test registers services under ids of its own.
+"""One time-skipping Temporal per session: the workflow worker and the fake services-mgmt and
+wallet activities run for the whole session; every test registers services under ids of its own.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows.lifecycle_harness import (
     Handle,
     ServicesMgmtFake,
     StartService,
+    WalletFake,
     running_workers,
     time_skipping_env,
 )
@@ -29,30 +29,31 @@ def fake() -> ServicesMgmtFake:
 
 
 @pytest.fixture(scope="session")
-async def env(fake: ServicesMgmtFake) -> AsyncIterator[WorkflowEnvironment]:
-    async with time_skipping_env() as env, running_workers(env.client, fake):
+def wallet() -> WalletFake:
+    return WalletFake()
+
+
+@pytest.fixture(scope="session")
+async def env(fake: ServicesMgmtFake, wallet: WalletFake) -> AsyncIterator[WorkflowEnvironment]:
+    async with time_skipping_env() as env, running_workers(env.client, fake, wallet):
         yield env
 
 
 @pytest.fixture
-async def start_service(
-    env: WorkflowEnvironment, request: pytest.FixtureRequest
-) -> AsyncIterator[StartService]:
+def start_service(env: WorkflowEnvironment, request: pytest.FixtureRequest) -> StartService:
     """`await start_service(details=..., policy=...)` registers a service with a fresh id.
 
-    Services still open at the end of the test are terminated, so their timers do not fire
-    during the time skips of later tests.
+    The services stay open after the test (their timers fire during later time skips, which is
+    harmless): terminating them can leave the test server's time-skipping lock held, after which
+    every time skip hangs (see lifecycle_harness.skip_time).
     """
-    handles: list[Handle] = []
-    test_name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-")
+    test_name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-")[:60]
+    started = 0
 
     async def start_one(**kwargs: Any) -> Handle:
-        service_id = f"{test_name[:60]}-{len(handles) + 1}-{uuid.uuid4().hex[:8]}"
-        handle = await start(env.client, service_id, **kwargs)
-        handles.append(handle)
-        return handle
+        nonlocal started
+        started += 1
+        service_id = f"{test_name}-{started}-{uuid.uuid4().hex[:8]}"
+        return await start(env.client, service_id, **kwargs)
 
-    yield start_one
-    for handle in handles:
-        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.terminate("test finished")
+    return start_one

@@ -1,5 +1,9 @@
 """Shared by conftest.py and record_histories.py: a time-skipping Temporal, fake services-mgmt
-activities that record what the workflow sent them, and short verbs for the parties' updates.
+and wallet activities that record what the workflow sent them, and short verbs for the parties'
+updates.
+
+Every activity the workflow may call needs a fake here: the test server does not skip time while
+an activity waits for a worker, so a missing one makes every time skip hang (see skip_time).
 """
 
 from __future__ import annotations
@@ -29,12 +33,15 @@ from dc_workflows.contracts import (
     LifecyclePolicy,
     Modification,
     NotificationRequest,
+    PaymentUpdates,
     RegisterService,
+    ServiceClaim,
     ServiceDetails,
     ServiceParties,
     ServiceState,
     TaskQueue,
     Transition,
+    WalletActivity,
 )
 from dc_workflows.ids import service_workflow_id
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
@@ -120,16 +127,31 @@ class ServicesMgmtFake:
         self.reminders[service_workflow_id(request.service_id)].append(request)
 
 
+class WalletFake:
+    """Stands in for the wallet: records the payment claims; an empty wallet pays nothing yet."""
+
+    def __init__(self) -> None:
+        self.claims: defaultdict[str, list[ServiceClaim]] = defaultdict(list)
+
+    @activity.defn(name=WalletActivity.CLAIM_PAYMENT)
+    async def claim_payment(self, claim: ServiceClaim) -> PaymentUpdates:
+        self.claims[service_workflow_id(claim.service_id)].append(claim)
+        return PaymentUpdates()
+
+
 @asynccontextmanager
-async def running_workers(client: Client, fake: ServicesMgmtFake) -> AsyncIterator[None]:
-    """The lifecycle workflow on its queue, the fake activities on the services-mgmt queue."""
+async def running_workers(
+    client: Client, fake: ServicesMgmtFake, wallet: WalletFake
+) -> AsyncIterator[None]:
+    """The lifecycle workflow on its queue, the fake activities on theirs."""
     workflows = Worker(client, task_queue=TaskQueue.LIFECYCLE, workflows=[ServiceLifecycleWorkflow])
-    activities = Worker(
+    services_mgmt = Worker(
         client,
         task_queue=TaskQueue.SERVICES_MGMT,
         activities=[fake.project_service, fake.request_validation, fake.send_reminder],
     )
-    async with workflows, activities:
+    wallets = Worker(client, task_queue=TaskQueue.WALLET, activities=[wallet.claim_payment])
+    async with workflows, services_mgmt, wallets:
         yield
 
 
@@ -166,11 +188,31 @@ async def now(env: WorkflowEnvironment) -> datetime:
     return await env.get_current_time()
 
 
+#: Real seconds a time skip may take. Skipping days takes milliseconds unless something blocks it.
+SKIP_LIMIT = 10.0
+
+
+async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """Skip the test server's clock forward by `duration`; the timers due on the way fire.
+
+    Fails instead of hanging when the server cannot skip: it waits for every outstanding
+    activity, so one without a worker (a new activity or queue missing from the fakes) blocks it,
+    and so does terminating a workflow while its activity runs (the server then never unlocks).
+    """
+    try:
+        async with asyncio.timeout(SKIP_LIMIT):
+            await env.sleep(duration)
+    except TimeoutError:
+        raise AssertionError(
+            f"skipping {duration} took over {SKIP_LIMIT} s: an activity without a fake?"
+        ) from None
+
+
 async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
     """Skip the test server's clock forward to `instant` (timers due on the way fire)."""
     remaining = instant - await now(env)
     assert remaining > timedelta(0), f"{instant} already passed"
-    await env.sleep(remaining)
+    await skip_time(env, remaining)
 
 
 async def rejection(update: Awaitable[Any]) -> str:

@@ -1,11 +1,14 @@
 """Record representative lifecycles as history fixtures for test_replay.py.
 
-    uv run python tests/workflows/record_histories.py
+    uv run python tests/workflows/record_histories.py [LABEL]
 
 Each scenario runs on the time-skipping test server (with the real 5-day window) and its history
-is written to tests/workflows/histories/<scenario>.json. Re-record only when a change of the
-workflow is meant to be incompatible with running workflows (and then version the workflow);
-otherwise the fixtures recorded from the previous code are exactly what must keep replaying.
+is written to tests/workflows/histories/<scenario>.json, or <scenario>.<LABEL>.json with a label.
+
+The fixtures are the histories of workflows recorded from earlier code: every one must keep
+replaying on the current code. So never re-record to make a failing replay pass (version the
+change with workflow.patched instead); after a versioned change, record its new paths under a
+new label (e.g. `record_histories.py wallet`), which keeps the older fixtures beside them.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ from tests.workflows.lifecycle_harness import (  # noqa: E402
     OTHER_COMPANY,
     Handle,
     ServicesMgmtFake,
+    WalletFake,
     cancel,
     confirm,
     contest,
     modify,
     rejection,
     running_workers,
+    skip_time,
     sleep_until,
     start_service,
     state_of,
@@ -67,7 +72,7 @@ async def auto_validated_after_reminder(env: WorkflowEnvironment, service: Handl
 
 async def contested_corrected_agreed(env: WorkflowEnvironment, service: Handle) -> None:
     await contest(service, reason="the helper left after two hours")
-    await env.sleep(timedelta(days=10))
+    await skip_time(env, timedelta(days=10))
     await rejection(validate(service))
     await modify(service, DETAILS.model_copy(update={"hours": 2}), reason="2 hours")
     await confirm(service)
@@ -76,10 +81,10 @@ async def contested_corrected_agreed(env: WorkflowEnvironment, service: Handle) 
 
 async def reconfirmed_after_modification(env: WorkflowEnvironment, service: Handle) -> None:
     await confirm(service)
-    await env.sleep(timedelta(days=1))
+    await skip_time(env, timedelta(days=1))
     await modify(service, DETAILS.model_copy(update={"hours": 4}))
     await validate(service)
-    await env.sleep(timedelta(days=10))
+    await skip_time(env, timedelta(days=10))
     await confirm(service)
 
 
@@ -108,17 +113,21 @@ def history_workflow_id(scenario: str) -> str:
     return service_workflow_id(history_service_id(scenario))
 
 
-async def record() -> None:
+async def record(label: str | None) -> None:
     HISTORIES.mkdir(exist_ok=True)
-    async with time_skipping_env() as env, running_workers(env.client, ServicesMgmtFake()):
+    suffix = f".{label}.json" if label else ".json"
+    async with (
+        time_skipping_env() as env,
+        running_workers(env.client, ServicesMgmtFake(), WalletFake()),
+    ):
         for name, play in SCENARIOS.items():
             service = await start_service(env.client, history_service_id(name))
             await play(env, service)
             history = await service.fetch_history()
-            path = HISTORIES / f"{name}.json"
+            path = HISTORIES / f"{name}{suffix}"
             path.write_text(history.to_json() + "\n")
             print(f"{path.relative_to(ROOT)}: {len(history.events)} events")
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -13,12 +13,12 @@ import pytest
 from dc_workflows.deadline import BRUSSELS, add_calendar_days
 
 
-def brussels(*args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=BRUSSELS, fold=fold)  # type: ignore[misc]
+def brussels(year: int, month: int, day: int, hour: int, minute: int, fold: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=BRUSSELS, fold=fold)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def hours(delta: timedelta) -> float:

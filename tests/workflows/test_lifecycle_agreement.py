@@ -6,6 +6,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from dc_workflows.contracts import HistoryEntry
 from dc_workflows.status import ServiceStatus as S
+from tests.support.waiting import eventually
 from tests.workflows.lifecycle_harness import (
     COMPANY,
     DETAILS,
@@ -13,6 +14,7 @@ from tests.workflows.lifecycle_harness import (
     WORKER,
     ServicesMgmtFake,
     StartService,
+    WalletFake,
     confirm,
     modify,
     now,
@@ -31,7 +33,10 @@ def entry(
 
 
 async def test_company_validates_then_user_confirms(
-    env: WorkflowEnvironment, fake: ServicesMgmtFake, start_service: StartService
+    env: WorkflowEnvironment,
+    fake: ServicesMgmtFake,
+    wallet: WalletFake,
+    start_service: StartService,
 ) -> None:
     service = await start_service()
     assert (await state_of(service)).status == S.ENCODED
@@ -46,6 +51,9 @@ async def test_company_validates_then_user_confirms(
     assert confirmed.status == S.READY_FOR_ALLOCATION
     assert (confirmed.company_validated, confirmed.user_confirmed) == (True, True)
     assert await state_of(service) == confirmed
+    # Agreed by hand: the automatic path is gone (the read model shows no pending deadline).
+    assert validated.validation_deadline is not None
+    assert (confirmed.auto_validation_possible, confirmed.validation_deadline) == (False, None)
 
     history = confirmed.history
     assert [entry(history, seq) for seq in (1, 2, 3)] == [
@@ -69,6 +77,15 @@ async def test_company_validates_then_user_confirms(
     assert fake.projected_statuses(service.id) == [S.ENCODED, S.VALIDATED, S.READY_FOR_ALLOCATION]
     assert fake.projected[service.id][-1] == confirmed
     assert [request.version for request in fake.validation_requests[service.id]] == [1]
+
+    # Ready for voucher allocation: the user's wallet is asked once to pay it.
+    async def claimed() -> bool:
+        return bool(wallet.claims[service.id])
+
+    await eventually(claimed, within=5)
+    [claim] = wallet.claims[service.id]
+    assert (claim.user_number, claim.company_id, claim.hours) == (USER.id, COMPANY.id, 3)
+    assert claim.ready_at == confirmed.updated_at
     assert await update_events(service) == [
         ("accepted", "registered"),
         ("accepted", "validate"),

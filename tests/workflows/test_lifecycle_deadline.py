@@ -18,10 +18,12 @@ from tests.workflows.lifecycle_harness import (
     PARTIES,
     ServicesMgmtFake,
     StartService,
+    WalletFake,
     confirm,
     contest,
     modify,
     rejection,
+    skip_time,
     sleep_until,
     state_of,
     validate,
@@ -46,7 +48,10 @@ async def test_deadline_is_five_calendar_days_in_brussels(start_service: StartSe
 
 
 async def test_automatic_validation_exactly_at_the_deadline(
-    env: WorkflowEnvironment, fake: ServicesMgmtFake, start_service: StartService
+    env: WorkflowEnvironment,
+    fake: ServicesMgmtFake,
+    wallet: WalletFake,
+    start_service: StartService,
 ) -> None:
     service = await start_service()
     deadline = (await state_of(service)).validation_deadline
@@ -73,6 +78,8 @@ async def test_automatic_validation_exactly_at_the_deadline(
     assert deadline <= auto.at < deadline + timedelta(seconds=1)
     assert fake.projected_statuses(service.id) == [S.ENCODED, S.READY_FOR_ALLOCATION]
     assert fake.projected[service.id][-1] == ready
+    # Auto-validated services are paid like the others: the wallet was asked once.
+    assert [claim.ready_at for claim in wallet.claims[service.id]] == [auto.at]
 
 
 async def test_one_reminder_a_day_before_the_deadline(
@@ -120,7 +127,7 @@ async def test_a_modification_removes_the_automatic_validation_for_good(
     assert modified.status == S.MODIFIED
     assert (modified.auto_validation_possible, modified.validation_deadline) == (False, None)
 
-    await env.sleep(timedelta(days=10))
+    await skip_time(env, timedelta(days=10))
     state = await state_of(service)
     assert state.status == S.MODIFIED
     assert state.version == modified.version
@@ -144,7 +151,7 @@ async def test_a_contest_goes_back_to_the_company_then_both_agree_by_hand(
     assert contested.status == S.CONTESTED
     assert (contested.auto_validation_possible, contested.validation_deadline) == (False, None)
 
-    await env.sleep(timedelta(days=10))
+    await skip_time(env, timedelta(days=10))
     assert (await state_of(service)).status == S.CONTESTED
     assert fake.reminders[service.id] == []
 

@@ -19,6 +19,7 @@ from dc_workflows.status import ServiceStatus
 class TaskQueue(StrEnum):
     LIFECYCLE = "lifecycle"
     SERVICES_MGMT = "services-mgmt"
+    WALLET = "wallet"
 
 
 class ActivityName(StrEnum):
@@ -49,11 +50,15 @@ class Frozen(BaseModel):
 
 
 class Actor(Frozen):
+    """Who acts: the party (a company, a user, a worker...) and the person acting for it."""
+
     kind: ActorKind
     id: str = Field(min_length=1, max_length=64)
+    person: str | None = Field(default=None, max_length=64, description="national number")
 
 
 SYSTEM = Actor(kind=ActorKind.SYSTEM, id="lifecycle")
+WALLET = Actor(kind=ActorKind.SYSTEM, id="wallet")
 
 Hours = Annotated[int, Field(ge=1, le=9)]
 ActivityCode = Annotated[int, Field(ge=1, le=4)]
@@ -129,6 +134,9 @@ class ServiceState(Frozen):
     user_confirmed: bool
     auto_validation_possible: bool
     history: tuple[HistoryEntry, ...]
+    vouchers_allocated: int = 0
+    vouchers_submitted: int = 0
+    vouchers_reimbursed: int = 0
 
 
 class NotificationRequest(Frozen):
@@ -139,3 +147,89 @@ class NotificationRequest(Frozen):
     parties: ServiceParties
     details: ServiceDetails
     validation_deadline: datetime | None
+
+
+# -- payment: the wallet service and the lifecycle after "ready for voucher allocation" (11) --
+
+
+class WalletActivity(StrEnum):
+    """Activities of the wallet service, on TaskQueue.WALLET. Each is idempotent."""
+
+    CLAIM_PAYMENT = "wallet.claim_payment"
+    ALLOCATE_PENDING = "wallet.allocate_pending"
+    SUBMIT_REIMBURSEMENT = "wallet.submit_reimbursement"
+    PAY_OUT = "wallet.pay_out"
+    EXPIRE_VOUCHERS = "wallet.expire_vouchers"
+
+
+class ServiceClaim(Frozen):
+    """A service ready for voucher allocation asks its user's wallet to pay it."""
+
+    service_id: str
+    user_number: str
+    company_id: str
+    branch_id: str | None
+    service_date: date
+    hours: Hours
+    ready_at: datetime
+
+
+class PaymentUpdate(Frozen):
+    """The payment state of one service changed in the wallet; the lifecycle reflects it.
+
+    ``payment_version`` grows with every change of this service in the wallet, so a repeated or
+    late update is recognised and ignored.
+    """
+
+    service_id: str
+    payment_version: int = Field(ge=1)
+    status: ServiceStatus
+    vouchers_needed: int = Field(ge=1, le=9)
+    vouchers_allocated: int = Field(ge=0, le=9)
+    vouchers_submitted: int = Field(ge=0, le=9)
+    vouchers_reimbursed: int = Field(ge=0, le=9)
+    event: str = Field(description="what happened: allocated, reimbursement-requested, ...")
+    reason: str | None = None
+
+
+class AllocatePending(Frozen):
+    """New vouchers reached a wallet: pay the services waiting for it, by priority."""
+
+    user_number: str
+    trigger: str = Field(description="idempotency key of what brought the vouchers")
+
+
+class ReimbursementSubmission(Frozen):
+    request_id: str
+
+
+class Payout(Frozen):
+    request_id: str
+
+
+class ExpiryRun(Frozen):
+    on: date
+
+
+class PaymentUpdates(Frozen):
+    """What a wallet activity changed: the services whose lifecycle must hear of it."""
+
+    updates: tuple[PaymentUpdate, ...] = ()
+
+
+class WalletChangeKind(StrEnum):
+    ALLOCATE_PENDING = "allocate-pending"
+    SUBMIT_REIMBURSEMENT = "submit-reimbursement"
+    PAY_OUT = "pay-out"
+    EXPIRE_VOUCHERS = "expire-vouchers"
+
+
+class WalletChange(Frozen):
+    """Input of WalletChangeWorkflow: one change in the wallet, and the lifecycles to tell."""
+
+    kind: WalletChangeKind
+    key: str = Field(description="business key: order reference, request id or expiry date")
+    allocate: AllocatePending | None = None
+    reimbursement: ReimbursementSubmission | None = None
+    payout: Payout | None = None
+    expiry: ExpiryRun | None = None

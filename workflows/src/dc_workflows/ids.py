@@ -9,3 +9,7 @@ def service_workflow_id(service_id: str) -> str:
 
 def import_workflow_id(content_hash: str) -> str:
     return f"import-{content_hash}"
+
+
+def wallet_change_workflow_id(kind: str, key: str) -> str:
+    return f"wallet-{kind}-{key}"

@@ -22,17 +22,27 @@ with workflow.unsafe.imports_passed_through():
         ActivityName,
         Modification,
         NotificationRequest,
+        PaymentUpdate,
+        PaymentUpdates,
         RegisterService,
+        ServiceClaim,
         ServiceState,
         TaskQueue,
         Transition,
+        WalletActivity,
     )
+    from dc_workflows.payments import PAYMENT_CHANGED_SIGNAL
     from dc_workflows.rules import Lifecycle, TransitionRejected
 
 ACTIVITY_TIMEOUT = timedelta(seconds=10)
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
+
+
+#: Histories recorded before the wallet existed stop at 11; from this patch on the lifecycle
+#: asks the wallet to pay and follows the payment to its end.
+WALLET_PAYS_PATCH = "wallet-pays-from-11"
 
 
 def _rejected(error: TransitionRejected) -> ApplicationError:
@@ -54,11 +64,15 @@ class ServiceLifecycleWorkflow:
     @workflow.run
     async def run(self, request: RegisterService) -> ServiceState:
         self._life = Lifecycle.register(request, workflow.now())
+        self._life.wallet_pays = workflow.patched(WALLET_PAYS_PATCH)
         async with self._lock:
             await self._publish()
         await self._notify(ActivityName.REQUEST_VALIDATION)
         while not self.life.is_closed:
-            await self._wait_for_change_or_deadline()
+            if self.life.awaits_payment_claim:
+                await self._claim_payment()
+            else:
+                await self._wait_for_change_or_deadline()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.life.state
 
@@ -137,6 +151,18 @@ class ServiceLifecycleWorkflow:
         await workflow.wait_condition(lambda: self._projected_version >= 1)
         return self.life.state
 
+    @workflow.signal(name=PAYMENT_CHANGED_SIGNAL)
+    async def payment_changed(self, update: PaymentUpdate) -> None:
+        """The wallet allocated, submitted or reimbursed vouchers of this service."""
+        async with self._lock:
+            try:
+                changed = self.life.apply_payment(update, workflow.now())
+            except TransitionRejected as error:
+                workflow.logger.warning("payment update ignored: %s", error)
+                return
+            if changed:
+                await self._publish()
+
     @workflow.query
     def state(self) -> ServiceState:
         return self.life.state
@@ -174,6 +200,29 @@ class ServiceLifecycleWorkflow:
             retry_policy=ACTIVITY_RETRY,
         )
         self._projected_version = max(self._projected_version, state.version)
+
+    async def _claim_payment(self) -> None:
+        """Ready for voucher allocation: ask the user's wallet to pay what it can now."""
+        self.life.payment_claimed = True
+        state = self.life.state
+        result: PaymentUpdates = await workflow.execute_activity(
+            WalletActivity.CLAIM_PAYMENT,
+            ServiceClaim(
+                service_id=state.service_id,
+                user_number=state.parties.user_number,
+                company_id=state.parties.company_id,
+                branch_id=state.parties.branch_id,
+                service_date=state.details.service_date,
+                hours=state.details.hours,
+                ready_at=state.updated_at,
+            ),
+            task_queue=TaskQueue.WALLET,
+            result_type=PaymentUpdates,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        for update in result.updates:
+            await self.payment_changed(update)
 
     async def _notify(self, activity: ActivityName) -> None:
         state = self.life.state

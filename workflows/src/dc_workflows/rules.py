@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 
 from dc_workflows.contracts import (
     SYSTEM,
+    WALLET,
     Actor,
     ActorKind,
     HistoryEntry,
     LifecyclePolicy,
     Modification,
+    PaymentUpdate,
     RegisterService,
     ServiceDetails,
     ServiceState,
@@ -30,8 +32,20 @@ class TransitionRejected(Exception):
 
 #: Statuses in which the service is still being agreed on by company and user.
 OPEN_FOR_AGREEMENT = frozenset({S.ENCODED, S.VALIDATED, S.CONTESTED, S.MODIFIED, S.CONFIRMED})
-#: Statuses from which the company may still withdraw the service (before any allocation).
-CANCELLABLE = OPEN_FOR_AGREEMENT | {S.READY_FOR_ALLOCATION}
+#: Statuses in which the wallet pays the service; the wallet alone changes them.
+IN_PAYMENT = frozenset(
+    {
+        S.READY_FOR_ALLOCATION,
+        S.ALLOCATED,
+        S.PARTIALLY_ALLOCATED_FIRST,
+        S.PARTIALLY_REIMBURSED,
+        S.PARTIALLY_ALLOCATED_SECOND,
+        S.PARTIALLY_ALLOCATED_LAST,
+        S.REIMBURSEMENT_REQUESTED,
+    }
+)
+#: Where a service's life ends.
+CLOSED = frozenset({S.CANCELLED, S.REIMBURSED, S.PAY_OUTSIDE_VOUCHERS})
 
 
 @dataclass
@@ -41,6 +55,10 @@ class Lifecycle:
     state: ServiceState
     policy: LifecyclePolicy
     reminded: bool = field(default=False)
+    wallet_pays: bool = field(default=False)
+    """From 11 on, the wallet pays the service (histories from before the wallet: False)."""
+    payment_claimed: bool = field(default=False)
+    payment_version: int = field(default=0)
 
     @classmethod
     def register(cls, request: RegisterService, now: datetime) -> Lifecycle:
@@ -106,7 +124,10 @@ class Lifecycle:
 
     def check_cancel(self, request: Transition) -> None:
         self._require_company(request.actor, "cancel")
-        if self.state.status not in CANCELLABLE:
+        cancellable = self.state.status in OPEN_FOR_AGREEMENT or (
+            self.state.status == S.READY_FOR_ALLOCATION and not self.wallet_pays
+        )
+        if not cancellable:
             raise TransitionRejected(f"cannot cancel a service that is {self.state.status.label}")
 
     def _require_company(self, actor: Actor, action: str) -> None:
@@ -179,6 +200,28 @@ class Lifecycle:
             auto_validation_possible=False,
         )
 
+    def apply_payment(self, update: PaymentUpdate, now: datetime) -> bool:
+        """Reflect a change in the wallet; a repeated or out-of-date update changes nothing."""
+        if update.payment_version <= self.payment_version:
+            return False
+        if self.state.status not in IN_PAYMENT:
+            raise TransitionRejected(f"a service that is {self.state.status.label} is not paid")
+        self.payment_version = update.payment_version
+        self._record(
+            now,
+            update.event,
+            update.status,
+            Transition(actor=WALLET, reason=update.reason),
+        )
+        self.state = self.state.model_copy(
+            update={
+                "vouchers_allocated": update.vouchers_allocated,
+                "vouchers_submitted": update.vouchers_submitted,
+                "vouchers_reimbursed": update.vouchers_reimbursed,
+            }
+        )
+        return True
+
     # -- questions the workflow asks -------------------------------------------------------
 
     def auto_validation_due(self, now: datetime) -> bool:
@@ -210,9 +253,17 @@ class Lifecycle:
         return self.state.auto_validation_possible and self.state.status in OPEN_FOR_AGREEMENT
 
     @property
+    def awaits_payment_claim(self) -> bool:
+        return (
+            self.wallet_pays
+            and not self.payment_claimed
+            and self.state.status == S.READY_FOR_ALLOCATION
+        )
+
+    @property
     def is_closed(self) -> bool:
         """Nothing can change the service any more."""
-        return self.state.status == S.CANCELLED
+        return self.state.status in CLOSED
 
     def _record(
         self,

@@ -15,13 +15,18 @@ from dc_common.settings import ServiceSettings
 from dc_workflows import search_attributes
 from dc_workflows.contracts import TaskQueue
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
+from dc_workflows.payments import WalletChangeWorkflow
 from dc_workflows.temporal import TemporalSettings, connect
 
 log = structlog.get_logger(__name__)
 
 
 def build_worker(client: Client) -> Worker:
-    return Worker(client, task_queue=TaskQueue.LIFECYCLE, workflows=[ServiceLifecycleWorkflow])
+    return Worker(
+        client,
+        task_queue=TaskQueue.LIFECYCLE,
+        workflows=[ServiceLifecycleWorkflow, WalletChangeWorkflow],
+    )
 
 
 async def run(settings: TemporalSettings | None = None) -> None:

@@ -1,0 +1,60 @@
+"""WalletChangeWorkflow: a change in a wallet, then every affected service's lifecycle told of it.
+
+The wallet service changes its own data in one idempotent activity and returns what changed for
+which services; this workflow signals each of their lifecycle workflows, which record and project
+the new status. A retry repeats nothing: the activity is idempotent on the change's key and each
+update carries the service's payment version.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from dc_workflows.contracts import (
+        PaymentUpdates,
+        TaskQueue,
+        WalletActivity,
+        WalletChange,
+        WalletChangeKind,
+    )
+    from dc_workflows.ids import service_workflow_id
+
+PAYMENT_CHANGED_SIGNAL = "payment_changed"
+
+_ACTIVITY_FOR = {
+    WalletChangeKind.ALLOCATE_PENDING: WalletActivity.ALLOCATE_PENDING,
+    WalletChangeKind.SUBMIT_REIMBURSEMENT: WalletActivity.SUBMIT_REIMBURSEMENT,
+    WalletChangeKind.PAY_OUT: WalletActivity.PAY_OUT,
+    WalletChangeKind.EXPIRE_VOUCHERS: WalletActivity.EXPIRE_VOUCHERS,
+}
+
+
+@workflow.defn(name="WalletChange")
+class WalletChangeWorkflow:
+    @workflow.run
+    async def run(self, change: WalletChange) -> PaymentUpdates:
+        argument = change.allocate or change.reimbursement or change.payout or change.expiry
+        if argument is None:
+            raise ValueError(f"{change.kind} carries no argument")
+        result: PaymentUpdates = await workflow.execute_activity(
+            _ACTIVITY_FOR[change.kind],
+            argument,
+            task_queue=TaskQueue.WALLET,
+            result_type=PaymentUpdates,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        )
+        for update in result.updates:
+            service = workflow.get_external_workflow_handle(service_workflow_id(update.service_id))
+            try:
+                await service.signal(PAYMENT_CHANGED_SIGNAL, update)
+            except Exception as error:  # a service whose lifecycle has ended: nothing to tell
+                workflow.logger.warning(
+                    "lifecycle not told of payment change",
+                    extra={"service_id": update.service_id, "error": str(error)},
+                )
+        return result
