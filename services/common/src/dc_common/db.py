@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, event
+from sqlalchemy import Connection, DateTime, Dialect, MetaData, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeDecorator
 
 
@@ -44,8 +45,28 @@ def is_postgres(engine: AsyncEngine) -> bool:
 
 
 async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:
+    """Create missing tables, and add the columns a newer version of the models added to tables
+    an earlier version created (additive changes only: new columns must be nullable or have a
+    server default)."""
     async with engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
+        await connection.run_sync(_add_missing_columns, metadata)
+
+
+def _add_missing_columns(connection: Connection, metadata: MetaData) -> None:
+    inspector = inspect(connection)
+    preparer = connection.dialect.identifier_preparer
+    for table in metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise RuntimeError(
+                    f"{table.name}.{column.name} is new and NOT NULL without a server default"
+                )
+            ddl = CreateColumn(column).compile(dialect=connection.dialect)
+            connection.execute(text(f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN {ddl}"))
 
 
 class Database:

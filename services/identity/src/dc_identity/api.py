@@ -21,7 +21,7 @@ from dc_common.problems import Problem, install_problem_handlers
 from dc_identity import commands, dev_idp, domain, repository
 from dc_identity.commands import check, not_found, require_company
 from dc_identity.demo import load_demo
-from dc_identity.models import Base, Person, add_missing_columns
+from dc_identity.models import Base, Person
 from dc_identity.settings import IdentitySettings
 
 ACTOR_HEADER = "X-Actor-National-Number"
@@ -192,8 +192,6 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         database = Database(settings.database_url)
         try:
             await create_schema(database.engine, Base.metadata)
-            async with database.engine.begin() as connection:
-                await connection.run_sync(add_missing_columns)
             if settings.dev_idp:
                 keys.load_or_create()
                 log.info("identity.dev_idp", issuer=settings.dev_idp_issuer, kid=keys.current.kid)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    Connection,
     Date,
     ForeignKey,
     ForeignKeyConstraint,
@@ -20,7 +19,6 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
-    inspect,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -206,18 +204,3 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (Index("ix_audit_log_company", "company_id", "id"),)
-
-
-# Columns added to tables that existed before: ``create_all`` creates new tables only.
-_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("users", "holder_national_number", "VARCHAR(11)"),
-)
-
-
-def add_missing_columns(connection: Connection) -> None:
-    """Bring a database made by an earlier version up to date (run after ``create_all``)."""
-    inspector = inspect(connection)
-    for table, column, ddl_type in _ADDED_COLUMNS:
-        present = {c["name"] for c in inspector.get_columns(table)}
-        if column not in present:
-            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl_type}"))

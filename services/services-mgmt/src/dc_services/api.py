@@ -196,6 +196,9 @@ def _row_out(row: Service) -> ServiceOut:
         company_validated=row.company_validated,
         user_confirmed=row.user_confirmed,
         auto_validation_possible=row.auto_validation_possible,
+        vouchers_allocated=row.vouchers_allocated,
+        vouchers_submitted=row.vouchers_submitted,
+        vouchers_reimbursed=row.vouchers_reimbursed,
         version=row.version,
     )
 
@@ -232,6 +235,9 @@ def _state_out(state: ServiceState) -> ServiceDetailOut:
         company_validated=state.company_validated,
         user_confirmed=state.user_confirmed,
         auto_validation_possible=state.auto_validation_possible,
+        vouchers_allocated=state.vouchers_allocated,
+        vouchers_submitted=state.vouchers_submitted,
+        vouchers_reimbursed=state.vouchers_reimbursed,
         version=state.version,
         history=[
             HistoryEntryOut(

@@ -31,6 +31,9 @@ class Service(Base):
     company_validated: Mapped[bool] = mapped_column(Boolean)
     user_confirmed: Mapped[bool] = mapped_column(Boolean)
     auto_validation_possible: Mapped[bool] = mapped_column(Boolean)
+    vouchers_allocated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    vouchers_submitted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    vouchers_reimbursed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_services_company_registered", "company_id", "registered_at", "id"),

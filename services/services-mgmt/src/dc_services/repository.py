@@ -30,6 +30,9 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
         "company_validated": state.company_validated,
         "user_confirmed": state.user_confirmed,
         "auto_validation_possible": state.auto_validation_possible,
+        "vouchers_allocated": state.vouchers_allocated,
+        "vouchers_submitted": state.vouchers_submitted,
+        "vouchers_reimbursed": state.vouchers_reimbursed,
     }
     insert = upsert(session, Service).values(row)
     statement = insert.on_conflict_do_update(

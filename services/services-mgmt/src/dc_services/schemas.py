@@ -112,6 +112,9 @@ class ServiceOut(BaseModel):
     company_validated: bool
     user_confirmed: bool
     auto_validation_possible: bool
+    vouchers_allocated: int = Field(description="vouchers paying this service so far")
+    vouchers_submitted: int = Field(description="of which submitted for reimbursement")
+    vouchers_reimbursed: int = Field(description="of which reimbursed to the company")
     version: int
 
 
