@@ -1,5 +1,7 @@
-"""Wallet service: voucher orders, allocation, split payment and reimbursements.
+"""Wallet service: voucher orders, allocation with split payment, reimbursements and payouts.
 
-Not built yet: see the issue "Wallet: voucher orders, allocation with split payment,
-reimbursements". This package only reserves its place in the workspace.
+Modules: ``settings`` (policy from the environment), ``models`` (tables), ``domain`` (pure rules:
+dates, eligibility, the allocation plan, status transitions), ``repository`` (reads and writes,
+the wallet lock), ``activities`` (what workflows call on TaskQueue.WALLET), ``desk`` (what the API
+does), ``api``, ``worker``, ``schedule`` (the daily expiry).
 """

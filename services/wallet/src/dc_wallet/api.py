@@ -1,0 +1,260 @@
+"""HTTP API of the wallet (internal; the gateway serves it to the outside under /api/v1)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
+
+from dc_common.db import create_schema
+from dc_common.logging import configure_logging
+from dc_common.problems import install_problem_handlers
+from dc_wallet import repository
+from dc_wallet.activities import Clock, utc_now
+from dc_wallet.desk import WalletDesk
+from dc_wallet.models import Base, Order, ReimbursementRequest
+from dc_wallet.schemas import (
+    AllocationStepOut,
+    BalanceOut,
+    EnterpriseNumber,
+    ExpiryGroupOut,
+    OrderIn,
+    OrderOut,
+    ReimbursementIn,
+    ReimbursementOut,
+    ServicePaymentOut,
+    StatementLineOut,
+    StatementOut,
+    WalletOut,
+    YearOut,
+)
+from dc_wallet.settings import WalletSettings
+from dc_wallet.starter import TemporalStarter, WorkflowStarter
+from dc_workflows.status import ServiceStatus
+from dc_workflows.temporal import TemporalSettings, connect
+
+
+def _desk(request: Request) -> WalletDesk:
+    desk: WalletDesk = request.app.state.desk
+    return desk
+
+
+Desk = Annotated[WalletDesk, Depends(_desk)]
+UserNumberPath = Annotated[str, Path(pattern=r"^\d{12}$")]
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/users/{user_number}/voucher-orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderOut,
+    summary="A paid voucher order: issues the vouchers and pays the services waiting for them",
+    responses={
+        200: {"description": "Ordered before under this reference: the first order"},
+        409: {"description": "Yearly cap exceeded, or the reference names another order"},
+        422: {"description": "Order too small, or invalid input"},
+    },
+)
+async def order_vouchers(
+    user_number: UserNumberPath, body: OrderIn, desk: Desk, response: Response
+) -> OrderOut:
+    placed = await desk.order(user_number, body.reference, body.quantity)
+    if not placed.created:
+        response.status_code = status.HTTP_200_OK
+    return _order_out(placed.order)
+
+
+@router.get("/users/{user_number}/wallet", response_model=WalletOut)
+async def wallet(user_number: UserNumberPath, desk: Desk) -> WalletOut:
+    view = await desk.wallet(user_number)
+    cap = desk.policy.yearly_cap
+    return WalletOut(
+        user_number=user_number,
+        as_of=view.today,
+        balance=BalanceOut(vouchers=view.available, value_cents=view.available_cents),
+        vouchers_by_expiry=[
+            ExpiryGroupOut(
+                expiry_date=group.expiry_date,
+                vouchers=group.vouchers,
+                value_cents=group.value_cents,
+            )
+            for group in view.by_expiry
+        ],
+        allocations=[
+            ServicePaymentOut(
+                service_id=claim.service_id,
+                company_id=claim.company_id,
+                branch_id=claim.branch_id,
+                service_date=claim.service_date,
+                hours=claim.hours,
+                status=ServiceStatus(claim.status),
+                status_label=ServiceStatus(claim.status).label,
+                vouchers_allocated=claim.vouchers_allocated,
+                vouchers_submitted=claim.vouchers_submitted,
+                vouchers_reimbursed=claim.vouchers_reimbursed,
+                steps=[
+                    AllocationStepOut(step=step.step, vouchers=step.vouchers, at=step.at)
+                    for step in view.steps[claim.service_id]
+                ],
+            )
+            for claim in view.claims
+        ],
+        orders_this_year=YearOut(
+            year=view.year,
+            ordered=view.ordered_this_year,
+            cap=cap,
+            left=max(cap - view.ordered_this_year, 0),
+            orders=[_order_out(order) for order in view.orders],
+        ),
+    )
+
+
+@router.post(
+    "/reimbursement-requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StatementOut,
+    summary="A company asks reimbursement of the vouchers allocated to some of its services",
+    responses={
+        200: {"description": "Requested before under this reference: the first request"},
+        409: {"description": "The reference names a request of other services"},
+        422: {"description": "A service is not payable, or invalid input"},
+    },
+)
+async def request_reimbursement(
+    body: ReimbursementIn, desk: Desk, response: Response
+) -> StatementOut:
+    requested = await desk.request_reimbursement(body.company_id, body.reference, body.service_ids)
+    if not requested.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/reimbursement-requests/{requested.request.id}"
+    return await _statement_out(desk, requested.request.id)
+
+
+@router.get(
+    "/reimbursement-requests",
+    response_model=list[ReimbursementOut],
+    summary="Reimbursement requests, newest first",
+)
+async def list_reimbursement_requests(
+    desk: Desk,
+    company_id: EnterpriseNumber | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ReimbursementOut]:
+    requests = await desk.requests(company_id, limit=limit, offset=offset)
+    return [_request_out(request) for request in requests]
+
+
+@router.get(
+    "/reimbursement-requests/{request_id}",
+    response_model=StatementOut,
+    summary="The statement of a request: services, vouchers, amount",
+)
+async def reimbursement_statement(request_id: str, desk: Desk) -> StatementOut:
+    return await _statement_out(desk, request_id)
+
+
+@router.post(
+    "/reimbursement-requests/{request_id}/payout",
+    response_model=ReimbursementOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Pay a submitted request out to the company (operator)",
+    responses={
+        200: {"description": "Already paid out: nothing done again"},
+        409: {"description": "Not submitted yet"},
+    },
+)
+async def pay_out(request_id: str, desk: Desk, response: Response) -> ReimbursementOut:
+    payout = await desk.payout(request_id)
+    if not payout.started:
+        response.status_code = status.HTTP_200_OK
+    return _request_out(payout.request)
+
+
+def _order_out(order: Order) -> OrderOut:
+    return OrderOut(
+        user_number=order.user_number,
+        reference=order.reference,
+        quantity=order.quantity,
+        unit_price_cents=order.unit_price_cents,
+        amount_cents=order.amount_cents,
+        paid_at=order.paid_at,
+        issue_date=order.issue_date,
+        expiry_date=order.expiry_date,
+        first_voucher=order.first_voucher,
+        last_voucher=order.last_voucher,
+    )
+
+
+def _request_out(request: ReimbursementRequest) -> ReimbursementOut:
+    state = (
+        "paid"
+        if request.paid_at is not None
+        else "submitted"
+        if request.submitted_at is not None
+        else "requested"
+    )
+    return ReimbursementOut(
+        id=request.id,
+        company_id=request.company_id,
+        reference=request.reference,
+        status=state,
+        created_at=request.created_at,
+        submitted_at=request.submitted_at,
+        paid_at=request.paid_at,
+        vouchers=request.vouchers,
+        voucher_value_cents=request.voucher_value_cents,
+        amount_cents=request.amount_cents,
+    )
+
+
+async def _statement_out(desk: WalletDesk, request_id: str) -> StatementOut:
+    statement = await desk.statement(request_id)
+    value = statement.request.voucher_value_cents
+    return StatementOut(
+        **_request_out(statement.request).model_dump(),
+        services=[
+            StatementLineOut(
+                service_id=line.service_id,
+                user_number=line.user_number,
+                branch_id=line.branch_id,
+                service_date=line.service_date,
+                vouchers=line.vouchers,
+                amount_cents=line.vouchers * value,
+            )
+            for line in statement.lines
+        ],
+    )
+
+
+def create_app(
+    settings: WalletSettings | None = None,
+    temporal: TemporalSettings | None = None,
+    *,
+    starter: WorkflowStarter | None = None,
+    clock: Clock = utc_now,
+) -> FastAPI:
+    """The API. ``starter``: how wallet changes reach Temporal (by default a client of the
+    server ``temporal`` names); ``clock``: tests move time."""
+    settings = settings or WalletSettings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = repository.open_database(settings.database_url)
+        await create_schema(db.engine, Base.metadata)
+        workflows = starter or TemporalStarter(await connect(temporal))
+        app.state.desk = WalletDesk(db=db, policy=settings.policy(), starter=workflows, clock=clock)
+        yield
+        await db.dispose()
+
+    app = FastAPI(title="dienstencheques wallet", version="0.1.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

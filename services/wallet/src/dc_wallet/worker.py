@@ -1,0 +1,60 @@
+"""The wallet worker: runs the wallet's activities on its own task queue, and the tiny workflow
+of the daily expiry schedule (which it creates on start when missing)."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from dc_common.db import create_schema
+from dc_common.logging import configure_logging
+from dc_wallet import repository
+from dc_wallet.activities import WalletActivities
+from dc_wallet.models import Base
+from dc_wallet.schedule import ensure_expiry_schedule
+from dc_wallet.settings import WalletSettings
+from dc_workflows.contracts import TaskQueue
+from dc_workflows.temporal import TemporalSettings, connect
+
+log = structlog.get_logger(__name__)
+
+
+@asynccontextmanager
+async def activities(settings: WalletSettings) -> AsyncIterator[WalletActivities]:
+    """The activities with their database, closed on exit."""
+    db = repository.open_database(settings.database_url)
+    await create_schema(db.engine, Base.metadata)
+    try:
+        yield WalletActivities(db, settings.policy())
+    finally:
+        await db.dispose()
+
+
+def build_worker(client: Client, wallet: WalletActivities) -> Worker:
+    return Worker(
+        client,
+        task_queue=TaskQueue.WALLET,
+        activities=wallet.all,
+    )
+
+
+async def run(settings: WalletSettings, temporal: TemporalSettings | None = None) -> None:
+    client = await connect(temporal)
+    if await ensure_expiry_schedule(client):
+        log.info("daily expiry schedule created")
+    async with activities(settings) as wallet:
+        log.info("wallet worker started", task_queue=TaskQueue.WALLET.value)
+        await build_worker(client, wallet).run()
+
+
+def main() -> None:
+    settings = WalletSettings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()
