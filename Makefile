@@ -1,7 +1,7 @@
 # The front door. `make run` starts the platform, `make test` passes the tests.
 SHELL := /bin/bash
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
-MYPY_PATHS := workflows/src services/common/src services/services-mgmt/src services/identity/src services/gateway/src services/imports/src
+MYPY_PATHS := workflows/src services/common/src services/services-mgmt/src services/identity/src services/gateway/src services/imports/src services/wallet/src
 
 .PHONY: help install run test lint format bench clean
 

@@ -15,6 +15,8 @@ from tests.support.servers import BIN, postgres_database, postgres_unavailable_r
 #: A second namespace, for tests that run their own workers: the task queue names are fixed, so
 #: workers of two platforms in one namespace would take each other's tasks.
 ISOLATED_NAMESPACE = "isolated"
+#: A third, for a platform with other policy values (the payment story).
+PAYMENTS_NAMESPACE = "payments"
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +27,12 @@ async def dev_server_environment() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         ui=False,
         dev_server_log_level="error",
-        dev_server_extra_args=["--namespace", ISOLATED_NAMESPACE],
+        dev_server_extra_args=[
+            "--namespace",
+            ISOLATED_NAMESPACE,
+            "--namespace",
+            PAYMENTS_NAMESPACE,
+        ],
     )
     async with env:
         yield env
@@ -38,17 +45,25 @@ async def dev_server(dev_server_environment: WorkflowEnvironment) -> Client:
     return client
 
 
-@pytest.fixture(scope="session")
-async def isolated_dev_server(dev_server_environment: WorkflowEnvironment) -> Client:
-    """The same dev server, in a namespace of its own."""
-    base = dev_server_environment.client
+async def _in_namespace(environment: WorkflowEnvironment, namespace: str) -> Client:
     client = await Client.connect(
-        base.service_client.config.target_host,
-        namespace=ISOLATED_NAMESPACE,
+        environment.client.service_client.config.target_host,
+        namespace=namespace,
         data_converter=pydantic_data_converter,
     )
     await ensure_registered(client)
     return client
+
+
+@pytest.fixture(scope="session")
+async def isolated_dev_server(dev_server_environment: WorkflowEnvironment) -> Client:
+    """The same dev server, in a namespace of its own."""
+    return await _in_namespace(dev_server_environment, ISOLATED_NAMESPACE)
+
+
+@pytest.fixture(scope="session")
+async def payments_dev_server(dev_server_environment: WorkflowEnvironment) -> Client:
+    return await _in_namespace(dev_server_environment, PAYMENTS_NAMESPACE)
 
 
 @pytest.fixture(scope="session")
@@ -66,10 +81,16 @@ async def platform(
     async with (
         postgres_database("dc_identity_test") as identity_db,
         postgres_database("dc_services_test") as services_db,
+        postgres_database("dc_imports_test") as imports_db,
+        postgres_database("dc_wallet_test") as wallet_db,
         running_platform(
             dev_server,
             identity_db_url=identity_db,
             services_db_url=services_db,
+            imports_db_url=imports_db,
+            wallet_db_url=wallet_db,
+            # Small chunks, and a new run every two: the imports of the tests cross both.
+            imports_overrides={"chunk_size": 5, "chunks_per_run": 2},
             state_dir=state_dir,
         ) as running,
     ):

@@ -37,6 +37,7 @@ from dc_identity.demo import (
 from dc_identity.dev_idp import KeyStore
 from dc_services.schemas import brussels_today
 from tests.support.platform import Platform
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
 
@@ -94,6 +95,8 @@ class Call:
     target: Callable[[Fixtures, str], Awaitable[str]] | None = None
     """Builds the concrete path (a fresh resource per caller where the call changes state)."""
     query: dict[str, str] | None = None
+    form: Callable[[Fixtures, str], Awaitable[tuple[dict[str, Any], dict[str, str]]]] | None = None
+    """Builds a multipart body instead of JSON: (files, fields)."""
 
 
 @dataclass
@@ -103,6 +106,33 @@ class Fixtures:
     holder: httpx.AsyncClient
     service_id: str
     serial: itertools.count[int]
+
+    request_id: str | None = None
+
+    async def reimbursement_request(self) -> str:
+        """A real request of Schelde: An's wallet paid a service, Tom asked reimbursement."""
+        if self.request_id is None:
+            order = await self.holder.post(
+                f"/api/v1/users/{AN.user_number}/voucher-orders",
+                json={"reference": "matrix-fixture", "quantity": 10},
+            )
+            assert order.status_code == 201, order.text
+            service_id = await self.fresh_service("fixture")
+            await self.staff.post(f"/api/v1/services/{service_id}/validate")
+            await self.holder.post(f"/api/v1/services/{service_id}/confirm")
+
+            async def paid() -> bool:
+                service = (await self.staff.get(f"/api/v1/services/{service_id}")).json()
+                return bool(service["status"] == 12)
+
+            await eventually(paid)
+            request = await self.staff.post(
+                "/api/v1/reimbursement-requests",
+                json={"company_id": SCHELDE, "reference": "MATRIX", "service_ids": [service_id]},
+            )
+            assert request.status_code == 201, request.text
+            self.request_id = request.json()["id"]
+        return self.request_id
 
     async def fresh_service(self, _caller: str) -> str:
         return (await _register(self.staff))["id"]
@@ -187,6 +217,46 @@ def _service_path(suffix: str = "") -> Callable[[Fixtures, str], Awaitable[str]]
 def _body(value: Any) -> Callable[[Fixtures, str], Awaitable[Any]]:
     async def build(_f: Fixtures, _caller: str) -> Any:
         return value
+
+    return build
+
+
+def _import_file(caller: str) -> bytes:
+    """A services file whose one row names the caller (so each caller's file is new); the row
+    is rejected, nothing is registered."""
+    return f"Werknemer;Gebruikersnummer;Datum;Uren;Activiteit\r\n{caller};1;2;3;4\r\n".encode()
+
+
+async def _new_import(_f: Fixtures, caller: str) -> tuple[dict[str, Any], dict[str, str]]:
+    files = {"file": (f"{caller}.csv", _import_file(caller), "text/csv")}
+    return files, {"kind": "services", "company_id": SCHELDE}
+
+
+def _import_path(suffix: str = "") -> Callable[[Fixtures, str], Awaitable[str]]:
+    """One import of Schelde's Antwerpen branch (the same file again is the same import)."""
+
+    async def build(f: Fixtures, _caller: str) -> str:
+        response = await f.staff.post(
+            "/api/v1/imports",
+            files={"file": ("antwerpen.csv", _import_file("antwerpen"), "text/csv")},
+            data={"kind": "services", "company_id": SCHELDE, "branch_id": SCHELDE_ANTWERPEN},
+        )
+        assert response.status_code in (200, 202), response.text
+        return f"/api/v1/imports/{response.json()['id']}{suffix}"
+
+    return build
+
+
+IMPORT_READERS = _expect(404, company_staff=200, operator=200)
+
+
+async def _not_payable_request(f: Fixtures, _caller: str) -> dict[str, Any]:
+    return {"company_id": SCHELDE, "reference": "NOT-PAYABLE", "service_ids": [f.service_id]}
+
+
+def _request_path(suffix: str = "") -> Callable[[Fixtures, str], Awaitable[str]]:
+    async def build(f: Fixtures, _caller: str) -> str:
+        return f"/api/v1/reimbursement-requests/{await f.reimbursement_request()}{suffix}"
 
     return build
 
@@ -308,6 +378,65 @@ MATRIX: tuple[Call, ...] = (
         _expect(404, company_staff=200, operator=200),
     ),
     Call("GET", "/api/v1/users/{user_number}", _expect(404, user=200, operator=200)),
+    Call(
+        "POST",
+        "/api/v1/users/{user_number}/voucher-orders",
+        _expect(404, user=201, operator=403),
+        body=_body({"reference": "matrix-order", "quantity": 10}),
+    ),
+    Call("GET", "/api/v1/users/{user_number}/wallet", _expect(404, user=200, operator=200)),
+    Call(
+        "POST",
+        "/api/v1/reimbursement-requests",
+        # Tom passes the gate; the wallet refuses a service it does not pay (422).
+        _expect(403, company_staff=422, other_company_staff=404, user=404),
+        body=_not_payable_request,
+    ),
+    Call(
+        "GET",
+        "/api/v1/reimbursement-requests",
+        _expect(403, company_staff=200, operator=200, other_company_staff=404, user=404),
+        query={"company_id": SCHELDE},
+    ),
+    Call(
+        "GET",
+        "/api/v1/reimbursement-requests/{request_id}",
+        _expect(404, company_staff=200, operator=200),
+        target=_request_path(),
+    ),
+    Call(
+        "POST",
+        "/api/v1/reimbursement-requests/{request_id}/payout",
+        _expect(403, operator=202),
+        target=_request_path("/payout"),
+    ),
+    Call(
+        "POST",
+        "/api/v1/imports",
+        _expect(403, company_staff=202, operator=202, other_company_staff=404, user=404),
+        form=_new_import,
+    ),
+    Call(
+        "GET",
+        "/api/v1/imports",
+        _expect(
+            403,
+            company_staff=200,
+            other_branch_staff=200,
+            operator=200,
+            other_company_staff=404,
+            user=404,
+        ),
+        query={"company_id": SCHELDE},
+    ),
+    Call("GET", "/api/v1/imports/{import_id}", IMPORT_READERS, target=_import_path()),
+    Call(
+        "GET",
+        "/api/v1/imports/{import_id}/errors.csv",
+        IMPORT_READERS,
+        target=_import_path("/errors.csv"),
+    ),
+    Call("GET", "/api/v1/imports/{import_id}/rows", IMPORT_READERS, target=_import_path("/rows")),
 )
 
 PATH_VALUES = {
@@ -405,8 +534,14 @@ async def test_authorisation_matrix(
         body = await call.body(fixtures, caller) if call.body else None
         token = tokens[caller]
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await platform.anonymous.request(
-            call.method, path, json=body, headers=headers, params=call.query
-        )
+        if call.form is not None:
+            files, fields = await call.form(fixtures, caller)
+            response = await platform.anonymous.request(
+                call.method, path, files=files, data=fields, headers=headers, params=call.query
+            )
+        else:
+            response = await platform.anonymous.request(
+                call.method, path, json=body, headers=headers, params=call.query
+            )
         got[caller] = response.status_code
     assert got == call.expected

@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import httpx
 from temporalio.client import Client
@@ -21,10 +22,17 @@ from dc_gateway.api import create_app as create_gateway
 from dc_gateway.settings import GatewaySettings
 from dc_identity.api import create_app as create_identity
 from dc_identity.settings import IdentitySettings
+from dc_imports import worker as imports_worker
+from dc_imports.api import create_app as create_imports
+from dc_imports.settings import ImportsSettings
 from dc_services import mailsink
 from dc_services import worker as services_worker
 from dc_services.api import create_app as create_services
+from dc_services.bulk import bulk_activities
 from dc_services.settings import ServicesSettings
+from dc_wallet import worker as wallet_worker
+from dc_wallet.api import create_app as create_wallet
+from dc_wallet.settings import WalletSettings
 from dc_workflows import worker as lifecycle_worker
 from dc_workflows.temporal import TemporalSettings
 from tests.support.servers import free_port, serving
@@ -42,6 +50,9 @@ class Platform:
     state_dir: Path
     anonymous: httpx.AsyncClient
     """The gateway without a token."""
+    imports_settings: ImportsSettings | None = None
+    wallet_settings: WalletSettings | None = None
+    imports_db: Database | None = None
 
     async def token(self, national_number: str) -> str:
         """A token from the development identity provider, as the login page gives one."""
@@ -89,6 +100,10 @@ async def running_platform(
     services_db_url: str,
     state_dir: Path,
     with_workers: bool = True,
+    imports_db_url: str | None = None,
+    imports_overrides: dict[str, Any] | None = None,
+    wallet_db_url: str | None = None,
+    wallet_overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[Platform]:
     temporal_settings = temporal_settings_for(temporal)
     maildir = state_dir / "mail"
@@ -112,7 +127,24 @@ async def running_platform(
         services_url = await stack.enter_async_context(
             serving(create_services(services_settings, temporal_settings))
         )
+        imports_settings = ImportsSettings(
+            database_url=imports_db_url or f"sqlite+aiosqlite:///{state_dir / 'imports.db'}",
+            identity_url=identity_url,
+            **(imports_overrides or {}),
+        )
+        imports_url = await stack.enter_async_context(
+            serving(create_imports(imports_settings, temporal_settings))
+        )
+        wallet_settings = WalletSettings(
+            database_url=wallet_db_url or f"sqlite+aiosqlite:///{state_dir / 'wallet.db'}",
+            **(wallet_overrides or {}),
+        )
+        wallet_url = await stack.enter_async_context(
+            serving(create_wallet(wallet_settings, temporal_settings))
+        )
         gateway_settings = GatewaySettings(
+            wallet_url=wallet_url,
+            imports_url=imports_url,
             services_url=services_url,
             identity_url=identity_url,
             oidc_issuer=identity_url,
@@ -125,9 +157,18 @@ async def running_platform(
             activities = await stack.enter_async_context(
                 services_worker.activities(services_settings)
             )
-            await stack.enter_async_context(services_worker.build_worker(temporal, activities))
+            bulk = await stack.enter_async_context(bulk_activities(services_settings))
+            await stack.enter_async_context(
+                services_worker.build_worker(temporal, activities, bulk)
+            )
+            wallet = await stack.enter_async_context(wallet_worker.activities(wallet_settings))
+            await stack.enter_async_context(wallet_worker.build_worker(temporal, wallet))
+            imports = await stack.enter_async_context(imports_worker.activities(imports_settings))
+            await stack.enter_async_context(imports_worker.build_worker(temporal, imports))
         services_db = Database(services_db_url)
         stack.push_async_callback(services_db.dispose)
+        imports_db = Database(imports_settings.database_url)
+        stack.push_async_callback(imports_db.dispose)
         anonymous = await stack.enter_async_context(
             httpx.AsyncClient(base_url=gateway_url, timeout=60)
         )
@@ -141,4 +182,7 @@ async def running_platform(
             maildir=maildir,
             state_dir=state_dir,
             anonymous=anonymous,
+            imports_settings=imports_settings,
+            imports_db=imports_db,
+            wallet_settings=wallet_settings,
         )

@@ -14,8 +14,9 @@ from dc_common.logging import configure_logging
 from dc_common.settings import ServiceSettings
 from dc_workflows import search_attributes
 from dc_workflows.contracts import TaskQueue
+from dc_workflows.imports import ImportWorkflow
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
-from dc_workflows.payments import WalletChangeWorkflow
+from dc_workflows.payments import DailyVoucherExpiryWorkflow, WalletChangeWorkflow
 from dc_workflows.temporal import TemporalSettings, connect
 
 log = structlog.get_logger(__name__)
@@ -25,7 +26,12 @@ def build_worker(client: Client) -> Worker:
     return Worker(
         client,
         task_queue=TaskQueue.LIFECYCLE,
-        workflows=[ServiceLifecycleWorkflow, WalletChangeWorkflow],
+        workflows=[
+            ServiceLifecycleWorkflow,
+            WalletChangeWorkflow,
+            DailyVoucherExpiryWorkflow,
+            ImportWorkflow,
+        ],
     )
 
 

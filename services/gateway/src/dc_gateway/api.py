@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from dc_common.logging import configure_logging
 from dc_common.problems import install_problem_handlers
-from dc_gateway import routes_identity, routes_services
+from dc_gateway import routes_identity, routes_imports, routes_services, routes_wallet
 from dc_gateway.access import Caller, IdentityDirectory
 from dc_gateway.authn import TokenVerifier
 from dc_gateway.policy import Rule, check_every_operation_has_a_rule, requires, route_rules
@@ -27,7 +27,13 @@ async def healthz(_: Annotated[Caller | None, requires(Rule.PUBLIC)]) -> dict[st
     return {"status": "ok"}
 
 
-ROUTERS = (health, routes_services.router, routes_identity.router)
+ROUTERS = (
+    health,
+    routes_services.router,
+    routes_identity.router,
+    routes_wallet.router,
+    routes_imports.router,
+)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -39,6 +45,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         timeout = settings.upstream_timeout_seconds
         app.state.services = Upstream(settings.services_url, timeout=timeout)
         app.state.identity = Upstream(settings.identity_url, timeout=timeout)
+        app.state.wallet = Upstream(settings.wallet_url, timeout=timeout)
+        app.state.imports = routes_imports.ImportsUpstream(settings.imports_url, timeout=timeout)
         verifier = TokenVerifier(settings.oidc_issuer, settings.oidc_audience)
         directory = IdentityDirectory(settings.identity_url)
 
@@ -48,7 +56,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
         app.state.authenticate = authenticate
         yield
-        for closable in (app.state.services, app.state.identity, verifier, directory):
+        upstreams = (app.state.services, app.state.identity, app.state.wallet, app.state.imports)
+        for closable in (*upstreams, verifier, directory):
             await closable.aclose()
 
     app = FastAPI(

@@ -10,6 +10,8 @@ class GatewaySettings(ServiceSettings):
     port: int = Field(default=8000, validation_alias="DC_GATEWAY_PORT")
     services_url: str = Field(default="http://127.0.0.1:8002", validation_alias="DC_SERVICES_URL")
     identity_url: str = Field(default="http://127.0.0.1:8001", validation_alias="DC_IDENTITY_URL")
+    wallet_url: str = Field(default="http://127.0.0.1:8003", validation_alias="DC_WALLET_URL")
+    imports_url: str = Field(default="http://127.0.0.1:8004", validation_alias="DC_IMPORTS_URL")
     oidc_issuer: str = Field(
         default="http://127.0.0.1:8001",
         validation_alias="DC_OIDC_ISSUER",

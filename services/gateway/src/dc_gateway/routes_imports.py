@@ -1,0 +1,225 @@
+"""Imports of services and workers from files: forwarded to the imports service.
+
+The rule is that of company staff (an operator, or the right on the company), checked here
+because the company comes from the form or from the import: a staff member with a right on
+some branches only must name one of them when uploading, and sees only the imports of their
+branches. An import outside everything the caller may see is a 404.
+"""
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+
+from dc_common.problems import Problem, field_error
+from dc_gateway.access import Caller
+from dc_gateway.parties import acting_as
+from dc_gateway.policy import Rule, forbidden, not_found, requires
+from dc_gateway.upstream import Upstream
+from dc_imports.schemas import ImportOut, ImportPage, ImportRowPage
+from dc_workflows.contracts import ImportKind
+
+PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457)"}
+_PASSED_HEADERS = ("content-disposition",)
+
+EnterpriseNumber = Annotated[str, Form(pattern=r"^\d{10}$", examples=["0712345630"])]
+OUTCOME = r"^(accepted|registered|duplicate|rejected)$"
+
+
+class ImportsUpstream(Upstream):
+    """The imports service: also takes a file upload and passes a download's name on."""
+
+    async def upload(
+        self,
+        path: str,
+        *,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        data: Mapping[str, str],
+        headers: Mapping[str, str],
+    ) -> Response:
+        try:
+            answer = await self._http.post(
+                self._internal_prefix + path,
+                files={"file": (filename, content, content_type)},
+                data=dict(data),
+                headers=dict(headers),
+            )
+        except httpx.TransportError as error:
+            raise Problem(503, "Service unavailable", f"{self._http.base_url}: {error}") from error
+        return self.relay(answer)
+
+    async def download(self, path: str) -> Response:
+        try:
+            answer = await self._http.get(self._internal_prefix + path)
+        except httpx.TransportError as error:
+            raise Problem(503, "Service unavailable", f"{self._http.base_url}: {error}") from error
+        return self.relay(answer)
+
+    def relay(self, answer: httpx.Response) -> Response:
+        headers = {name: answer.headers[name] for name in _PASSED_HEADERS if name in answer.headers}
+        if location := answer.headers.get("location"):
+            headers["Location"] = location.replace(self._internal_prefix, self._public_prefix, 1)
+        return Response(
+            content=answer.content,
+            status_code=answer.status_code,
+            media_type=answer.headers.get("content-type"),
+            headers=headers,
+        )
+
+
+def _imports(request: Request) -> ImportsUpstream:
+    upstream: ImportsUpstream = request.app.state.imports
+    return upstream
+
+
+Imports = Annotated[ImportsUpstream, Depends(_imports)]
+router = APIRouter(prefix="/api/v1", tags=["imports"])
+
+
+def _uploader(caller: Caller, company_id: str, branch_id: str | None) -> dict[str, str]:
+    """The acting party for an upload by this caller, or why they may not upload."""
+    scope = caller.staff.get(company_id)
+    if scope is not None:
+        if scope.branches is not None and not (branch_id and scope.covers(branch_id)):
+            raise forbidden(f"name one of your branches as branch_id: {sorted(scope.branches)}")
+    elif not caller.operator:
+        if caller.knows_company(company_id):
+            raise forbidden(f"you have no right on the imports of company {company_id}")
+        raise not_found(f"company {company_id}")
+    return acting_as(caller, "company", company_id)
+
+
+def _may_see(caller: Caller, imported: Mapping[str, Any]) -> bool:
+    if caller.operator:
+        return True
+    scope = caller.staff.get(imported["company_id"])
+    return scope is not None and scope.covers(imported["branch_id"])
+
+
+async def _visible(imports: ImportsUpstream, caller: Caller, import_id: str) -> dict[str, Any]:
+    imported = await imports.fetch(f"/imports/{import_id}")
+    if imported is None or not _may_see(caller, imported):
+        raise not_found("such import")
+    return imported
+
+
+@router.post(
+    "/imports",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ImportOut,
+    summary="Upload a file of services or workers; processed in the background",
+    responses={
+        200: {"description": "The same file was uploaded before: that import"},
+        403: PROBLEM,
+        404: PROBLEM,
+        413: PROBLEM,
+        422: PROBLEM,
+    },
+)
+async def upload_import(
+    imports: Imports,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    file: Annotated[UploadFile, File(description="CSV (; or ,, UTF-8 or Windows-1252) or XLSX")],
+    kind: Annotated[ImportKind, Form()],
+    company_id: EnterpriseNumber,
+    branch_id: Annotated[str | None, Form(pattern=r"^\d{10}$")] = None,
+) -> Response:
+    """Staff of the company (a branch right: naming that branch) or an operator."""
+    actor = _uploader(caller, company_id, branch_id or None)
+    data = {"kind": kind.value, "company_id": company_id}
+    if branch_id:
+        data["branch_id"] = branch_id
+    return await imports.upload(
+        "/imports",
+        filename=file.filename or "upload",
+        content=await file.read(),
+        content_type=file.content_type or "application/octet-stream",
+        data=data,
+        headers=actor,
+    )
+
+
+@router.get(
+    "/imports",
+    response_model=ImportPage,
+    summary="Imports, newest first: those of the caller's company (or branches)",
+)
+async def list_imports(
+    request: Request,
+    imports: Imports,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    company_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    params: dict[str, str | list[str]] = {"page": str(page), "page_size": str(page_size)}
+    if company_id is None and not caller.operator:
+        if len(caller.staff) == 1:
+            company_id = next(iter(caller.staff))
+        elif caller.staff:
+            raise field_error("company_id", "required: you have rights in several companies")
+        else:
+            raise forbidden("you have no right to see imports")
+    if company_id is not None:
+        scope = caller.staff.get(company_id)
+        if scope is None and not caller.operator:
+            if caller.knows_company(company_id):
+                raise forbidden(f"you have no right on the imports of company {company_id}")
+            raise not_found(f"company {company_id}")
+        params["company_id"] = company_id
+        if scope is not None and scope.branches is not None:
+            params["branch_id"] = sorted(scope.branches)
+    return await imports.forward(request, "GET", "/imports", params=params)
+
+
+@router.get(
+    "/imports/{import_id}",
+    response_model=ImportOut,
+    summary="One import: status and progress",
+    responses={404: PROBLEM},
+)
+async def get_import(
+    import_id: str,
+    imports: Imports,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> dict[str, Any]:
+    return await _visible(imports, caller, import_id)
+
+
+@router.get(
+    "/imports/{import_id}/errors.csv",
+    summary="The rejected and duplicate rows: line, field, reason and the row's values",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, 404: PROBLEM},
+)
+async def import_errors(
+    import_id: str,
+    imports: Imports,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> Response:
+    await _visible(imports, caller, import_id)
+    return await imports.download(f"/imports/{import_id}/errors.csv")
+
+
+@router.get(
+    "/imports/{import_id}/rows",
+    response_model=ImportRowPage,
+    summary="The rows by line, with outcome, errors and plausibility flags",
+    responses={404: PROBLEM},
+)
+async def import_rows(
+    import_id: str,
+    request: Request,
+    imports: Imports,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    outcome: Annotated[str | None, Query(pattern=OUTCOME)] = None,
+    flagged: bool | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    """``flagged=true``: the rows with a plausibility flag the company should look at."""
+    await _visible(imports, caller, import_id)
+    return await imports.forward(request, "GET", f"/imports/{import_id}/rows")

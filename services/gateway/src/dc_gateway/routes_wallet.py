@@ -1,0 +1,163 @@
+"""Wallets, voucher orders and reimbursements: forwarded to the wallet service.
+
+A user orders for and reads their own household's wallet; the company's staff with the right on
+the whole company ask and read reimbursements (a branch right does not reach the company's money);
+operators pay requests out.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from dc_gateway.access import Caller
+from dc_gateway.parties import acting_as
+from dc_gateway.policy import Rule, forbidden, not_found, requires
+from dc_gateway.upstream import Upstream
+from dc_wallet.schemas import OrderIn, OrderOut, ReimbursementIn, ReimbursementOut, StatementOut
+
+router = APIRouter(prefix="/api/v1", tags=["wallet"])
+PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457)"}
+
+
+def _wallet(request: Request) -> Upstream:
+    upstream: Upstream = request.app.state.wallet
+    return upstream
+
+
+Wallet = Annotated[Upstream, Depends(_wallet)]
+
+
+def _own_household(caller: Caller, user_number: str, *, operator_may: bool) -> None:
+    if user_number in caller.user_numbers or (operator_may and caller.operator):
+        return
+    if caller.operator:
+        raise forbidden("only the household itself may do this")
+    raise not_found(f"user {user_number}")
+
+
+def _company_wide_staff(caller: Caller, company_id: str) -> None:
+    scope = caller.staff.get(company_id)
+    if scope is not None and scope.branches is None:
+        return
+    if caller.knows_company(company_id):
+        raise forbidden("reimbursements need the right on the whole company")
+    raise not_found(f"company {company_id}")
+
+
+@router.post(
+    "/users/{user_number}/voucher-orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderOut,
+    summary="Order vouchers into the household's wallet (idempotent on the order reference)",
+    responses={200: {"description": "The first order with this reference"}, 409: PROBLEM},
+)
+async def order_vouchers(
+    user_number: str,
+    body: OrderIn,
+    request: Request,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> Response:
+    _own_household(caller, user_number, operator_may=False)
+    path = f"/users/{user_number}/voucher-orders"
+    actor = acting_as(caller, "user", user_number)
+    return await wallet.forward(
+        request, "POST", path, json=body.model_dump(mode="json"), headers=actor
+    )
+
+
+@router.get(
+    "/users/{user_number}/wallet",
+    summary="Balance, vouchers by expiry, the services paid, orders and the yearly cap left",
+)
+async def get_wallet(
+    user_number: str,
+    request: Request,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> Response:
+    _own_household(caller, user_number, operator_may=True)
+    return await wallet.forward(request, "GET", f"/users/{user_number}/wallet")
+
+
+@router.post(
+    "/reimbursement-requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StatementOut,
+    summary="Ask reimbursement of the vouchers allocated to some of the company's services",
+    responses={200: {"description": "The first request with this reference"}, 422: PROBLEM},
+)
+async def request_reimbursement(
+    body: ReimbursementIn,
+    request: Request,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> Response:
+    _company_wide_staff(caller, body.company_id)
+    actor = acting_as(caller, "company", body.company_id)
+    return await wallet.forward(
+        request, "POST", "/reimbursement-requests", json=body.model_dump(mode="json"), headers=actor
+    )
+
+
+@router.get(
+    "/reimbursement-requests",
+    response_model=list[ReimbursementOut],
+    summary="The company's reimbursement requests, newest first (collections and invoicing)",
+)
+async def list_reimbursement_requests(
+    request: Request,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    company_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    if company_id is None and not caller.operator:
+        companies = [c for c, scope in caller.staff.items() if scope.branches is None]
+        if len(companies) != 1:
+            raise forbidden("name the company_id whose requests you want")
+        company_id = companies[0]
+    if company_id is not None and not caller.operator:
+        _company_wide_staff(caller, company_id)
+    params = {"limit": str(limit), "offset": str(offset)}
+    if company_id is not None:
+        params["company_id"] = company_id
+    return await wallet.forward(request, "GET", "/reimbursement-requests", params=params)
+
+
+@router.get(
+    "/reimbursement-requests/{request_id}",
+    response_model=StatementOut,
+    summary="The statement of a request: services, number of vouchers, amount",
+)
+async def get_statement(
+    request_id: str,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> dict[str, Any]:
+    statement = await wallet.fetch(f"/reimbursement-requests/{request_id}")
+    if statement is None:
+        raise not_found("such reimbursement request")
+    scope = caller.staff.get(statement["company_id"])
+    if not (caller.operator or (scope is not None and scope.branches is None)):
+        raise not_found("such reimbursement request")
+    return statement
+
+
+@router.post(
+    "/reimbursement-requests/{request_id}/payout",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ReimbursementOut,
+    summary="Pay a submitted request out to the company",
+)
+async def pay_out(
+    request_id: str,
+    request: Request,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.OPERATOR)],
+) -> Response:
+    headers = {"X-Actor-Kind": "operator", "X-Actor-Id": caller.national_number}
+    return await wallet.forward(
+        request, "POST", f"/reimbursement-requests/{request_id}/payout", headers=headers
+    )
