@@ -6,6 +6,7 @@ when the directory's rules do not let that person do it. The gateway authorises 
 checks again.
 """
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dc_common.db import Database, create_schema
 from dc_common.problems import Problem, install_problem_handlers
-from dc_identity import commands, dev_idp, domain, repository
+from dc_identity import commands, dev_idp, domain, repository, worker_upserts
 from dc_identity.commands import check, not_found, require_company
 from dc_identity.demo import load_demo
 from dc_identity.models import Base, Person
@@ -166,6 +167,38 @@ class PersonIn(BaseModel):
     email: str | None = Field(default=None, max_length=254)
 
 
+class WorkerIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    login: str = Field(max_length=20)
+    national_number: str = Field(max_length=20)
+    first_name: str = Field(max_length=200)
+    last_name: str = Field(max_length=200)
+    branch_id: str | None = Field(default=None, max_length=20)
+    contract_start: date
+    contract_end: date | None = None
+    language: str = Field(default="nl", max_length=10)
+
+
+class WorkersIn(BaseModel):
+    workers: list[WorkerIn] = Field(min_length=1, max_length=5000)
+
+
+class FieldErrorOut(BaseModel):
+    field: str
+    reason: str
+
+
+class WorkerUpsertOut(BaseModel):
+    login: str
+    outcome: str = Field(description="created, updated, unchanged or rejected")
+    errors: list[FieldErrorOut]
+
+
+class WorkerUpsertsOut(BaseModel):
+    results: list[WorkerUpsertOut] = Field(description="one per worker sent, in order")
+
+
 class Health(BaseModel):
     status: str
 
@@ -263,6 +296,34 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         await require_company(db, enterprise_number)
         workers = await repository.list_company_workers(db, enterprise_number)
         return [WorkerOut.model_validate(worker) for worker in workers]
+
+    @app.put(
+        "/v1/companies/{enterprise_number}/workers", responses=_problems(401, 403, 404, 409, 422)
+    )
+    async def upsert_company_workers(
+        enterprise_number: str, body: WorkersIn, actor: Actor, request: Request
+    ) -> WorkerUpsertsOut:
+        """Create or update workers by login (a workers file's import), each answered on its
+        own: created, updated, unchanged, or rejected with the fields and reasons."""
+        async with writing(request) as db:
+            results = await worker_upserts.upsert_workers(
+                db,
+                actor,
+                enterprise_number,
+                [worker_upserts.WorkerValues(**worker.model_dump()) for worker in body.workers],
+            )
+        counts = Counter(result.outcome.value for result in results)
+        log.info("identity.workers_upserted", company_id=enterprise_number, actor=actor, **counts)
+        return WorkerUpsertsOut(
+            results=[
+                WorkerUpsertOut(
+                    login=result.login,
+                    outcome=result.outcome.value,
+                    errors=[FieldErrorOut(field=f, reason=r) for f, r in result.errors],
+                )
+                for result in results
+            ]
+        )
 
     # --- people ---------------------------------------------------------------------------
 

@@ -56,6 +56,25 @@ async def list_company_workers(session: AsyncSession, enterprise_number: str) ->
     return result.all()
 
 
+async def workers_by_logins(session: AsyncSession, logins: Sequence[str]) -> Sequence[Worker]:
+    """The workers with these logins (those that exist), whatever their company."""
+    if not logins:
+        return []
+    result = await session.scalars(select(Worker).where(Worker.login.in_(set(logins))))
+    return result.all()
+
+
+async def workers_by_national_numbers(
+    session: AsyncSession, national_numbers: Sequence[str]
+) -> Sequence[Worker]:
+    if not national_numbers:
+        return []
+    result = await session.scalars(
+        select(Worker).where(Worker.national_number.in_(set(national_numbers)))
+    )
+    return result.all()
+
+
 async def list_companies(session: AsyncSession) -> Sequence[Company]:
     """Every company, by name (enterprise number breaks ties)."""
     result = await session.scalars(

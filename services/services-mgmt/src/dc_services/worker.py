@@ -11,6 +11,7 @@ from temporalio.worker import Worker
 from dc_common.db import Database, create_schema
 from dc_common.logging import configure_logging
 from dc_services.activities import ServicesActivities
+from dc_services.bulk import BulkActivities, bulk_activities
 from dc_services.identity_client import IdentityClient
 from dc_services.mail import SmtpMailer
 from dc_services.models import Base
@@ -39,15 +40,18 @@ async def activities(settings: ServicesSettings) -> AsyncIterator[ServicesActivi
         await db.dispose()
 
 
-def build_worker(client: Client, services: ServicesActivities) -> Worker:
-    return Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=services.all)
+def build_worker(
+    client: Client, services: ServicesActivities, bulk: BulkActivities | None = None
+) -> Worker:
+    extra = bulk.all if bulk is not None else []
+    return Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=[*services.all, *extra])
 
 
 async def run(settings: ServicesSettings, temporal: TemporalSettings | None = None) -> None:
     client = await connect(temporal)
-    async with activities(settings) as services:
+    async with activities(settings) as services, bulk_activities(settings) as bulk:
         log.info("services-mgmt worker started", task_queue=TaskQueue.SERVICES_MGMT.value)
-        await build_worker(client, services).run()
+        await build_worker(client, services, bulk).run()
 
 
 def main() -> None:

@@ -1,0 +1,420 @@
+"""The import benchmark: a realistic services file imported end to end, beside the raw bulk-insert
+rate of the same rows into the same database.
+
+1. A file of ``--rows`` services is generated (:mod:`dc_imports.generate`: a company's workers on
+   weekly schedules, 2 % bad rows, 1 % duplicates), as Belgian Excel writes CSV.
+2. The platform runs as in production on one machine: the Temporal development server, a fresh
+   PostgreSQL database per service, the APIs (identity, services-mgmt, imports, gateway) and each
+   worker in a process of its own (lifecycle, services-mgmt, imports). Identity gets the file's
+   workers, branches and users.
+3. The file is uploaded through the gateway as a staff member of the company; the clock runs
+   from the upload until the import is done: every row read, checked, stored, and every
+   accepted service's lifecycle workflow started (their lifecycles then run on, as they would).
+4. Baseline: the same accepted rows, bulk-loaded into the same services database with the
+   history loader's COPY (no checks, no workflows).
+
+Prints both rates and their ratio, and writes them to ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import platform as host
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue as TaskQueueMessage
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from dc_common.belgian_numbers import with_national_check
+from dc_common.db import Database
+from dc_identity import repository as identity_repository
+from dc_identity.demo import SCHELDE, SCHELDE_STAFF
+from dc_identity.models import Branch, Person, User, Worker
+from dc_imports.columns import FileKind
+from dc_imports.formats import open_rows
+from dc_imports.generate import CsvStyle, generate, write_csv
+from dc_imports.records import ServiceRecord
+from dc_imports.validation import FileValidator
+from dc_services.history_load import HistoryService, load_services
+from dc_workflows.contracts import TaskQueue
+from dc_workflows.search_attributes import ensure_registered
+from tests.support.platform import Platform, running_platform
+from tests.support.servers import BIN, postgres_database, postgres_unavailable_reason
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass
+class ImportFigures:
+    rows: int
+    file_bytes: int
+    accepted: int
+    rejected: int
+    duplicates: int
+    registered: int
+    flagged: int
+    seconds: float
+    first_progress_seconds: float | None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+    @property
+    def started_per_second(self) -> float:
+        return self.registered / self.seconds
+
+
+@dataclass
+class BaselineFigures:
+    rows: int
+    inserted: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+
+def make_file(rows: int, seed: int) -> bytes:
+    out = io.BytesIO()
+    values = (
+        row.values
+        for row in generate(
+            FileKind.SERVICES, rows, seed=seed, bad_fraction=0.02, duplicate_fraction=0.01
+        )
+    )
+    write_csv(out, FileKind.SERVICES, values, CsvStyle())
+    return out.getvalue()
+
+
+def accepted_records(content: bytes) -> list[ServiceRecord]:
+    validator = FileValidator(FileKind.SERVICES, plausibility=False)
+    with open_rows(content, FileKind.SERVICES) as rows:
+        return [
+            result.record
+            for result in validator.check_rows(rows)
+            if isinstance(result.record, ServiceRecord) and not result.errors
+        ]
+
+
+async def seed_directory(url: str, records: list[ServiceRecord]) -> None:
+    """The file's workers (of company Schelde), their branches and the users, in identity."""
+    branches: dict[str, str | None] = {}
+    for record in records:
+        branches.setdefault(record.worker_login, record.branch_id)
+    users = sorted({record.user_number for record in records})
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            await identity_repository.insert_missing(
+                session,
+                Branch,
+                [
+                    {"establishment_unit_number": b, "company_id": SCHELDE, "name": f"Bench {b}"}
+                    for b in sorted({b for b in branches.values() if b})
+                ],
+            )
+            people = []
+            workers = []
+            for serial, (login, branch) in enumerate(sorted(branches.items()), start=1):
+                national_number = with_national_check(
+                    f"{70 + serial // 1000:02d}0101{serial % 1000:03d}"
+                )
+                people.append(
+                    {
+                        "national_number": national_number,
+                        "first_name": "Bench",
+                        "last_name": f"Worker {serial}",
+                        "email": None,
+                    }
+                )
+                workers.append(
+                    {
+                        "login": login,
+                        "national_number": national_number,
+                        "first_name": "Bench",
+                        "last_name": f"Worker {serial}",
+                        "company_id": SCHELDE,
+                        "branch_id": branch,
+                        "contract_start": datetime(2016, 1, 1).date(),
+                        "contract_end": None,
+                        "language": "nl",
+                    }
+                )
+            await identity_repository.insert_missing(session, Person, people)
+            await identity_repository.insert_missing(session, Worker, workers)
+            for start in range(0, len(users), 5000):
+                await identity_repository.insert_missing(
+                    session,
+                    User,
+                    [
+                        {
+                            "user_number": number,
+                            "name": f"Household {number}",
+                            "email": f"{number}@bench.example",
+                            "language": "nl",
+                        }
+                        for number in users[start : start + 5000]
+                    ],
+                )
+    finally:
+        await db.dispose()
+
+
+@contextmanager
+def worker_processes(platform: Platform) -> Iterator[list[subprocess.Popen[bytes]]]:
+    services = platform.services_settings
+    assert platform.imports_settings is not None
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": platform.temporal_settings.address,
+        "TEMPORAL_NAMESPACE": platform.temporal_settings.namespace,
+        "DC_SERVICES_DATABASE_URL": services.database_url,
+        "DC_IMPORTS_DATABASE_URL": platform.imports_settings.database_url,
+        "DC_IDENTITY_URL": services.identity_url,
+        "DC_SMTP_PORT": str(services.smtp_port),
+    }
+    modules = ("dc_workflows.worker", "dc_services.worker", "dc_imports.worker")
+    children = [
+        subprocess.Popen([sys.executable, "-m", module], env=env, stdout=subprocess.DEVNULL)
+        for module in modules
+    ]
+    try:
+        yield children
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+@asynccontextmanager
+async def dev_server(database: Path | None) -> AsyncIterator[WorkflowEnvironment]:
+    extra = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        ui=False,
+        dev_server_log_level="error",
+        dev_server_database_filename=str(database) if database else None,
+        dev_server_extra_args=extra if database else [],
+    )
+    async with env:
+        await ensure_registered(env.client)
+        yield env
+
+
+async def workers_ready(client: Client, within: float = 120) -> None:
+    """Every task queue of the import has a worker polling it (the clock starts after)."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + within
+    polled = (
+        (TaskQueue.LIFECYCLE, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+        (TaskQueue.SERVICES_MGMT, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+        (TaskQueue.IMPORTS, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+    )
+    for queue, kind in polled:
+        while True:
+            described = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=client.namespace,
+                    task_queue=TaskQueueMessage(name=queue.value),
+                    task_queue_type=kind,
+                )
+            )
+            if described.pollers:
+                break
+            if loop.time() > give_up_at:
+                raise SystemExit(f"no worker polls {queue.value} within {within:.0f} s")
+            await asyncio.sleep(0.5)
+
+
+async def run_import(
+    platform: Platform, content: bytes, *, poll: float, verbose: bool
+) -> ImportFigures:
+    async with platform.as_person(SCHELDE_STAFF.national_number) as staff:
+        started = time.perf_counter()
+        response = await staff.post(
+            "/api/v1/imports",
+            files={"file": ("bench-services.csv", content, "text/csv")},
+            data={"kind": "services", "company_id": SCHELDE},
+            timeout=300,
+        )
+        if response.status_code != 202:
+            raise SystemExit(f"upload refused: {response.status_code} {response.text}")
+        import_id = response.json()["id"]
+        first_progress = None
+        last_report = 0.0
+        while True:
+            await asyncio.sleep(poll)
+            body = (await staff.get(f"/api/v1/imports/{import_id}")).json()
+            elapsed = time.perf_counter() - started
+            if first_progress is None and body["rows_read"]:
+                first_progress = elapsed
+            if verbose and elapsed - last_report >= 10:
+                last_report = elapsed
+                print(
+                    f"  {elapsed:6.0f} s  read {body['rows_read']:>7}  "
+                    f"started {body['registered']:>7}  ({body['progress_percent']} %)",
+                    flush=True,
+                )
+            if body["status"] in ("done", "failed"):
+                break
+        if body["status"] != "done":
+            raise SystemExit(f"the import failed: {body.get('failure')}")
+        return ImportFigures(
+            rows=body["rows_read"],
+            file_bytes=len(content),
+            accepted=body["accepted"],
+            rejected=body["rejected"],
+            duplicates=body["duplicates"],
+            registered=body["registered"],
+            flagged=body["flagged"],
+            seconds=elapsed,
+            first_progress_seconds=first_progress,
+        )
+
+
+async def run_baseline(url: str, records: list[ServiceRecord]) -> BaselineFigures:
+    services = [
+        HistoryService(
+            company_id=SCHELDE,
+            worker_login=record.worker_login,
+            user_number=record.user_number,
+            service_date=record.service_date,
+            hours=record.hours,
+            activity_type=record.activity_type,
+            branch_id=record.branch_id,
+            legacy_id=f"bench-{record.line}",
+        )
+        for record in records
+    ]
+    db = Database(url)
+    try:
+        result = await load_services(db, services)
+    finally:
+        await db.dispose()
+    return BaselineFigures(rows=result.rows, inserted=result.inserted, seconds=result.seconds)
+
+
+async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    if reason := await postgres_unavailable_reason():
+        raise SystemExit(f"the benchmark needs PostgreSQL: {reason}")
+    print(f"generating {args.rows} service rows ...", flush=True)
+    content = make_file(args.rows, args.seed)
+    records = accepted_records(content)
+    overrides = {
+        "chunk_size": args.chunk_size,
+        "chunks_per_run": args.chunks_per_run,
+        "register_concurrency": args.concurrency,
+    }
+    state = Path(args.state_dir)
+    temporal_db = state / "temporal.db" if args.temporal_file else None
+    async with (
+        dev_server(temporal_db) as env,
+        postgres_database("bench_identity") as identity_db,
+        postgres_database("bench_services") as services_db,
+        postgres_database("bench_imports") as imports_db,
+    ):
+        async with running_platform(
+            env.client,
+            identity_db_url=identity_db,
+            services_db_url=services_db,
+            imports_db_url=imports_db,
+            imports_overrides=overrides,
+            state_dir=state,
+            with_workers=False,
+        ) as platform:
+            await seed_directory(identity_db, records)
+            print(
+                f"importing {len(content) / 1e6:.1f} MB through the gateway "
+                f"(chunks of {args.chunk_size}, {args.concurrency} lifecycles started at a time)",
+                flush=True,
+            )
+            with worker_processes(platform):
+                await workers_ready(env.client)
+                figures = await run_import(platform, content, poll=0.5, verbose=True)
+        print("baseline: COPY of the same rows into the same services database ...", flush=True)
+        baseline = await run_baseline(services_db, records)
+    ratio = baseline.rows_per_second / figures.started_per_second
+    return {
+        "benchmark": "imports",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": host.python_version(),
+            "system": host.platform(),
+        },
+        "settings": {**overrides, "temporal": "sqlite file (WAL)" if temporal_db else "in memory"},
+        "import": {
+            **asdict(figures),
+            "rows_per_second": round(figures.rows_per_second, 1),
+            "lifecycles_started_per_second": round(figures.started_per_second, 1),
+        },
+        "baseline_copy": {**asdict(baseline), "rows_per_second": round(baseline.rows_per_second)},
+        "ratio_copy_to_import": round(ratio, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--chunk-size", type=int, default=1000)
+    parser.add_argument("--chunks-per-run", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--temporal-file",
+        action="store_true",
+        help="the dev server on a SQLite file (WAL), as `make run`; default in memory",
+    )
+    parser.add_argument("--state-dir", default="var/bench")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DC_LOG_LEVEL", "WARNING")  # the platform's processes log warnings only
+    state = Path(args.state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "temporal.db").unlink(missing_ok=True)
+    result = asyncio.run(benchmark(args))
+    imported, baseline = result["import"], result["baseline_copy"]
+    print()
+    print(f"rows                       {imported['rows']:>10}")
+    print(
+        f"accepted / started         {imported['accepted']:>10} / {imported['registered']}"
+        f"   (rejected {imported['rejected']}, duplicates {imported['duplicates']})"
+    )
+    print(f"import, end to end         {imported['seconds']:>10.1f} s")
+    print(f"  rows read and checked    {imported['rows_per_second']:>10.1f} rows/s")
+    print(f"  lifecycles started       {imported['lifecycles_started_per_second']:>10.1f} /s")
+    print(f"baseline COPY              {baseline['rows_per_second']:>10} rows/s")
+    print(f"ratio COPY / import        {result['ratio_copy_to_import']:>10}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = args.out / f"imports-{imported['rows']}-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {path}")
+    return 0

@@ -1,0 +1,347 @@
+"""Activities of the imports service, called by ImportWorkflow by name on TaskQueue.IMPORTS.
+
+Each is idempotent: a chunk stored once is never stored again (its rows are keyed by import and
+line, and a chunk checked again gives the same rows), outcomes are set, not added, and counts
+are recounted from the rows.
+"""
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from dc_common.db import Database
+from dc_imports import store
+from dc_imports.chunks import (
+    check_chunk,
+    imported_service,
+    imported_worker,
+    keys_of_chunk,
+    prepare,
+    service_record,
+)
+from dc_imports.columns import FileKind
+from dc_imports.formats import FileError, FileInfo, open_rows
+from dc_imports.identity_client import IdentityClient, IdentityRefused, IdentityUnavailable
+from dc_imports.models import Import, ImportChunk, ImportRow
+from dc_imports.plausibility import Plausibility
+from dc_imports.records import Outcome
+from dc_workflows.contracts import (
+    BatchOutcome,
+    ChunkOutcomes,
+    ChunkRequest,
+    ChunkResult,
+    FieldProblem,
+    ImportActivity,
+    ImportCounts,
+    ImportedService,
+    ImportedWorker,
+    ImportStatus,
+    RowFate,
+    RowOutcome,
+    WorkerBatch,
+)
+from dc_workflows.heartbeat import heartbeating
+
+log = structlog.get_logger(__name__)
+
+
+class _Files:
+    """The last few files read, by content hash: chunk after chunk reads the same file."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._files: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, content_hash: str) -> bytes | None:
+        content = self._files.get(content_hash)
+        if content is not None:
+            self._files.move_to_end(content_hash)
+        return content
+
+    def put(self, content_hash: str, content: bytes) -> None:
+        self._files[content_hash] = content
+        self._files.move_to_end(content_hash)
+        while len(self._files) > self._capacity:
+            self._files.popitem(last=False)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _unknown_import(import_id: str) -> ApplicationError:
+    return ApplicationError(f"no import {import_id}", type="UnknownImport", non_retryable=True)
+
+
+class ImportsActivities:
+    def __init__(self, db: Database, identity: IdentityClient, *, cached_files: int = 4) -> None:
+        self._db = db
+        self._identity = identity
+        self._files = _Files(cached_files)
+
+    # -- chunks -------------------------------------------------------------------------------
+
+    @activity.defn(name=ImportActivity.PROCESS_CHUNK)
+    async def process_chunk(self, request: ChunkRequest) -> ChunkResult:
+        """Read, check and store one chunk; the accepted rows and where the next chunk starts."""
+        async with heartbeating():
+            return await self._process_chunk(request)
+
+    async def _process_chunk(self, request: ChunkRequest) -> ChunkResult:
+        imported = await self._import(request.import_id)
+        if imported.status == ImportStatus.FAILED.value:
+            return _failed(request, imported)
+        async with self._db.sessions() as session:
+            stored = await store.stored_chunk(session, imported.id, request.start_line)
+            if stored is not None:
+                return await _stored_result(session, imported, stored)
+        content = await self._content(imported.content_hash)
+        kind = FileKind(imported.kind)
+        first = imported.status == ImportStatus.QUEUED.value
+        try:
+            scan = await asyncio.to_thread(_scan, content, kind) if first else None
+            checked = await asyncio.to_thread(
+                check_chunk,
+                content,
+                kind,
+                start_line=request.start_line,
+                size=request.size,
+                start_offset=request.start_offset,
+                today=imported.service_day,
+            )
+        except FileError as error:
+            async with self._db.transaction() as session:
+                await store.mark_failed(session, imported.id, error, _now())
+            log.info("import refused", import_id=imported.id, reason=str(error))
+            return _failed(request, await self._import(imported.id))
+        natural_keys, other_keys = keys_of_chunk(checked)
+        chunk = checked.chunk
+        async with self._db.transaction() as session:
+            earlier = await store.first_occurrences(
+                session,
+                imported.id,
+                before_line=request.start_line,
+                natural_keys=natural_keys,
+                other_keys=other_keys,
+            )
+            rows = prepare(checked, *earlier)
+            if scan is not None:
+                rows_total, names, info = scan
+                await store.mark_running(
+                    session, imported.id, header=names, info=info, rows_total=rows_total, now=_now()
+                )
+            inserted = await store.insert_chunk(
+                session,
+                imported.id,
+                start_line=request.start_line,
+                next_line=chunk.next_line,
+                next_offset=chunk.next_offset,
+                done=chunk.done,
+                rows=rows,
+            )
+            counts = await store.refresh_totals(session, imported.id, next_line=chunk.next_line)
+        if not inserted:  # another attempt stored this chunk meanwhile: answer as it did
+            async with self._db.sessions() as session:
+                again = await store.stored_chunk(session, imported.id, request.start_line)
+                assert again is not None
+                return await _stored_result(session, imported, again)
+        log.info(
+            "import chunk stored",
+            import_id=imported.id,
+            start_line=request.start_line,
+            next_line=chunk.next_line,
+            rows=len(rows),
+            done=chunk.done,
+        )
+        accepted = [row for row in rows if row.outcome is Outcome.ACCEPTED]
+        services: tuple[ImportedService, ...] = ()
+        workers: tuple[ImportedWorker, ...] = ()
+        if kind is FileKind.SERVICES:
+            services = tuple(
+                imported_service(row.line, row.natural_key or "", row.record or {})
+                for row in accepted
+            )
+        else:
+            workers = tuple(imported_worker(row.line, row.record or {}) for row in accepted)
+        return ChunkResult(
+            start_line=request.start_line,
+            next_line=chunk.next_line,
+            next_offset=chunk.next_offset,
+            done=chunk.done,
+            services=services,
+            workers=workers,
+            counts=counts,
+        )
+
+    @activity.defn(name=ImportActivity.RECORD_OUTCOMES)
+    async def record_outcomes(self, outcomes: ChunkOutcomes) -> ImportCounts:
+        """What became of the chunk's accepted rows; the import's counts after it."""
+        async with heartbeating(), self._db.transaction() as session:
+            await store.record_outcomes(session, outcomes.import_id, outcomes.rows)
+            await store.recount_chunk(
+                session, outcomes.import_id, outcomes.start_line, outcomes.next_line
+            )
+            return await store.refresh_totals(session, outcomes.import_id)
+
+    # -- workers ------------------------------------------------------------------------------
+
+    @activity.defn(name=ImportActivity.UPSERT_WORKERS)
+    async def upsert_workers(self, batch: WorkerBatch) -> BatchOutcome:
+        """Create or update the workers in identity (by login), as the person who uploaded."""
+        outcomes: dict[int, RowOutcome] = {}
+        to_send: list[ImportedWorker] = []
+        for worker in batch.workers:
+            branch = worker.branch_id or batch.branch_id
+            if batch.branch_id is not None and branch != batch.branch_id:
+                outcomes[worker.line] = _rejected(
+                    worker.line, "branch_id", f"not the branch of this import ({batch.branch_id})"
+                )
+                continue
+            to_send.append(worker.model_copy(update={"branch_id": branch}))
+        if to_send:
+            async with heartbeating():
+                try:
+                    results = await self._identity.upsert_workers(
+                        batch.company_id, batch.actor.person, to_send
+                    )
+                except IdentityRefused as refused:
+                    reason = f"identity refused the workers ({refused.status}): {refused.detail}"
+                    results = None
+                    for worker in to_send:
+                        outcomes[worker.line] = _rejected(worker.line, "row", reason)
+                except IdentityUnavailable as error:
+                    raise ApplicationError(str(error), type="IdentityUnavailable") from error
+            for worker, result in zip(to_send, results or (), strict=False):
+                if result.outcome == "rejected":
+                    outcomes[worker.line] = RowOutcome(
+                        line=worker.line,
+                        fate=RowFate.REJECTED,
+                        errors=tuple(
+                            FieldProblem(field=error.field, reason=error.reason)
+                            for error in result.errors
+                        )
+                        or (FieldProblem(field="row", reason="refused by identity"),),
+                    )
+                else:
+                    outcomes[worker.line] = RowOutcome(line=worker.line, fate=RowFate.REGISTERED)
+        log.info(
+            "workers upserted",
+            import_id=batch.import_id,
+            workers=len(batch.workers),
+            rejected=sum(o.fate is RowFate.REJECTED for o in outcomes.values()),
+        )
+        return BatchOutcome(rows=tuple(outcomes[line] for line in sorted(outcomes)))
+
+    # -- the end ------------------------------------------------------------------------------
+
+    @activity.defn(name=ImportActivity.FINISH)
+    async def finish(self, import_id: str) -> ImportCounts:
+        """Flag what the company should look at before validating; the import is done."""
+        imported = await self._import(import_id)
+        async with heartbeating():
+            flags: dict[int, list[dict[str, Any]]] = {}
+            if imported.kind == FileKind.SERVICES.value:
+                flags = await self._plausibility_flags(imported)
+            async with self._db.transaction() as session:
+                await store.set_flags(session, import_id, flags)
+                await store.mark_done(session, import_id, flagged=len(flags), now=_now())
+                counts = await store.refresh_totals(session, import_id)
+        log.info("import done", import_id=import_id, **counts.model_dump())
+        return counts
+
+    async def _plausibility_flags(self, imported: Import) -> dict[int, list[dict[str, Any]]]:
+        try:
+            workers = await self._identity.company_workers(imported.company_id)
+        except IdentityUnavailable as error:
+            raise ApplicationError(str(error), type="IdentityUnavailable") from error
+        contracts = {w.login: (w.contract_start, w.contract_end) for w in workers}
+        check = Plausibility(contracts)
+        async with self._db.sessions() as session:
+            async for row in store.new_rows(session, imported.id):
+                check.add(service_record(row.line, row.record or {}))
+        flags: dict[int, list[dict[str, Any]]] = {}
+        for flag in check.flags():
+            flags.setdefault(flag.line, []).append(
+                {"code": flag.code.value, "message": flag.message, "lines": list(flag.lines)}
+            )
+        return flags
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    async def _import(self, import_id: str) -> Import:
+        async with self._db.sessions() as session:
+            imported = await store.get_import(session, import_id)
+        if imported is None:
+            raise _unknown_import(import_id)
+        return imported
+
+    async def _content(self, content_hash: str) -> bytes:
+        content = self._files.get(content_hash)
+        if content is None:
+            async with self._db.sessions() as session:
+                content = await store.file_content(session, content_hash)
+            if content is None:
+                raise ApplicationError(
+                    f"no file {content_hash}", type="UnknownFile", non_retryable=True
+                )
+            self._files.put(content_hash, content)
+        return content
+
+    @property
+    def all(self) -> list[Callable[..., Awaitable[object]]]:
+        return [self.process_chunk, self.record_outcomes, self.upsert_workers, self.finish]
+
+
+def _scan(content: bytes, kind: FileKind) -> tuple[int, tuple[str, ...], FileInfo]:
+    """Read the whole file once, without checking rows, so that a file that cannot be read is
+    refused before any of its rows is registered: (non-blank rows, header names, how read)."""
+    with open_rows(content, kind) as rows:
+        total = sum(1 for _ in rows)
+        return total, rows.header.names, rows.info
+
+
+def _failed(request: ChunkRequest, imported: Import) -> ChunkResult:
+    return ChunkResult(
+        start_line=request.start_line,
+        next_line=request.start_line,
+        done=True,
+        failure=imported.failure or "the file was refused",
+        counts=store.counts_of(imported),
+    )
+
+
+def _rejected(line: int, field: str, reason: str) -> RowOutcome:
+    return RowOutcome(
+        line=line, fate=RowFate.REJECTED, errors=(FieldProblem(field=field, reason=reason),)
+    )
+
+
+async def _stored_result(session: Any, imported: Import, chunk: ImportChunk) -> ChunkResult:
+    rows: list[ImportRow] = await store.rows_between(
+        session, imported.id, chunk.start_line, chunk.next_line, Outcome.ACCEPTED.value
+    )
+    fresh = await store.get_import(session, imported.id)
+    assert fresh is not None
+    services: tuple[ImportedService, ...] = ()
+    workers: tuple[ImportedWorker, ...] = ()
+    if imported.kind == FileKind.SERVICES.value:
+        services = tuple(
+            imported_service(row.line, row.natural_key or "", row.record or {}) for row in rows
+        )
+    else:
+        workers = tuple(imported_worker(row.line, row.record or {}) for row in rows)
+    return ChunkResult(
+        start_line=chunk.start_line,
+        next_line=chunk.next_line,
+        next_offset=chunk.next_offset,
+        done=chunk.done,
+        services=services,
+        workers=workers,
+        counts=store.counts_of(fresh),
+    )

@@ -1,0 +1,248 @@
+"""HTTP API of the imports service (internal; the gateway serves it under /api/v1)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    Header,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
+from fastapi.responses import StreamingResponse
+
+from dc_common.db import Database, create_schema
+from dc_common.logging import configure_logging
+from dc_common.problems import Problem, install_problem_handlers
+from dc_imports.domain import ImportDesk
+from dc_imports.models import Base, Import, ImportRow
+from dc_imports.schemas import (
+    FailureOut,
+    ImportOut,
+    ImportPage,
+    ImportRowOut,
+    ImportRowPage,
+    RowErrorOut,
+    RowFlagOut,
+)
+from dc_imports.settings import ImportsSettings
+from dc_workflows.contracts import Actor, ActorKind, ImportKind, ImportStatus
+from dc_workflows.temporal import TemporalSettings, connect
+
+EnterpriseNumber = Annotated[str, Query(pattern=r"^\d{10}$")]
+BranchNumber = Annotated[str, Query(pattern=r"^\d{10}$")]
+OUTCOMES = ("accepted", "registered", "duplicate", "rejected")
+CSV = "text/csv; charset=utf-8"
+
+
+def _desk(request: Request) -> ImportDesk:
+    desk: ImportDesk = request.app.state.desk
+    return desk
+
+
+Desk = Annotated[ImportDesk, Depends(_desk)]
+router = APIRouter(prefix="/v1", tags=["imports"])
+
+
+def acting_party(
+    x_actor_kind: Annotated[ActorKind | None, Header()] = None,
+    x_actor_id: Annotated[str | None, Header(max_length=64)] = None,
+    x_actor_person: Annotated[str | None, Header(max_length=64)] = None,
+) -> Actor:
+    """The party acting, as the gateway established it after authenticating the caller."""
+    if x_actor_kind is None or not x_actor_id:
+        raise Problem(401, "No acting party", "X-Actor-Kind and X-Actor-Id are required")
+    return Actor(kind=x_actor_kind, id=x_actor_id, person=x_actor_person)
+
+
+Acting = Annotated[Actor, Depends(acting_party)]
+
+
+@router.post(
+    "/imports",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ImportOut,
+    summary="Upload a file of services or workers; it is processed in the background",
+    responses={
+        200: {"description": "The same file was uploaded before: that import"},
+        413: {"description": "The file is too large"},
+    },
+)
+async def upload(
+    desk: Desk,
+    caller: Acting,
+    response: Response,
+    file: Annotated[UploadFile, File(description="CSV (; or ,) or XLSX")],
+    kind: Annotated[ImportKind, Form()],
+    company_id: Annotated[str, Form(pattern=r"^\d{10}$")],
+    branch_id: Annotated[str | None, Form(pattern=r"^\d{10}$")] = None,
+) -> ImportOut:
+    content = await file.read()
+    uploaded = await desk.upload(
+        caller,
+        content=content,
+        filename=file.filename or "upload",
+        kind=kind,
+        company_id=company_id,
+        branch_id=branch_id or None,
+    )
+    if not uploaded.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/imports/{uploaded.imported.id}"
+    return import_out(uploaded.imported)
+
+
+@router.get("/imports", response_model=ImportPage, summary="Imports, newest first")
+async def list_imports(
+    desk: Desk,
+    company_id: EnterpriseNumber | None = None,
+    branch_id: Annotated[list[str] | None, Query()] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ImportPage:
+    result = await desk.search(company_id, tuple(branch_id or ()), page=page, page_size=page_size)
+    return ImportPage(
+        items=[import_out(item) for item in result.items],
+        page=page,
+        page_size=page_size,
+        total=result.total,
+    )
+
+
+@router.get("/imports/{import_id}", response_model=ImportOut, summary="Status and progress")
+async def get_import(import_id: str, desk: Desk) -> ImportOut:
+    return import_out(await desk.get(import_id))
+
+
+@router.get(
+    "/imports/{import_id}/errors.csv",
+    response_class=StreamingResponse,
+    summary="Rejected and duplicate rows: line, field, reason and the row's values",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def error_report(import_id: str, desk: Desk) -> StreamingResponse:
+    pieces = await desk.error_report(import_id)
+    return StreamingResponse(
+        pieces,
+        media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"'},
+    )
+
+
+@router.get(
+    "/imports/{import_id}/rows",
+    response_model=ImportRowPage,
+    summary="The rows with their outcome, errors and plausibility flags, by line",
+)
+async def import_rows(
+    import_id: str,
+    desk: Desk,
+    outcome: Annotated[str | None, Query(pattern="^(" + "|".join(OUTCOMES) + ")$")] = None,
+    flagged: bool | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ImportRowPage:
+    imported, rows = await desk.rows(
+        import_id, outcome=outcome, flagged=flagged, page=page, page_size=page_size
+    )
+    names = list(imported.header or ())
+    return ImportRowPage(
+        items=[_row_out(row, names) for row in rows.items],
+        page=page,
+        page_size=page_size,
+        total=rows.total,
+    )
+
+
+def import_out(imported: Import) -> ImportOut:
+    done = imported.status in (ImportStatus.DONE.value, ImportStatus.FAILED.value)
+    progress = 100 if done else 0
+    if not done and imported.rows_total:
+        progress = min(99, imported.rows_read * 100 // imported.rows_total)
+    failure = None
+    if imported.failure:
+        details: dict[str, Any] = imported.failure_details or {}
+        failure = FailureOut(
+            reason=imported.failure,
+            line=int(details.get("line", 1)),
+            errors=list(details.get("errors", [])),
+        )
+    return ImportOut(
+        id=imported.id,
+        company_id=imported.company_id,
+        branch_id=imported.branch_id,
+        kind=ImportKind(imported.kind),
+        filename=imported.filename,
+        size=imported.size,
+        status=ImportStatus(imported.status),
+        uploaded_by=imported.uploaded_by,
+        rows_total=imported.rows_total,
+        rows_read=imported.rows_read,
+        accepted=imported.accepted,
+        rejected=imported.rejected,
+        duplicates=imported.duplicates,
+        registered=imported.registered,
+        flagged=imported.flagged,
+        progress_percent=progress,
+        file_format=imported.file_format,
+        encoding=imported.encoding,
+        delimiter=imported.delimiter,
+        failure=failure,
+        created_at=imported.created_at,
+        started_at=imported.started_at,
+        finished_at=imported.finished_at,
+        workflow_id=imported.workflow_id,
+    )
+
+
+def _row_out(row: ImportRow, names: list[str]) -> ImportRowOut:
+    raw = list(row.raw or ())
+    values = {
+        (names[index] if index < len(names) and names[index] else f"column {index + 1}"): value
+        for index, value in enumerate(raw)
+    }
+    return ImportRowOut(
+        line=row.line,
+        outcome=row.outcome,
+        natural_key=row.natural_key,
+        duplicate_of=row.duplicate_of,
+        service_id=row.service_id,
+        errors=[RowErrorOut.model_validate(error) for error in row.errors or ()],
+        flags=[RowFlagOut.model_validate(flag) for flag in row.flags or ()],
+        values=values,
+        record=row.record,
+    )
+
+
+def create_app(
+    settings: ImportsSettings | None = None, temporal: TemporalSettings | None = None
+) -> FastAPI:
+    settings = settings or ImportsSettings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        await create_schema(db.engine, Base.metadata)
+        client = await connect(temporal)
+        app.state.desk = ImportDesk(temporal=client, db=db, settings=settings)
+        yield
+        await db.dispose()
+
+    app = FastAPI(title="dienstencheques imports", version="0.1.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,261 @@
+"""What a caller can do with imports: upload a file (processed in the background by an
+ImportWorkflow), follow it, list them, read its rows and its error report."""
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from dc_common.belgian_numbers import enterprise_number_error, establishment_unit_number_error
+from dc_common.db import Database
+from dc_common.problems import Problem, field_error
+from dc_imports import store
+from dc_imports.formats import FileError, HeaderIssue
+from dc_imports.models import Import, ImportRow
+from dc_imports.records import RowError
+from dc_imports.report import file_error_report, iter_error_report
+from dc_imports.settings import ImportsSettings
+from dc_imports.validation import brussels_today
+from dc_workflows import search_attributes
+from dc_workflows.contracts import (
+    Actor,
+    ImportCounts,
+    ImportKind,
+    ImportProgress,
+    ImportStatus,
+    StartImport,
+    TaskQueue,
+)
+from dc_workflows.ids import import_workflow_id
+from dc_workflows.imports import PROGRESS_MEMO, ImportWorkflow
+
+log = structlog.get_logger(__name__)
+_REPORT_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Upload:
+    imported: Import
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Reported:
+    """A row with errors, as :mod:`dc_imports.report` writes it."""
+
+    errors: tuple[RowError, ...]
+    original: tuple[str, ...]
+
+
+class ImportDesk:
+    def __init__(self, *, temporal: Client, db: Database, settings: ImportsSettings) -> None:
+        self._temporal = temporal
+        self._db = db
+        self._settings = settings
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        caller: Actor,
+        *,
+        content: bytes,
+        filename: str,
+        kind: ImportKind,
+        company_id: str,
+        branch_id: str | None,
+    ) -> Upload:
+        """Store the file (once) and start its import; the same file of the same company and
+        kind again is the first import, whoever sends it."""
+        if reason := enterprise_number_error(company_id):
+            raise field_error("company_id", reason)
+        if branch_id is not None and (reason := establishment_unit_number_error(branch_id)):
+            raise field_error("branch_id", reason)
+        if len(content) > self._settings.max_file_bytes:
+            raise Problem(
+                413,
+                "File too large",
+                f"file: at most {self._settings.max_file_bytes} bytes",
+                errors=[{"field": "file", "reason": "too large"}],
+            )
+        content_hash = hashlib.sha256(content).hexdigest()
+        now = datetime.now(UTC)
+        import_id = str(uuid.uuid4())
+        workflow_id = import_workflow_id(f"{company_id}-{kind.value}-{content_hash}")
+        async with self._db.transaction() as session:
+            await store.store_file(session, content_hash, content, now)
+            created = await store.create_import(
+                session,
+                {
+                    "id": import_id,
+                    "company_id": company_id,
+                    "branch_id": branch_id,
+                    "kind": kind.value,
+                    "content_hash": content_hash,
+                    "filename": (filename or "upload")[:255],
+                    "size": len(content),
+                    "uploaded_by": caller.person or caller.id,
+                    "actor_kind": caller.kind.value,
+                    "actor_id": caller.id,
+                    "status": ImportStatus.QUEUED.value,
+                    "workflow_id": workflow_id,
+                    "service_day": brussels_today(),
+                    "created_at": now,
+                },
+            )
+        async with self._db.sessions() as session:
+            imported = await store.find_import(session, company_id, kind.value, content_hash)
+        assert imported is not None
+        if imported.status == ImportStatus.QUEUED.value:
+            # Also for a file sent again while its import is still queued: should the first
+            # upload have stopped between storing and starting, this starts it (at most once).
+            await self._start(imported)
+        log.info(
+            "import uploaded" if created else "import uploaded again",
+            import_id=imported.id,
+            company_id=company_id,
+            kind=kind.value,
+            bytes=len(content),
+        )
+        return Upload(imported, created)
+
+    async def _start(self, imported: Import) -> None:
+        request = StartImport(
+            import_id=imported.id,
+            company_id=imported.company_id,
+            branch_id=imported.branch_id,
+            kind=ImportKind(imported.kind),
+            actor=Actor.model_validate(
+                {
+                    "kind": imported.actor_kind,
+                    "id": imported.actor_id,
+                    "person": imported.uploaded_by,
+                }
+            ),
+            tuning=self._settings.tuning,
+        )
+        attributes: list[SearchAttributePair[str]] = [
+            SearchAttributePair(search_attributes.COMPANY, imported.company_id)
+        ]
+        if imported.branch_id:
+            attributes.append(SearchAttributePair(search_attributes.BRANCH, imported.branch_id))
+        progress = ImportProgress(
+            import_id=imported.id,
+            kind=request.kind,
+            status=ImportStatus.QUEUED,
+            chunks_done=0,
+            next_line=2,
+            counts=ImportCounts(),
+        )
+        with suppress(WorkflowAlreadyStartedError):
+            await self._temporal.start_workflow(
+                ImportWorkflow.run,
+                request,
+                id=imported.workflow_id,
+                task_queue=TaskQueue.LIFECYCLE,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(attributes),
+                memo={PROGRESS_MEMO: progress.model_dump(mode="json")},
+            )
+
+    # -- queries ------------------------------------------------------------------------------
+
+    async def get(self, import_id: str) -> Import:
+        async with self._db.sessions() as session:
+            imported = await store.get_import(session, import_id)
+        if imported is None:
+            raise Problem(404, "Import not found", f"no import {import_id}")
+        return imported
+
+    async def search(
+        self, company_id: str | None, branch_ids: tuple[str, ...], *, page: int, page_size: int
+    ) -> store.Page[Import]:
+        async with self._db.sessions() as session:
+            return await store.list_imports(
+                session,
+                company_id,
+                branch_ids=branch_ids,
+                offset=(page - 1) * page_size,
+                limit=page_size,
+            )
+
+    async def rows(
+        self,
+        import_id: str,
+        *,
+        outcome: str | None,
+        flagged: bool | None,
+        page: int,
+        page_size: int,
+    ) -> tuple[Import, store.Page[ImportRow]]:
+        imported = await self.get(import_id)
+        async with self._db.sessions() as session:
+            rows = await store.list_rows(
+                session,
+                import_id,
+                outcome=outcome,
+                flagged=flagged,
+                offset=(page - 1) * page_size,
+                limit=page_size,
+            )
+        return imported, rows
+
+    async def error_report(self, import_id: str) -> AsyncIterator[bytes]:
+        """The errors.csv of the import: the whole file's problem, or every row's."""
+        imported = await self.get(import_id)
+        if imported.status == ImportStatus.FAILED.value and imported.failure_details:
+            return _single(file_error_report(_file_error(imported.failure_details)))
+        return self._row_report(imported)
+
+    async def _row_report(self, imported: Import) -> AsyncIterator[bytes]:
+        names = tuple(imported.header or ())
+        for piece in iter_error_report(names, ()):
+            yield piece  # the header line, also when there is no error
+        after = 0
+        while True:
+            async with self._db.sessions() as session:
+                rows = await store.rows_with_errors(
+                    session, imported.id, after_line=after, limit=_REPORT_BATCH
+                )
+            reported = [_reported(row) for row in rows]
+            pieces = iter_error_report(names, reported)
+            next(pieces)  # the header line, written above
+            for piece in pieces:
+                yield piece
+            if len(rows) < _REPORT_BATCH:
+                return
+            after = rows[-1].line
+
+
+async def _single(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
+def _reported(row: ImportRow) -> _Reported:
+    return _Reported(
+        errors=tuple(
+            RowError(line=row.line, field=error["field"], reason=error["reason"])
+            for error in row.errors or ()
+        ),
+        original=tuple(row.raw or ()),
+    )
+
+
+def _file_error(details: dict[str, Any]) -> FileError:
+    return FileError(
+        str(details.get("reason", "the file was refused")),
+        tuple(HeaderIssue(e["field"], e["reason"]) for e in details.get("errors", ())),
+        int(details.get("line", 1)),
+    )
