@@ -76,6 +76,11 @@ class Login:
         await self._identity.aclose()
 
 
+#: Voucher orders (user, reference, quantity): two households pay their agreed services; the
+#: third (Luc Maes) has none yet, so his agreed service waits for vouchers at 11.
+ORDERS = ((3, "demo-order-1", 10), (4, "demo-order-1", 10))
+
+
 async def wait_until_up(client: httpx.AsyncClient, login: Login, within: float) -> None:
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + within
@@ -124,6 +129,15 @@ async def seed(client: httpx.AsyncClient, login: Login) -> tuple[int, int]:
             target = f"{url}/{action}" if action else url
             actor = user if action in BY_USER else staff
             (await client.request(method, target, json=payload, headers=actor)).raise_for_status()
+    for user_index, reference, quantity in ORDERS:
+        user_number = DEMO.users[user_index].user_number
+        holder = await login.headers(USER_HOLDERS[user_index].national_number)
+        ordered = await client.post(
+            f"/api/v1/users/{user_number}/voucher-orders",
+            json={"reference": reference, "quantity": quantity},
+            headers=holder,
+        )
+        ordered.raise_for_status()
     return created, len(SERVICES)
 
 
