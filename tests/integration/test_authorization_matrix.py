@@ -110,16 +110,20 @@ class Fixtures:
     request_id: str | None = None
 
     async def reimbursement_request(self) -> str:
-        """A real request of Schelde: An's wallet paid a service, Tom asked reimbursement."""
+        """A real request of Schelde: a household's wallet paid a service, Tom asked
+        reimbursement. Emma's household, which no other test of this platform pays from, so
+        older services waiting in the same wallet do not take the vouchers first."""
         if self.request_id is None:
-            order = await self.holder.post(
-                f"/api/v1/users/{AN.user_number}/voucher-orders",
-                json={"reference": "matrix-fixture", "quantity": 10},
-            )
-            assert order.status_code == 201, order.text
-            service_id = await self.fresh_service("fixture")
+            emma, holder = DEMO.users[4], USER_HOLDERS[4]
+            service_id = (await _register(self.staff, user_number=emma.user_number))["id"]
             await self.staff.post(f"/api/v1/services/{service_id}/validate")
-            await self.holder.post(f"/api/v1/services/{service_id}/confirm")
+            async with self.platform.as_person(holder.national_number) as household:
+                await household.post(f"/api/v1/services/{service_id}/confirm")
+                order = await household.post(
+                    f"/api/v1/users/{emma.user_number}/voucher-orders",
+                    json={"reference": "matrix-fixture", "quantity": 10},
+                )
+            assert order.status_code == 201, order.text
 
             async def paid() -> bool:
                 service = (await self.staff.get(f"/api/v1/services/{service_id}")).json()
@@ -161,8 +165,8 @@ class Fixtures:
         return grant_id
 
 
-async def _register(client: httpx.AsyncClient) -> dict[str, Any]:
-    response = await client.post("/api/v1/services", json=_service_body())
+async def _register(client: httpx.AsyncClient, **overrides: str) -> dict[str, Any]:
+    response = await client.post("/api/v1/services", json={**_service_body(), **overrides})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dc_common.actors import Actor as Actor
+from dc_common.actors import ActorKind as ActorKind
 from dc_workflows.status import ServiceStatus
 
 
@@ -29,33 +31,8 @@ class ActivityName(StrEnum):
     SEND_REMINDER = "services.send_reminder"
 
 
-class ActorKind(StrEnum):
-    COMPANY = "company"
-    USER = "user"
-    WORKER = "worker"
-    OPERATOR = "operator"
-    SYSTEM = "system"
-
-
-class ActivityType(StrEnum):
-    """Kept as the numeric code of the brief, named for readers."""
-
-    HOUSEHOLD_HELP = "1"
-    SHOPPING = "2"
-    IRONING_OUTSIDE = "3"
-    TRANSPORT = "4"
-
-
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Actor(Frozen):
-    """Who acts: the party (a company, a user, a worker...) and the person acting for it."""
-
-    kind: ActorKind
-    id: str = Field(min_length=1, max_length=64)
-    person: str | None = Field(default=None, max_length=64, description="national number")
 
 
 SYSTEM = Actor(kind=ActorKind.SYSTEM, id="lifecycle")

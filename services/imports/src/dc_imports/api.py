@@ -10,7 +10,6 @@ from fastapi import (
     FastAPI,
     File,
     Form,
-    Header,
     Query,
     Request,
     Response,
@@ -21,7 +20,7 @@ from fastapi.responses import StreamingResponse
 
 from dc_common.db import Database, create_schema
 from dc_common.logging import configure_logging
-from dc_common.problems import Problem, install_problem_handlers
+from dc_common.service_app import acting_party, create_service_app
 from dc_imports.domain import ImportDesk
 from dc_imports.models import Base, Import, ImportRow
 from dc_imports.schemas import (
@@ -34,7 +33,7 @@ from dc_imports.schemas import (
     RowFlagOut,
 )
 from dc_imports.settings import ImportsSettings
-from dc_workflows.contracts import Actor, ActorKind, ImportKind, ImportStatus
+from dc_workflows.contracts import Actor, ImportKind, ImportStatus
 from dc_workflows.temporal import TemporalSettings, connect
 
 EnterpriseNumber = Annotated[str, Query(pattern=r"^\d{10}$")]
@@ -50,17 +49,6 @@ def _desk(request: Request) -> ImportDesk:
 
 Desk = Annotated[ImportDesk, Depends(_desk)]
 router = APIRouter(prefix="/v1", tags=["imports"])
-
-
-def acting_party(
-    x_actor_kind: Annotated[ActorKind | None, Header()] = None,
-    x_actor_id: Annotated[str | None, Header(max_length=64)] = None,
-    x_actor_person: Annotated[str | None, Header(max_length=64)] = None,
-) -> Actor:
-    """The party acting, as the gateway established it after authenticating the caller."""
-    if x_actor_kind is None or not x_actor_id:
-        raise Problem(401, "No acting party", "X-Actor-Kind and X-Actor-Id are required")
-    return Actor(kind=x_actor_kind, id=x_actor_id, person=x_actor_person)
 
 
 Acting = Annotated[Actor, Depends(acting_party)]
@@ -237,12 +225,4 @@ def create_app(
         yield
         await db.dispose()
 
-    app = FastAPI(title="dienstencheques imports", version="0.1.0", lifespan=lifespan)
-    install_problem_handlers(app)
-    app.include_router(router)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app
+    return create_service_app(title="dienstencheques imports", lifespan=lifespan, routers=[router])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 
 from dc_common.db import Database, create_schema
 from dc_common.logging import configure_logging
-from dc_common.problems import Problem, install_problem_handlers
+from dc_common.service_app import acting_party, create_service_app
 from dc_services import repository
 from dc_services.domain import ServiceDesk
 from dc_services.identity_client import IdentityClient
@@ -29,7 +29,7 @@ from dc_services.schemas import (
     TransitionIn,
 )
 from dc_services.settings import ServicesSettings
-from dc_workflows.contracts import Actor, ActorKind, ServiceState
+from dc_workflows.contracts import Actor, ServiceState
 from dc_workflows.status import ServiceStatus
 from dc_workflows.temporal import TemporalSettings, connect
 
@@ -42,20 +42,6 @@ def _desk(request: Request) -> ServiceDesk:
 Desk = Annotated[ServiceDesk, Depends(_desk)]
 
 router = APIRouter(prefix="/v1")
-
-
-def acting_party(
-    x_actor_kind: Annotated[ActorKind | None, Header()] = None,
-    x_actor_id: Annotated[str | None, Header(max_length=64)] = None,
-    x_actor_person: Annotated[str | None, Header(max_length=64)] = None,
-) -> Actor:
-    """The party acting, as the gateway established it after authenticating the caller.
-
-    This API is internal: only the gateway reaches it, and it sets these headers.
-    """
-    if x_actor_kind is None or not x_actor_id:
-        raise Problem(401, "No acting party", "X-Actor-Kind and X-Actor-Id are required")
-    return Actor(kind=x_actor_kind, id=x_actor_id, person=x_actor_person)
 
 
 Acting = Annotated[Actor, Depends(acting_party)]
@@ -274,16 +260,6 @@ def create_app(
         await identity.aclose()
         await db.dispose()
 
-    app = FastAPI(
-        title="dienstencheques services-mgmt",
-        version="0.1.0",
-        lifespan=lifespan,
+    return create_service_app(
+        title="dienstencheques services-mgmt", lifespan=lifespan, routers=[router]
     )
-    install_problem_handlers(app)
-    app.include_router(router)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response,
 
 from dc_common.db import create_schema
 from dc_common.logging import configure_logging
-from dc_common.problems import install_problem_handlers
+from dc_common.service_app import create_service_app
 from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
 from dc_wallet.desk import WalletDesk
@@ -249,12 +249,4 @@ def create_app(
         yield
         await db.dispose()
 
-    app = FastAPI(title="dienstencheques wallet", version="0.1.0", lifespan=lifespan)
-    install_problem_handlers(app)
-    app.include_router(router)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app
+    return create_service_app(title="dienstencheques wallet", lifespan=lifespan, routers=[router])
