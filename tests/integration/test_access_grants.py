@@ -106,3 +106,31 @@ async def test_appoint_grant_see_revoke(platform: Platform) -> None:
         ("main-access-manager-appointed", SCHELDE_LEGAL_REPRESENTATIVE.national_number, manager),
     ]
     assert mine[1]["branch_id"] == SCHELDE_GENT
+
+
+async def test_tokens_of_a_rotated_key_are_accepted_at_once(platform: Platform) -> None:
+    """The identity provider rotates its signing key; the gateway fetches the new key the first
+    time a token names it, and tokens of the previous key stay valid until they expire."""
+    from dc_identity.dev_idp import KeyStore
+
+    before = await platform.token(SCHELDE_STAFF.national_number)
+    store = KeyStore(platform.state_dir / "dev-idp-key.json")
+    store.load_or_create()
+    rotated = store.rotate()
+    after = await platform.token(SCHELDE_STAFF.national_number)
+
+    assert _kid(after) == rotated.kid != _kid(before)
+    for token in (after, before):
+        response = await platform.anonymous.get(
+            "/api/v1/me", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200, response.text
+
+
+def _kid(token: str) -> str:
+    import base64
+    import json
+
+    header = token.split(".")[0]
+    kid: str = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+    return kid

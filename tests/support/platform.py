@@ -150,6 +150,7 @@ async def running_platform(
             oidc_issuer=identity_url,
             oidc_audience=identity_settings.oidc_audience,
             upstream_timeout_seconds=90,
+            oidc_keys_refresh_seconds=0,
         )
         gateway_url = await stack.enter_async_context(serving(create_gateway(gateway_settings)))
         if with_workers:

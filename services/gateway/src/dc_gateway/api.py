@@ -47,7 +47,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.identity = Upstream(settings.identity_url, timeout=timeout)
         app.state.wallet = Upstream(settings.wallet_url, timeout=timeout)
         app.state.imports = routes_imports.ImportsUpstream(settings.imports_url, timeout=timeout)
-        verifier = TokenVerifier(settings.oidc_issuer, settings.oidc_audience)
+        verifier = TokenVerifier(
+            settings.oidc_issuer,
+            settings.oidc_audience,
+            refresh_interval_seconds=settings.oidc_keys_refresh_seconds,
+        )
         directory = IdentityDirectory(settings.identity_url)
 
         async def authenticate(token: str) -> Caller:

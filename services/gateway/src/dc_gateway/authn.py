@@ -46,7 +46,7 @@ class TokenVerifier:
         issuer: str,
         audience: str,
         *,
-        refresh_interval_seconds: float = 30.0,
+        refresh_interval_seconds: float = 10.0,
         leeway_seconds: int = 30,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:

@@ -20,4 +20,10 @@ class GatewaySettings(ServiceSettings):
     oidc_audience: str = Field(
         default="dienstencheques-platform", validation_alias="DC_OIDC_AUDIENCE"
     )
+    oidc_keys_refresh_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias="DC_OIDC_KEYS_REFRESH_SECONDS",
+        description="At most one JWKS refetch per this many seconds for tokens of unknown key id",
+    )
     upstream_timeout_seconds: float = Field(default=30.0, gt=0)
