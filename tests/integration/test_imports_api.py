@@ -322,6 +322,40 @@ async def test_workers_files_create_and_update_workers_in_identity(
     )
     assert (services["registered"], services["rejected"]) == (1, 0), "the new worker works"
 
+    workbook = io.BytesIO()
+    write_xlsx(
+        workbook,
+        FileKind.WORKERS,
+        [
+            {
+                "national_number": "02031416292",
+                "first_name": "Françoise",
+                "last_name": "Lefèvre-Dubois",
+                "login": "980200000003",
+                "branch_id": LEIE_KORTRIJK,
+                "contract_start": "2025-12-01",
+                "contract_end": "2026-06-30",
+                "language": "fr",
+            },
+            {
+                "national_number": "1051714611",  # Ana's, its leading zero dropped by Excel
+                "first_name": "Ana",
+                "last_name": "Pereira",
+                "login": ANA.login,
+                "branch_id": LEIE_KORTRIJK,
+                "contract_start": "2023-10-02",
+                "language": "de",
+            },
+        ],
+    )
+    excel = await imported(
+        leie_staff, workbook.getvalue(), kind="workers", company_id=LEIE, filename="w.xlsx"
+    )
+    assert (excel["file_format"], excel["registered"], excel["rejected"]) == ("xlsx", 2, 0)
+    async with httpx.AsyncClient(base_url=platform.identity_url) as identity:
+        renamed = (await identity.get("/v1/workers/980200000003")).json()
+    assert (renamed["last_name"], renamed["contract_end"]) == ("Lefèvre-Dubois", "2026-06-30")
+
 
 async def test_two_companies_import_at_the_same_time(
     platform: Platform, staff: httpx.AsyncClient, leie_staff: httpx.AsyncClient

@@ -84,21 +84,21 @@ class ImportWorkflow:
             if not chunk.done and not last_of_run:
                 # The next chunk is read and checked while this one is registered.
                 reading = self._read(request, chunk.next_line, chunk.next_offset)
-            counts = chunk.counts
             outcomes = await self._store(request, chunk)
-            if outcomes:
-                counts = await self._activity(
-                    request,
-                    ImportActivity.RECORD_OUTCOMES,
-                    ChunkOutcomes(
-                        import_id=request.import_id,
-                        start_line=chunk.start_line,
-                        next_line=chunk.next_line,
-                        rows=outcomes,
-                    ),
-                    ImportCounts,
-                    task_queue=TaskQueue.IMPORTS,
-                )
+            # Also without outcomes: the counts the chunk was read with may predate the
+            # previous chunk's registration.
+            counts: ImportCounts = await self._activity(
+                request,
+                ImportActivity.RECORD_OUTCOMES,
+                ChunkOutcomes(
+                    import_id=request.import_id,
+                    start_line=chunk.start_line,
+                    next_line=chunk.next_line,
+                    rows=outcomes,
+                ),
+                ImportCounts,
+                task_queue=TaskQueue.IMPORTS,
+            )
             cursor = ImportCursor(
                 next_line=chunk.next_line,
                 next_offset=chunk.next_offset,
@@ -112,10 +112,10 @@ class ImportWorkflow:
                 if not last_of_run:
                     await reading  # stored already: the next run gets it again from the database
                 workflow.continue_as_new(request.model_copy(update={"cursor": cursor}))
-        counts = await self._activity(
+        final: ImportCounts = await self._activity(
             request, ImportActivity.FINISH, request.import_id, ImportCounts, TaskQueue.IMPORTS
         )
-        done = cursor.model_copy(update={"counts": counts})
+        done = cursor.model_copy(update={"counts": final})
         self._set_progress(request, done, ImportStatus.DONE)
         return self.progress()
 

@@ -17,6 +17,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from dc_common.belgian_numbers import enterprise_number_error, establishment_unit_number_error
 from dc_common.db import Database
@@ -121,7 +122,12 @@ class ImportDesk:
         if imported.status == ImportStatus.QUEUED.value:
             # Also for a file sent again while its import is still queued: should the first
             # upload have stopped between storing and starting, this starts it (at most once).
-            await self._start(imported)
+            try:
+                await self._start(imported)
+            except RPCError as error:
+                raise Problem(
+                    503, "Temporal unavailable", f"the import is stored; send it again ({error})"
+                ) from error
         log.info(
             "import uploaded" if created else "import uploaded again",
             import_id=imported.id,

@@ -321,7 +321,13 @@ async def recount_chunk(
 async def refresh_totals(
     session: AsyncSession, import_id: str, *, next_line: int | None = None
 ) -> ImportCounts:
-    """The import's counts as the sum of its chunks' (stored on the import too)."""
+    """The import's counts as the sum of its chunks' (stored on the import too).
+
+    The import's row is locked first: of two transactions changing chunks of one import at the
+    same time (a chunk read while the previous one's outcomes are recorded), the one that sums
+    last sees the other's chunk, so the stored counts are never left behind.
+    """
+    await session.execute(select(Import.id).where(Import.id == import_id).with_for_update())
     sums = (
         await session.execute(
             select(
