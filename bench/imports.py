@@ -24,6 +24,7 @@ import io
 import json
 import os
 import platform as host
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue as TaskQueueMessage
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from dc_common.belgian_numbers import with_national_check
@@ -262,6 +264,20 @@ async def projected_services(platform: Platform) -> int:
         return int(await session.scalar(select(func.count()).select_from(Service)) or 0)
 
 
+async def temporal_alive(platform: Platform, *, within: float = 30) -> None:
+    """Stop the benchmark when the Temporal server is gone (rather than wait forever)."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + within
+    while True:
+        try:
+            await platform.temporal.service_client.check_health(timeout=timedelta(seconds=5))
+            return
+        except RPCError as error:
+            if loop.time() > give_up_at:
+                raise SystemExit(f"the Temporal server stopped answering: {error}") from error
+            await asyncio.sleep(1)
+
+
 async def run_import(
     platform: Platform, content: bytes, *, poll: float, verbose: bool
 ) -> ImportFigures:
@@ -280,6 +296,7 @@ async def run_import(
         last_report = 0.0
         while True:
             await asyncio.sleep(poll)
+            await temporal_alive(platform)
             body = (await staff.get(f"/api/v1/imports/{import_id}")).json()
             elapsed = time.perf_counter() - started
             if first_progress is None and body["rows_read"]:
@@ -342,7 +359,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "register_concurrency": args.concurrency,
     }
     state = Path(args.state_dir)
-    temporal_db = state / "temporal.db" if args.temporal_file else None
+    temporal_db = None if args.temporal_memory else state / "temporal.db"
     async with (
         dev_server(temporal_db) as env,
         postgres_database("bench_identity") as identity_db,
@@ -399,9 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks-per-run", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--temporal-file",
+        "--temporal-memory",
         action="store_true",
-        help="the dev server on a SQLite file (WAL), as `make run`; default in memory",
+        help="the dev server in memory; by default on a SQLite file (WAL) as `make run` has it",
     )
     parser.add_argument("--state-dir", default="var/bench")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -409,7 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DC_LOG_LEVEL", "WARNING")  # the platform's processes log warnings only
     state = Path(args.state_dir)
     state.mkdir(parents=True, exist_ok=True)
-    (state / "temporal.db").unlink(missing_ok=True)
+    for stale in state.glob("temporal.db*"):
+        stale.unlink()
+    shutil.rmtree(state / "mail", ignore_errors=True)  # the mail sink's messages of a last run
     result = asyncio.run(benchmark(args))
     imported, baseline = result["import"], result["baseline_copy"]
     print()
