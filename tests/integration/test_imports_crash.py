@@ -4,13 +4,9 @@ the import workflow. After restarts the import finishes, and the databases hold 
 expected rows and services: no line stored twice, no service registered twice."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -32,6 +28,7 @@ from tests.integration.imports_support import (
     started,
 )
 from tests.support.platform import Platform, running_platform
+from tests.support.processes import process, worker_environment
 from tests.support.servers import postgres_database
 from tests.support.waiting import eventually
 
@@ -65,32 +62,6 @@ async def platform_without_workers(
         yield platform
 
 
-def _environment(platform: Platform, **extra: str) -> dict[str, str]:
-    services = platform.services_settings
-    assert platform.imports_settings is not None
-    return {
-        **os.environ,
-        "TEMPORAL_ADDRESS": platform.temporal_settings.address,
-        "TEMPORAL_NAMESPACE": platform.temporal_settings.namespace,
-        "DC_SERVICES_DATABASE_URL": services.database_url,
-        "DC_IMPORTS_DATABASE_URL": platform.imports_settings.database_url,
-        "DC_IDENTITY_URL": services.identity_url,
-        "DC_SMTP_PORT": str(services.smtp_port),
-        **extra,
-    }
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    child = subprocess.Popen([sys.executable, *args], env=env)
-    try:
-        yield child
-    finally:
-        if child.poll() is None:
-            child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-
-
 def _file() -> tuple[bytes, int]:
     """16 valid services (one a day), two bad rows and a duplicate: (content, valid rows)."""
     rows = [
@@ -115,18 +86,18 @@ async def test_killed_workers_resume_and_store_every_row_once(
 ) -> None:
     platform = platform_without_workers
     content, valid = _file()
-    env = _environment(platform)
+    env = worker_environment(platform)
     lifecycle = ["-m", "dc_workflows.worker"]
     async with platform.as_person(SCHELDE_STAFF.national_number) as staff:
         with (
             process(lifecycle, env) as lifecycle_worker,
             process(
                 [str(HERE / "crashing_imports_worker.py")],
-                _environment(platform, CRASH_AFTER_CHUNK_AT_LINE="6"),
+                worker_environment(platform, CRASH_AFTER_CHUNK_AT_LINE="6"),
             ) as crashing_imports,
             process(
                 [str(HERE / "crashing_bulk_worker.py")],
-                _environment(platform, CRASH_IN_BATCH_WITH_LINE="11"),
+                worker_environment(platform, CRASH_IN_BATCH_WITH_LINE="11"),
             ) as crashing_services,
         ):
             body = await started(staff, content, company_id=SCHELDE)

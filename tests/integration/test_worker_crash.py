@@ -2,12 +2,8 @@
 and the read model holds every transition exactly once."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,6 +14,7 @@ from temporalio.client import Client
 from dc_identity.demo import DEMO, SCHELDE_STAFF, USER_HOLDERS
 from dc_services.models import InboxItem, OutboxMessage, Service, ServiceHistory
 from tests.support.platform import Platform, running_platform
+from tests.support.processes import process, worker_environment
 from tests.support.servers import postgres_database
 from tests.support.waiting import eventually
 
@@ -44,30 +41,6 @@ async def platform_without_workers(
         yield platform
 
 
-def _environment(platform: Platform, **extra: str) -> dict[str, str]:
-    settings = platform.services_settings
-    return {
-        **os.environ,
-        "TEMPORAL_ADDRESS": platform.temporal_settings.address,
-        "TEMPORAL_NAMESPACE": platform.temporal_settings.namespace,
-        "DC_SERVICES_DATABASE_URL": settings.database_url,
-        "DC_IDENTITY_URL": settings.identity_url,
-        "DC_SMTP_PORT": str(settings.smtp_port),
-        **extra,
-    }
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    child = subprocess.Popen([sys.executable, *args], env=env)
-    try:
-        yield child
-    finally:
-        if child.poll() is None:
-            child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-
-
 async def test_killed_workers_resume_and_project_once(platform_without_workers: Platform) -> None:
     platform = platform_without_workers
 
@@ -82,13 +55,13 @@ async def test_killed_workers_resume_and_project_once(platform_without_workers: 
 async def _lifecycle_across_crashes(
     platform: Platform, staff: httpx.AsyncClient, user: httpx.AsyncClient
 ) -> str:
-    env = _environment(platform)
+    env = worker_environment(platform)
     lifecycle = ["-m", "dc_workflows.worker"]
     with (
         process(lifecycle, env) as lifecycle_worker,
         process(
             [str(HERE / "crashing_services_worker.py")],
-            _environment(platform, CRASH_AFTER_PROJECTING_VERSION="2"),
+            worker_environment(platform, CRASH_AFTER_PROJECTING_VERSION="2"),
         ) as crashing_worker,
     ):
         created = await staff.post(
