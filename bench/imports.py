@@ -57,7 +57,7 @@ from dc_imports.records import ServiceRecord
 from dc_imports.validation import FileValidator
 from dc_services.history_load import HistoryService, load_services
 from dc_services.models import Service
-from dc_workflows.contracts import TaskQueue
+from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.search_attributes import ensure_registered
 from tests.support.platform import Platform, running_platform
 from tests.support.servers import BIN, postgres_database, postgres_unavailable_reason

@@ -11,7 +11,8 @@ from temporalio.worker import Worker
 from dc_services import worker as services_worker
 from dc_services.bulk import bulk_activities
 from dc_services.settings import ServicesSettings
-from dc_workflows.contracts import BatchOutcome, ImportActivity, ServiceBatch, TaskQueue
+from dc_workflows.contracts.common import TaskQueue
+from dc_workflows.contracts.imports import BatchOutcome, ImportActivity, ServiceBatch
 from dc_workflows.temporal import connect
 
 CRASH_IN_BATCH_WITH_LINE = int(os.environ["CRASH_IN_BATCH_WITH_LINE"])

@@ -9,7 +9,8 @@ from temporalio.worker import Worker
 
 from dc_imports import worker as imports_worker
 from dc_imports.settings import ImportsSettings
-from dc_workflows.contracts import ChunkRequest, ChunkResult, ImportActivity, TaskQueue
+from dc_workflows.contracts.common import TaskQueue
+from dc_workflows.contracts.imports import ChunkRequest, ChunkResult, ImportActivity
 from dc_workflows.temporal import connect
 
 CRASH_AFTER_LINE = int(os.environ["CRASH_AFTER_CHUNK_AT_LINE"])

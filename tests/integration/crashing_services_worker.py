@@ -9,7 +9,8 @@ from temporalio.worker import Worker
 
 from dc_services import worker as services_worker
 from dc_services.settings import ServicesSettings
-from dc_workflows.contracts import ActivityName, ServiceState, TaskQueue
+from dc_workflows.contracts.common import TaskQueue
+from dc_workflows.contracts.lifecycle import ActivityName, ServiceState
 from dc_workflows.temporal import connect
 
 CRASH_AFTER_VERSION = int(os.environ["CRASH_AFTER_PROJECTING_VERSION"])

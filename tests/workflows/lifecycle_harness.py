@@ -26,22 +26,22 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from dc_workflows import search_attributes
-from dc_workflows.contracts import (
+from dc_workflows.contracts.common import Actor, ActorKind, TaskQueue
+from dc_workflows.contracts.lifecycle import (
     ActivityName,
-    Actor,
-    ActorKind,
     LifecyclePolicy,
     Modification,
     NotificationRequest,
-    PaymentUpdate,
-    PaymentUpdates,
     RegisterService,
-    ServiceClaim,
     ServiceDetails,
     ServiceParties,
     ServiceState,
-    TaskQueue,
     Transition,
+)
+from dc_workflows.contracts.payments import (
+    PaymentUpdate,
+    PaymentUpdates,
+    ServiceClaim,
     WalletActivity,
 )
 from dc_workflows.ids import service_workflow_id

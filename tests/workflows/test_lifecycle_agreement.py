@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio.testing import WorkflowEnvironment
 
-from dc_workflows.contracts import HistoryEntry
+from dc_workflows.contracts.lifecycle import HistoryEntry
 from dc_workflows.status import ServiceStatus as S
 from tests.support.waiting import eventually
 from tests.workflows.lifecycle_harness import (

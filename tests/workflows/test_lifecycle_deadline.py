@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from dc_workflows.contracts import SYSTEM, LifecyclePolicy
+from dc_workflows.contracts.common import SYSTEM
+from dc_workflows.contracts.lifecycle import LifecyclePolicy
 from dc_workflows.deadline import BRUSSELS, add_calendar_days
 from dc_workflows.status import ServiceStatus as S
 from tests.workflows.lifecycle_harness import (

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from temporalio.client import WorkflowExecutionStatus
 
-from dc_workflows.contracts import WALLET, PaymentUpdates
+from dc_workflows.contracts.common import WALLET
+from dc_workflows.contracts.payments import PaymentUpdates
 from dc_workflows.status import ServiceStatus as S
 from tests.workflows.lifecycle_harness import (
     DETAILS,

@@ -10,7 +10,8 @@ import pytest
 from temporalio.client import WorkflowUpdateStage
 from temporalio.service import RPCError, RPCStatusCode
 
-from dc_workflows.contracts import Actor, ActorKind, ServiceState, Transition
+from dc_workflows.contracts.common import Actor, ActorKind
+from dc_workflows.contracts.lifecycle import ServiceState, Transition
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
 from dc_workflows.status import ServiceStatus as S
 from tests.workflows.lifecycle_harness import (

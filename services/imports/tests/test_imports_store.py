@@ -27,11 +27,11 @@ from dc_imports.models import Base, ImportChunk, ImportRow
 from dc_imports.records import Outcome
 from dc_imports.settings import ImportsSettings
 from dc_imports.validation import FileValidator
-from dc_workflows.contracts import (
+from dc_workflows.contracts.common import FieldProblem
+from dc_workflows.contracts.imports import (
     ChunkOutcomes,
     ChunkRequest,
     ChunkResult,
-    FieldProblem,
     RowFate,
     RowOutcome,
 )

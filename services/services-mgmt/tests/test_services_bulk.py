@@ -17,16 +17,14 @@ from dc_common.db import Database, create_schema
 from dc_services.bulk import BulkActivities, imported_service_id
 from dc_services.identity_client import IdentityClient
 from dc_services.models import Base, Service
-from dc_workflows.contracts import (
-    Actor,
-    ActorKind,
+from dc_workflows.contracts.common import Actor, ActorKind
+from dc_workflows.contracts.imports import (
     ImportedService,
     KnownServicesQuery,
-    LifecyclePolicy,
-    RegisterService,
     RowFate,
     ServiceBatch,
 )
+from dc_workflows.contracts.lifecycle import LifecyclePolicy, RegisterService
 
 COMPANY = "0712345630"
 GENT, ANTWERPEN, ELSEWHERE = "2234567818", "2234567917", "2345678942"

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from dc_wallet.domain import WalletPolicy
-from dc_workflows.contracts import ExpiryRun
+from dc_workflows.contracts.payments import ExpiryRun
 from services.wallet.tests.wallet_support import (
     COMPANY,
     USER,

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from dc_common.problems import Problem
 from dc_wallet.domain import WalletPolicy, add_months, past_window
-from dc_workflows.contracts import ExpiryRun, PaymentUpdates, WalletChangeKind
+from dc_workflows.contracts.payments import ExpiryRun, PaymentUpdates, WalletChangeKind
 from services.wallet.tests.wallet_support import (
     COMPANY,
     OTHER_COMPANY,

@@ -28,7 +28,8 @@ from dc_wallet.models import Base
 from dc_wallet.schedule import SCHEDULE_ID, TIME_ZONE, ensure_expiry_schedule
 from dc_wallet.starter import TemporalStarter
 from dc_wallet.worker import build_worker
-from dc_workflows.contracts import PaymentUpdates, ServiceClaim, TaskQueue
+from dc_workflows.contracts.common import TaskQueue
+from dc_workflows.contracts.payments import PaymentUpdates, ServiceClaim
 from dc_workflows.deadline import BRUSSELS
 from dc_workflows.ids import wallet_change_workflow_id
 from dc_workflows.payments import DailyVoucherExpiryWorkflow, WalletChangeWorkflow

@@ -34,7 +34,7 @@ from dc_wallet.models import (
     Voucher,
 )
 from dc_wallet.settings import WalletSettings
-from dc_workflows.contracts import (
+from dc_workflows.contracts.payments import (
     ExpiryRun,
     PaymentUpdate,
     PaymentUpdates,

@@ -29,12 +29,12 @@ from temporalio import workflow
 from temporalio.common import Priority, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from dc_workflows.contracts import (
+    from dc_workflows.contracts.common import FieldProblem, TaskQueue
+    from dc_workflows.contracts.imports import (
         BatchOutcome,
         ChunkOutcomes,
         ChunkRequest,
         ChunkResult,
-        FieldProblem,
         ImportActivity,
         ImportCounts,
         ImportCursor,
@@ -47,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
         RowOutcome,
         ServiceBatch,
         StartImport,
-        TaskQueue,
         WorkerBatch,
     )
 

@@ -18,17 +18,19 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from dc_workflows import search_attributes
-    from dc_workflows.contracts import (
+    from dc_workflows.contracts.common import TaskQueue
+    from dc_workflows.contracts.lifecycle import (
         ActivityName,
         Modification,
         NotificationRequest,
+        RegisterService,
+        ServiceState,
+        Transition,
+    )
+    from dc_workflows.contracts.payments import (
         PaymentUpdate,
         PaymentUpdates,
-        RegisterService,
         ServiceClaim,
-        ServiceState,
-        TaskQueue,
-        Transition,
         WalletActivity,
     )
     from dc_workflows.payments import PAYMENT_CHANGED_SIGNAL

@@ -15,10 +15,10 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePo
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from dc_workflows.contracts import (
+    from dc_workflows.contracts.common import TaskQueue
+    from dc_workflows.contracts.payments import (
         ExpiryRun,
         PaymentUpdates,
-        TaskQueue,
         WalletActivity,
         WalletChange,
         WalletChangeKind,

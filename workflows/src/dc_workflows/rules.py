@@ -8,20 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from dc_workflows.contracts import (
-    SYSTEM,
-    WALLET,
-    Actor,
-    ActorKind,
+from dc_workflows.contracts.common import SYSTEM, WALLET, Actor, ActorKind
+from dc_workflows.contracts.lifecycle import (
     HistoryEntry,
     LifecyclePolicy,
     Modification,
-    PaymentUpdate,
     RegisterService,
     ServiceDetails,
     ServiceState,
     Transition,
 )
+from dc_workflows.contracts.payments import PaymentUpdate
 from dc_workflows.deadline import add_calendar_days
 from dc_workflows.status import ServiceStatus as S
 

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.service import RPCError, RPCStatusCode
 
-from dc_workflows.contracts import ServiceState
+from dc_workflows.contracts.lifecycle import ServiceState
 
 COMPANY = SearchAttributeKey.for_keyword("DcCompany")
 BRANCH = SearchAttributeKey.for_keyword("DcBranch")

@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 from dc_common.logging import configure_logging
 from dc_common.settings import ServiceSettings
 from dc_workflows import search_attributes
-from dc_workflows.contracts import TaskQueue
+from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.imports import ImportWorkflow
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
 from dc_workflows.payments import DailyVoucherExpiryWorkflow, WalletChangeWorkflow

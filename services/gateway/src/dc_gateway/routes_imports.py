@@ -18,7 +18,7 @@ from dc_gateway.parties import acting_as
 from dc_gateway.policy import Rule, forbidden, not_found, requires
 from dc_gateway.upstream import Upstream
 from dc_imports.schemas import ImportOut, ImportPage, ImportRowPage
-from dc_workflows.contracts import ImportKind
+from dc_workflows.contracts.imports import ImportKind
 
 PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457)"}
 _PASSED_HEADERS = ("content-disposition",)

@@ -31,12 +31,12 @@ from dc_imports.identity_client import IdentityClient, IdentityRefused, Identity
 from dc_imports.models import Import, ImportChunk, ImportRow
 from dc_imports.plausibility import Plausibility
 from dc_imports.records import Outcome
-from dc_workflows.contracts import (
+from dc_workflows.contracts.common import FieldProblem
+from dc_workflows.contracts.imports import (
     BatchOutcome,
     ChunkOutcomes,
     ChunkRequest,
     ChunkResult,
-    FieldProblem,
     ImportActivity,
     ImportCounts,
     ImportedService,

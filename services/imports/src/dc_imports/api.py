@@ -33,7 +33,8 @@ from dc_imports.schemas import (
     RowFlagOut,
 )
 from dc_imports.settings import ImportsSettings
-from dc_workflows.contracts import Actor, ImportKind, ImportStatus
+from dc_workflows.contracts.common import Actor
+from dc_workflows.contracts.imports import ImportKind, ImportStatus
 from dc_workflows.temporal import TemporalSettings, connect
 
 EnterpriseNumber = Annotated[str, Query(pattern=r"^\d{10}$")]

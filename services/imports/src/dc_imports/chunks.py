@@ -17,7 +17,7 @@ from dc_imports.columns import FileKind
 from dc_imports.formats import Chunk, RawRow, Source, read_chunk
 from dc_imports.records import Outcome, Record, RowError, ServiceRecord, WorkerRecord
 from dc_imports.validation import ROW, duplicate_reason, service_natural_key, validate_row
-from dc_workflows.contracts import ImportedService, ImportedWorker
+from dc_workflows.contracts.imports import ImportedService, ImportedWorker
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,14 +30,13 @@ from dc_imports.report import file_error_report, iter_error_report
 from dc_imports.settings import ImportsSettings
 from dc_imports.validation import brussels_today
 from dc_workflows import search_attributes
-from dc_workflows.contracts import (
-    Actor,
+from dc_workflows.contracts.common import Actor, TaskQueue
+from dc_workflows.contracts.imports import (
     ImportCounts,
     ImportKind,
     ImportProgress,
     ImportStatus,
     StartImport,
-    TaskQueue,
 )
 from dc_workflows.ids import import_workflow_id
 from dc_workflows.imports import PROGRESS_MEMO, ImportWorkflow

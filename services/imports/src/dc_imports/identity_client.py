@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from dc_workflows.contracts import ImportedWorker
+from dc_workflows.contracts.imports import ImportedWorker
 
 ACTOR_HEADER = "X-Actor-National-Number"
 

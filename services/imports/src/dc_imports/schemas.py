@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from dc_workflows.contracts import ImportKind, ImportStatus
+from dc_workflows.contracts.imports import ImportKind, ImportStatus
 
 
 class FailureOut(BaseModel):

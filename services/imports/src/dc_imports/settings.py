@@ -3,7 +3,7 @@
 from pydantic import Field
 
 from dc_common.settings import ServiceSettings
-from dc_workflows.contracts import ImportTuning
+from dc_workflows.contracts.imports import ImportTuning
 
 
 class ImportsSettings(ServiceSettings):

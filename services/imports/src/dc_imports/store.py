@@ -14,7 +14,7 @@ from dc_imports.chunks import PreparedRow
 from dc_imports.formats import FileError, FileInfo
 from dc_imports.models import Import, ImportChunk, ImportFile, ImportRow
 from dc_imports.records import Outcome
-from dc_workflows.contracts import ImportCounts, ImportStatus, RowFate, RowOutcome
+from dc_workflows.contracts.imports import ImportCounts, ImportStatus, RowFate, RowOutcome
 
 NEW = (Outcome.ACCEPTED.value, RowFate.REGISTERED.value)
 """Outcomes of the rows that count as new (not a duplicate, not rejected)."""

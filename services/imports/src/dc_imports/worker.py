@@ -17,7 +17,7 @@ from dc_imports.activities import ImportsActivities
 from dc_imports.identity_client import IdentityClient
 from dc_imports.models import Base
 from dc_imports.settings import ImportsSettings
-from dc_workflows.contracts import TaskQueue
+from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.temporal import TemporalSettings, connect
 
 log = structlog.get_logger(__name__)

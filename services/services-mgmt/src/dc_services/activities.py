@@ -12,7 +12,7 @@ from dc_services import repository
 from dc_services.identity_client import IdentityClient
 from dc_services.mail import Mail, SmtpMailer, confirmation_request
 from dc_services.models import OutboxMessage
-from dc_workflows.contracts import ActivityName, NotificationRequest, ServiceState
+from dc_workflows.contracts.lifecycle import ActivityName, NotificationRequest, ServiceState
 
 log = structlog.get_logger(__name__)
 

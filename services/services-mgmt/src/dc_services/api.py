@@ -29,7 +29,8 @@ from dc_services.schemas import (
     TransitionIn,
 )
 from dc_services.settings import ServicesSettings
-from dc_workflows.contracts import Actor, ServiceState
+from dc_workflows.contracts.common import Actor
+from dc_workflows.contracts.lifecycle import ServiceState
 from dc_workflows.status import ServiceStatus
 from dc_workflows.temporal import TemporalSettings, connect
 

@@ -35,21 +35,22 @@ from dc_services.identity_client import (
 )
 from dc_services.models import Base, Service
 from dc_services.settings import ServicesSettings
-from dc_workflows.contracts import (
+from dc_workflows.contracts.common import FieldProblem, TaskQueue
+from dc_workflows.contracts.imports import (
     BatchOutcome,
-    FieldProblem,
     ImportActivity,
     ImportedService,
     KnownServices,
     KnownServicesQuery,
-    LifecyclePolicy,
-    RegisterService,
     RowFate,
     RowOutcome,
     ServiceBatch,
+)
+from dc_workflows.contracts.lifecycle import (
+    LifecyclePolicy,
+    RegisterService,
     ServiceDetails,
     ServiceParties,
-    TaskQueue,
 )
 from dc_workflows.heartbeat import heartbeating
 from dc_workflows.ids import service_workflow_id

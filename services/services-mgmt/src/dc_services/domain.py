@@ -16,15 +16,14 @@ from dc_services.identity_client import IdentityClient, IdentityUnavailable
 from dc_services.models import InboxItem, Service, ServiceHistory
 from dc_services.schemas import ModificationIn, ServiceIn
 from dc_services.settings import ServicesSettings
-from dc_workflows.contracts import (
-    Actor,
+from dc_workflows.contracts.common import Actor, TaskQueue
+from dc_workflows.contracts.lifecycle import (
     LifecyclePolicy,
     Modification,
     RegisterService,
     ServiceDetails,
     ServiceParties,
     ServiceState,
-    TaskQueue,
     Transition,
 )
 from dc_workflows.ids import service_workflow_id

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from dc_workflows.contracts import NotificationRequest
+from dc_workflows.contracts.lifecycle import NotificationRequest
 from dc_workflows.deadline import BRUSSELS
 
 _TEXTS = {

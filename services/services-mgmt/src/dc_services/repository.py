@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dc_common.db import upsert
 from dc_services.models import InboxItem, OutboxMessage, Service, ServiceHistory
-from dc_workflows.contracts import ServiceState
+from dc_workflows.contracts.lifecycle import ServiceState
 
 
 async def project(session: AsyncSession, state: ServiceState) -> bool:

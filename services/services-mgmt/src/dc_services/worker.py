@@ -16,7 +16,7 @@ from dc_services.identity_client import IdentityClient
 from dc_services.mail import SmtpMailer
 from dc_services.models import Base
 from dc_services.settings import ServicesSettings
-from dc_workflows.contracts import TaskQueue
+from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.temporal import TemporalSettings, connect
 
 log = structlog.get_logger(__name__)

@@ -21,7 +21,7 @@ from dc_common.db import Database
 from dc_wallet import repository
 from dc_wallet.domain import WalletPolicy, brussels_date
 from dc_wallet.models import ReimbursementRequest
-from dc_workflows.contracts import (
+from dc_workflows.contracts.payments import (
     AllocatePending,
     ExpiryRun,
     PaymentUpdates,

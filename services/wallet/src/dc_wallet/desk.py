@@ -17,7 +17,7 @@ from dc_wallet.activities import Clock, utc_now
 from dc_wallet.domain import OrderRejected, WalletPolicy, brussels_date, check_order
 from dc_wallet.models import Order, ReimbursementRequest
 from dc_wallet.starter import WorkflowStarter
-from dc_workflows.contracts import (
+from dc_workflows.contracts.payments import (
     AllocatePending,
     Payout,
     ReimbursementSubmission,

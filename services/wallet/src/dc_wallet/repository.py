@@ -44,7 +44,7 @@ from dc_wallet.models import (
     Voucher,
     Wallet,
 )
-from dc_workflows.contracts import PaymentUpdate, PaymentUpdates, ServiceClaim
+from dc_workflows.contracts.payments import PaymentUpdate, PaymentUpdates, ServiceClaim
 from dc_workflows.status import ServiceStatus as S
 
 #: Execution option of a session that only reads (SQLite: a plain deferred BEGIN).

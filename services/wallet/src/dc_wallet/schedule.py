@@ -36,7 +36,7 @@ from temporalio.client import (
     ScheduleSpec,
 )
 
-from dc_workflows.contracts import TaskQueue
+from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.payments import DailyVoucherExpiryWorkflow
 
 SCHEDULE_ID = "wallet-expire-vouchers-daily"

@@ -13,7 +13,8 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from dc_workflows.contracts import TaskQueue, WalletChange
+from dc_workflows.contracts.common import TaskQueue
+from dc_workflows.contracts.payments import WalletChange
 from dc_workflows.ids import wallet_change_workflow_id
 from dc_workflows.payments import WalletChangeWorkflow
 

@@ -16,7 +16,7 @@ from dc_wallet.activities import WalletActivities
 from dc_wallet.models import Base
 from dc_wallet.schedule import ensure_expiry_schedule
 from dc_wallet.settings import WalletSettings
-from dc_workflows.contracts import TaskQueue
+from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.temporal import TemporalSettings, connect
 
 log = structlog.get_logger(__name__)
