@@ -14,7 +14,7 @@ import pytest
 
 from dc_wallet import repository
 from dc_wallet.activities import WalletActivities
-from dc_wallet.desk import request_id_for
+from dc_wallet.service import request_id_for
 from dc_wallet.settings import WalletSettings
 from dc_workflows.contracts.payments import (
     AllocatePending,

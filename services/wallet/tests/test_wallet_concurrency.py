@@ -21,7 +21,7 @@ import pytest
 from dc_common.problems import Problem
 from dc_wallet import repository
 from dc_wallet.activities import WalletActivities
-from dc_wallet.desk import WalletDesk
+from dc_wallet.service import WalletDesk
 from dc_workflows.contracts.payments import AllocatePending, PaymentUpdates, ServiceClaim
 from services.wallet.tests.wallet_support import (
     COMPANY,

@@ -22,10 +22,10 @@ from temporalio.worker import Worker
 from dc_common.db import create_schema
 from dc_wallet import repository
 from dc_wallet.activities import WalletActivities
-from dc_wallet.desk import WalletDesk
 from dc_wallet.domain import WalletPolicy, brussels_date
 from dc_wallet.models import Base
 from dc_wallet.schedule import SCHEDULE_ID, TIME_ZONE, ensure_expiry_schedule
+from dc_wallet.service import WalletDesk
 from dc_wallet.starter import TemporalStarter
 from dc_wallet.worker import build_worker
 from dc_workflows.contracts.common import TaskQueue

@@ -22,7 +22,6 @@ from dc_common.db import Database, create_schema
 from dc_wallet import repository
 from dc_wallet.activities import WalletActivities
 from dc_wallet.api import create_app
-from dc_wallet.desk import WalletDesk
 from dc_wallet.domain import WalletPolicy, add_months, brussels_date
 from dc_wallet.models import (
     Allocation,
@@ -33,6 +32,7 @@ from dc_wallet.models import (
     ReimbursementRequest,
     Voucher,
 )
+from dc_wallet.service import WalletDesk
 from dc_wallet.settings import WalletSettings
 from dc_workflows.contracts.payments import (
     ExpiryRun,

@@ -16,7 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from dc_common.db import Database
-from dc_imports import store
+from dc_imports import repository
 from dc_imports.chunks import (
     check_chunk,
     imported_service,
@@ -98,7 +98,7 @@ class ImportsActivities:
         if imported.status == ImportStatus.FAILED.value:
             return _failed(request, imported)
         async with self._db.sessions() as session:
-            stored = await store.stored_chunk(session, imported.id, request.start_line)
+            stored = await repository.stored_chunk(session, imported.id, request.start_line)
             if stored is not None:
                 return await _stored_result(session, imported, stored)
         content = await self._content(imported.content_hash)
@@ -117,13 +117,13 @@ class ImportsActivities:
             )
         except FileError as error:
             async with self._db.transaction() as session:
-                await store.mark_failed(session, imported.id, error, _now())
+                await repository.mark_failed(session, imported.id, error, _now())
             log.info("import refused", import_id=imported.id, reason=str(error))
             return _failed(request, await self._import(imported.id))
         natural_keys, other_keys = keys_of_chunk(checked)
         chunk = checked.chunk
         async with self._db.transaction() as session:
-            earlier = await store.first_occurrences(
+            earlier = await repository.first_occurrences(
                 session,
                 imported.id,
                 before_line=request.start_line,
@@ -133,10 +133,10 @@ class ImportsActivities:
             rows = prepare(checked, *earlier)
             if scan is not None:
                 rows_total, names, info = scan
-                await store.mark_running(
+                await repository.mark_running(
                     session, imported.id, header=names, info=info, rows_total=rows_total, now=_now()
                 )
-            inserted = await store.insert_chunk(
+            inserted = await repository.insert_chunk(
                 session,
                 imported.id,
                 start_line=request.start_line,
@@ -145,10 +145,12 @@ class ImportsActivities:
                 done=chunk.done,
                 rows=rows,
             )
-            counts = await store.refresh_totals(session, imported.id, next_line=chunk.next_line)
+            counts = await repository.refresh_totals(
+                session, imported.id, next_line=chunk.next_line
+            )
         if not inserted:  # another attempt stored this chunk meanwhile: answer as it did
             async with self._db.sessions() as session:
-                again = await store.stored_chunk(session, imported.id, request.start_line)
+                again = await repository.stored_chunk(session, imported.id, request.start_line)
                 assert again is not None
                 return await _stored_result(session, imported, again)
         log.info(
@@ -183,11 +185,11 @@ class ImportsActivities:
     async def record_outcomes(self, outcomes: ChunkOutcomes) -> ImportCounts:
         """What became of the chunk's accepted rows; the import's counts after it."""
         async with heartbeating(), self._db.transaction() as session:
-            await store.record_outcomes(session, outcomes.import_id, outcomes.rows)
-            await store.recount_chunk(
+            await repository.record_outcomes(session, outcomes.import_id, outcomes.rows)
+            await repository.recount_chunk(
                 session, outcomes.import_id, outcomes.start_line, outcomes.next_line
             )
-            return await store.refresh_totals(session, outcomes.import_id)
+            return await repository.refresh_totals(session, outcomes.import_id)
 
     # -- workers ------------------------------------------------------------------------------
 
@@ -249,9 +251,9 @@ class ImportsActivities:
             if imported.kind == FileKind.SERVICES.value:
                 flags = await self._plausibility_flags(imported)
             async with self._db.transaction() as session:
-                await store.set_flags(session, import_id, flags)
-                await store.mark_done(session, import_id, flagged=len(flags), now=_now())
-                counts = await store.refresh_totals(session, import_id)
+                await repository.set_flags(session, import_id, flags)
+                await repository.mark_done(session, import_id, flagged=len(flags), now=_now())
+                counts = await repository.refresh_totals(session, import_id)
         log.info("import done", import_id=import_id, **counts.model_dump())
         return counts
 
@@ -263,7 +265,7 @@ class ImportsActivities:
         contracts = {w.login: (w.contract_start, w.contract_end) for w in workers}
         check = Plausibility(contracts)
         async with self._db.sessions() as session:
-            async for row in store.new_rows(session, imported.id):
+            async for row in repository.new_rows(session, imported.id):
                 check.add(service_record(row.line, row.record or {}))
         flags: dict[int, list[dict[str, Any]]] = {}
         for flag in check.flags():
@@ -276,7 +278,7 @@ class ImportsActivities:
 
     async def _import(self, import_id: str) -> Import:
         async with self._db.sessions() as session:
-            imported = await store.get_import(session, import_id)
+            imported = await repository.get_import(session, import_id)
         if imported is None:
             raise _unknown_import(import_id)
         return imported
@@ -285,7 +287,7 @@ class ImportsActivities:
         content = self._files.get(content_hash)
         if content is None:
             async with self._db.sessions() as session:
-                content = await store.file_content(session, content_hash)
+                content = await repository.file_content(session, content_hash)
             if content is None:
                 raise ApplicationError(
                     f"no file {content_hash}", type="UnknownFile", non_retryable=True
@@ -312,7 +314,7 @@ def _failed(request: ChunkRequest, imported: Import) -> ChunkResult:
         next_line=request.start_line,
         done=True,
         failure=imported.failure or "the file was refused",
-        counts=store.counts_of(imported),
+        counts=repository.counts_of(imported),
     )
 
 
@@ -323,10 +325,10 @@ def _rejected(line: int, field: str, reason: str) -> RowOutcome:
 
 
 async def _stored_result(session: Any, imported: Import, chunk: ImportChunk) -> ChunkResult:
-    rows: list[ImportRow] = await store.rows_between(
+    rows: list[ImportRow] = await repository.rows_between(
         session, imported.id, chunk.start_line, chunk.next_line, Outcome.ACCEPTED.value
     )
-    fresh = await store.get_import(session, imported.id)
+    fresh = await repository.get_import(session, imported.id)
     assert fresh is not None
     services: tuple[ImportedService, ...] = ()
     workers: tuple[ImportedWorker, ...] = ()
@@ -343,5 +345,5 @@ async def _stored_result(session: Any, imported: Import, chunk: ImportChunk) -> 
         done=chunk.done,
         services=services,
         workers=workers,
-        counts=store.counts_of(fresh),
+        counts=repository.counts_of(fresh),
     )

@@ -21,7 +21,6 @@ from fastapi.responses import StreamingResponse
 from dc_common.db import Database, create_schema
 from dc_common.logging import configure_logging
 from dc_common.service_app import acting_party, create_service_app
-from dc_imports.domain import ImportDesk
 from dc_imports.models import Base, Import, ImportRow
 from dc_imports.schemas import (
     FailureOut,
@@ -32,6 +31,7 @@ from dc_imports.schemas import (
     RowErrorOut,
     RowFlagOut,
 )
+from dc_imports.service import ImportDesk
 from dc_imports.settings import ImportsSettings
 from dc_workflows.contracts.common import Actor
 from dc_workflows.contracts.imports import ImportKind, ImportStatus

@@ -11,7 +11,6 @@ from dc_common.db import Database, create_schema
 from dc_common.logging import configure_logging
 from dc_common.service_app import acting_party, create_service_app
 from dc_services import repository
-from dc_services.domain import ServiceDesk
 from dc_services.identity_client import IdentityClient
 from dc_services.models import Base, Service, ServiceHistory
 from dc_services.schemas import (
@@ -28,6 +27,7 @@ from dc_services.schemas import (
     ServicePage,
     TransitionIn,
 )
+from dc_services.service import ServiceDesk
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import Actor
 from dc_workflows.contracts.lifecycle import ServiceState

@@ -11,7 +11,6 @@ from dc_common.logging import configure_logging
 from dc_common.service_app import create_service_app
 from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
-from dc_wallet.desk import WalletDesk
 from dc_wallet.models import Base, Order, ReimbursementRequest
 from dc_wallet.schemas import (
     AllocationStepOut,
@@ -28,6 +27,7 @@ from dc_wallet.schemas import (
     WalletOut,
     YearOut,
 )
+from dc_wallet.service import WalletDesk
 from dc_wallet.settings import WalletSettings
 from dc_wallet.starter import TemporalStarter, WorkflowStarter
 from dc_workflows.status import ServiceStatus

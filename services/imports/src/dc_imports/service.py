@@ -22,7 +22,7 @@ from temporalio.service import RPCError
 from dc_common.belgian_numbers import enterprise_number_error, establishment_unit_number_error
 from dc_common.db import Database
 from dc_common.problems import Problem, field_error
-from dc_imports import store
+from dc_imports import repository
 from dc_imports.formats import FileError, HeaderIssue
 from dc_imports.models import Import, ImportRow
 from dc_imports.records import RowError
@@ -95,8 +95,8 @@ class ImportDesk:
         import_id = str(uuid.uuid4())
         workflow_id = import_workflow_id(f"{company_id}-{kind.value}-{content_hash}")
         async with self._db.transaction() as session:
-            await store.store_file(session, content_hash, content, now)
-            created = await store.create_import(
+            await repository.store_file(session, content_hash, content, now)
+            created = await repository.create_import(
                 session,
                 {
                     "id": import_id,
@@ -116,7 +116,7 @@ class ImportDesk:
                 },
             )
         async with self._db.sessions() as session:
-            imported = await store.find_import(session, company_id, kind.value, content_hash)
+            imported = await repository.find_import(session, company_id, kind.value, content_hash)
         assert imported is not None
         if imported.status == ImportStatus.QUEUED.value:
             # Also for a file sent again while its import is still queued: should the first
@@ -179,16 +179,16 @@ class ImportDesk:
 
     async def get(self, import_id: str) -> Import:
         async with self._db.sessions() as session:
-            imported = await store.get_import(session, import_id)
+            imported = await repository.get_import(session, import_id)
         if imported is None:
             raise Problem(404, "Import not found", f"no import {import_id}")
         return imported
 
     async def search(
         self, company_id: str | None, branch_ids: tuple[str, ...], *, page: int, page_size: int
-    ) -> store.Page[Import]:
+    ) -> repository.Page[Import]:
         async with self._db.sessions() as session:
-            return await store.list_imports(
+            return await repository.list_imports(
                 session,
                 company_id,
                 branch_ids=branch_ids,
@@ -204,10 +204,10 @@ class ImportDesk:
         flagged: bool | None,
         page: int,
         page_size: int,
-    ) -> tuple[Import, store.Page[ImportRow]]:
+    ) -> tuple[Import, repository.Page[ImportRow]]:
         imported = await self.get(import_id)
         async with self._db.sessions() as session:
-            rows = await store.list_rows(
+            rows = await repository.list_rows(
                 session,
                 import_id,
                 outcome=outcome,
@@ -231,7 +231,7 @@ class ImportDesk:
         after = 0
         while True:
             async with self._db.sessions() as session:
-                rows = await store.rows_with_errors(
+                rows = await repository.rows_with_errors(
                     session, imported.id, after_line=after, limit=_REPORT_BATCH
                 )
             reported = [_reported(row) for row in rows]

@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy import func, select
 
 from dc_common.db import Database, create_schema
-from dc_imports import store
+from dc_imports import repository
 from dc_imports.activities import ImportsActivities
 from dc_imports.columns import FileKind
-from dc_imports.domain import ImportDesk
 from dc_imports.formats import open_rows
 from dc_imports.generate import CsvStyle, generate, write_csv
 from dc_imports.identity_client import IdentityClient
 from dc_imports.models import Base, ImportChunk, ImportRow
 from dc_imports.records import Outcome
+from dc_imports.service import ImportDesk
 from dc_imports.settings import ImportsSettings
 from dc_imports.validation import FileValidator
 from dc_workflows.contracts.common import FieldProblem
@@ -54,8 +54,8 @@ class Store:
         now = datetime.now(UTC)
         content_hash = uuid.uuid4().hex
         async with self.db.transaction() as session:
-            await store.store_file(session, content_hash, content, now)
-            await store.create_import(
+            await repository.store_file(session, content_hash, content, now)
+            await repository.create_import(
                 session,
                 {
                     "id": import_id,
@@ -272,7 +272,7 @@ async def test_flags_are_set_once_with_contracts_from_identity(imports: Store) -
         6: [],
     }
     async with imports.db.sessions() as session:
-        imported = await store.get_import(session, import_id)
+        imported = await repository.get_import(session, import_id)
     assert imported is not None and imported.status == "done"
 
 
