@@ -17,7 +17,8 @@ install:
 
 run: install
 	@mkdir -p var
-	@$(UV) run --no-sync honcho --no-colour -f deploy/embedded/Procfile -e deploy/embedded/env start
+	@test -s var/internal-token || python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > var/internal-token
+	@DC_INTERNAL_TOKEN=$${DC_INTERNAL_TOKEN:-$$(cat var/internal-token)} $(UV) run --no-sync honcho --no-colour -f deploy/embedded/Procfile -e deploy/embedded/env start
 
 test: install
 	@$(UV) run --no-sync pytest

@@ -18,6 +18,7 @@ from dc_identity.demo import (
 )
 from dc_services.schemas import brussels_today
 from tests.support.platform import Platform
+from tests.support.servers import internal_client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
 
@@ -27,7 +28,7 @@ _serial = itertools.count(1)
 async def new_person(platform: Platform, first_name: str) -> str:
     """Someone who just logged in for the first time (registered in the directory)."""
     national_number = with_national_check(f"8512{next(_serial):05d}")
-    async with httpx.AsyncClient(base_url=platform.identity_url) as identity:
+    async with internal_client(platform.identity_url) as identity:
         response = await identity.put(
             f"/v1/people/{national_number}",
             json={"first_name": first_name, "last_name": "Grantflow"},

@@ -37,6 +37,7 @@ from dc_identity.demo import (
 from dc_identity.dev_idp import KeyStore
 from dc_services.schemas import brussels_today
 from tests.support.platform import Platform
+from tests.support.servers import internal_client
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -143,7 +144,7 @@ class Fixtures:
 
     async def new_person(self) -> str:
         national_number = with_national_check(f"9001{next(self.serial):05d}")
-        async with httpx.AsyncClient(base_url=self.platform.identity_url) as identity:
+        async with internal_client(self.platform.identity_url) as identity:
             response = await identity.put(
                 f"/v1/people/{national_number}",
                 json={"first_name": "New", "last_name": f"Person {national_number}"},
@@ -154,7 +155,7 @@ class Fixtures:
 
     async def fresh_grant(self) -> int:
         grantee = await self.new_person()
-        async with httpx.AsyncClient(base_url=self.platform.identity_url) as identity:
+        async with internal_client(self.platform.identity_url) as identity:
             response = await identity.post(
                 f"/v1/companies/{SCHELDE}/grants",
                 json={"national_number": grantee, "branch_id": None},

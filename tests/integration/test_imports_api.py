@@ -45,6 +45,7 @@ from tests.integration.imports_support import (
     upload,
 )
 from tests.support.platform import Platform
+from tests.support.servers import internal_client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
 
@@ -303,7 +304,7 @@ async def test_workers_files_create_and_update_workers_in_identity(
         (7, "national_number"): "check digits do not match (mod 97)",
         (8, "branch_id"): "is not a branch of this company",
     }
-    async with httpx.AsyncClient(base_url=platform.identity_url) as identity:
+    async with internal_client(platform.identity_url) as identity:
         new = (await identity.get("/v1/workers/980200000003")).json()
         updated = (await identity.get(f"/v1/workers/{ANA.login}")).json()
         dotted = (await identity.get("/v1/workers/980200000004")).json()
@@ -352,7 +353,7 @@ async def test_workers_files_create_and_update_workers_in_identity(
         leie_staff, workbook.getvalue(), kind="workers", company_id=LEIE, filename="w.xlsx"
     )
     assert (excel["file_format"], excel["registered"], excel["rejected"]) == ("xlsx", 2, 0)
-    async with httpx.AsyncClient(base_url=platform.identity_url) as identity:
+    async with internal_client(platform.identity_url) as identity:
         renamed = (await identity.get("/v1/workers/980200000003")).json()
     assert (renamed["last_name"], renamed["contract_end"]) == ("Lefèvre-Dubois", "2026-06-30")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,8 @@ class Platform:
     imports_settings: ImportsSettings | None = None
     wallet_settings: WalletSettings | None = None
     imports_db: Database | None = None
+    internal_urls: dict[str, str] = field(default_factory=dict)
+    """The internal APIs by service name: only the gateway and the workers may call them."""
 
     async def token(self, national_number: str) -> str:
         """A token from the development identity provider, as the login page gives one."""
@@ -186,4 +188,10 @@ async def running_platform(
             imports_settings=imports_settings,
             imports_db=imports_db,
             wallet_settings=wallet_settings,
+            internal_urls={
+                "identity": identity_url,
+                "services-mgmt": services_url,
+                "wallet": wallet_url,
+                "imports": imports_url,
+            },
         )

@@ -11,11 +11,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from dc_common.internal import internal_http_client
+from dc_common.settings import ServiceSettings
+
 BIN = Path(sys.executable).parent
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def internal_client(base_url: str, *, timeout: float = 30) -> httpx.AsyncClient:
+    """A client of an internal API, with the secret the gateway and the workers hold."""
+    return internal_http_client(base_url, token=ServiceSettings().internal_token, timeout=timeout)
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dc_common.internal import internal_headers
 from dc_identity.api import create_app
 from dc_identity.demo import DemoPerson
 from dc_identity.settings import IdentitySettings
@@ -52,7 +53,11 @@ async def running(settings: IdentitySettings) -> AsyncIterator[httpx.AsyncClient
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://identity") as client,
+        httpx.AsyncClient(
+            transport=transport,
+            base_url="http://identity",
+            headers=internal_headers(settings.internal_token),
+        ) as client,
     ):
         yield client
 

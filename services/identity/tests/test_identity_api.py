@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dc_common.db import Database
+from dc_common.internal import internal_headers
 from dc_identity.api import create_app
 from dc_identity.demo import DEMO, LEIE, SCHELDE, load_demo
 from dc_identity.models import Base, Branch, Company, User, Worker
@@ -46,7 +47,11 @@ async def running(settings: IdentitySettings) -> AsyncIterator[httpx.AsyncClient
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://identity") as client,
+        httpx.AsyncClient(
+            transport=transport,
+            base_url="http://identity",
+            headers=internal_headers(settings.internal_token),
+        ) as client,
     ):
         yield client
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from dc_common.db import Database, create_schema
@@ -107,7 +108,9 @@ async def imports(tmp_path: Path) -> AsyncIterator[Store]:
         calls.append(f"{request.method} {request.url.path}")
         return httpx.Response(200, json=CONTRACTS)
 
-    identity = IdentityClient("http://identity", transport=httpx.MockTransport(answer))
+    identity = IdentityClient(
+        "http://identity", token=SecretStr("test"), transport=httpx.MockTransport(answer)
+    )
     yield Store(db, ImportsActivities(db, identity), calls)
     await identity.aclose()
     await db.dispose()

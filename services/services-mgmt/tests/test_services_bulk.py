@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import ActivityEnvironment
 
@@ -86,7 +87,9 @@ def identity(calls: Counter[str]) -> IdentityClient:
             return httpx.Response(200, json=user)
         return httpx.Response(404, json={"title": "Not found"})
 
-    return IdentityClient("http://identity", transport=httpx.MockTransport(answer))
+    return IdentityClient(
+        "http://identity", token=SecretStr("test"), transport=httpx.MockTransport(answer)
+    )
 
 
 def service(line: int, **values: Any) -> ImportedService:

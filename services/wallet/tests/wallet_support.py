@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from dc_common.db import Database, create_schema
+from dc_common.internal import internal_headers
 from dc_wallet import repository
 from dc_wallet.activities import WalletActivities
 from dc_wallet.api import create_app
@@ -199,7 +200,11 @@ async def running(
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://wallet") as client,
+        httpx.AsyncClient(
+            transport=transport,
+            base_url="http://wallet",
+            headers=internal_headers(settings.internal_token),
+        ) as client,
     ):
         yield client
 

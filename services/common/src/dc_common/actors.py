@@ -19,4 +19,7 @@ class Actor(BaseModel):
 
     kind: ActorKind
     id: str = Field(min_length=1, max_length=64)
-    person: str | None = Field(default=None, max_length=64, description="national number")
+    person: str | None = Field(
+        default=None, max_length=64, description="national number (shown to operators only)"
+    )
+    name: str | None = Field(default=None, max_length=200, description="who acted, by name")

@@ -2,10 +2,13 @@
 
 from collections.abc import Sequence
 from typing import Annotated, Any
+from urllib.parse import unquote
 
-from fastapi import APIRouter, FastAPI, Header
+from fastapi import APIRouter, Depends, FastAPI, Header
+from pydantic import SecretStr
 
 from dc_common.actors import Actor, ActorKind
+from dc_common.internal import require_internal_caller, required
 from dc_common.problems import Problem, install_problem_handlers
 
 
@@ -14,13 +17,16 @@ def create_service_app(
     title: str,
     lifespan: Any,
     routers: Sequence[APIRouter],
+    internal_token: SecretStr | None,
     description: str | None = None,
 ) -> FastAPI:
-    """Problem documents for errors, the service's routers, and ``GET /healthz``."""
+    """Problem documents for errors, the service's routers (each route open only to callers
+    with the shared internal secret), and ``GET /healthz`` (open, for liveness probes)."""
     app = FastAPI(title=title, version="0.1.0", description=description or "", lifespan=lifespan)
+    app.state.internal_token = required(internal_token)
     install_problem_handlers(app)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(require_internal_caller)])
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -33,11 +39,14 @@ def acting_party(
     x_actor_kind: Annotated[ActorKind | None, Header()] = None,
     x_actor_id: Annotated[str | None, Header(max_length=64)] = None,
     x_actor_person: Annotated[str | None, Header(max_length=64)] = None,
+    x_actor_name: Annotated[str | None, Header(max_length=600)] = None,
 ) -> Actor:
     """The party acting, as the gateway established it after authenticating the caller.
 
-    Internal APIs are reached only through the gateway, which sets these headers.
+    Believed because the route only answers callers with the internal secret (the gateway,
+    which sets these headers after authenticating the person, and the workers).
     """
     if x_actor_kind is None or not x_actor_id:
         raise Problem(401, "No acting party", "X-Actor-Kind and X-Actor-Id are required")
-    return Actor(kind=x_actor_kind, id=x_actor_id, person=x_actor_person)
+    name = unquote(x_actor_name)[:200] if x_actor_name else None
+    return Actor(kind=x_actor_kind, id=x_actor_id, person=x_actor_person, name=name)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
+from dc_common.internal import internal_http_client
 from dc_common.problems import Problem
 
 
@@ -109,8 +110,14 @@ class Caller:
 
 
 class IdentityDirectory:
-    def __init__(self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=10, transport=transport)
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: SecretStr | None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = internal_http_client(base_url, token=token, timeout=10, transport=transport)
 
     async def caller(self, national_number: str, name: str | None) -> Caller:
         try:

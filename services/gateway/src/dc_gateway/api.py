@@ -43,16 +43,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = settings.upstream_timeout_seconds
-        app.state.services = Upstream(settings.services_url, timeout=timeout)
-        app.state.identity = Upstream(settings.identity_url, timeout=timeout)
-        app.state.wallet = Upstream(settings.wallet_url, timeout=timeout)
-        app.state.imports = routes_imports.ImportsUpstream(settings.imports_url, timeout=timeout)
+        token = settings.internal_token
+        app.state.services = Upstream(settings.services_url, token=token, timeout=timeout)
+        app.state.identity = Upstream(settings.identity_url, token=token, timeout=timeout)
+        app.state.wallet = Upstream(settings.wallet_url, token=token, timeout=timeout)
+        app.state.imports = routes_imports.ImportsUpstream(
+            settings.imports_url, token=token, timeout=timeout
+        )
         verifier = TokenVerifier(
             settings.oidc_issuer,
             settings.oidc_audience,
             refresh_interval_seconds=settings.oidc_keys_refresh_seconds,
         )
-        directory = IdentityDirectory(settings.identity_url)
+        directory = IdentityDirectory(settings.identity_url, token=token)
 
         async def authenticate(token: str) -> Caller:
             identity = await verifier.verify(token)

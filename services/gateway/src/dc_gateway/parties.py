@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 from dc_gateway.access import Caller
 from dc_gateway.policy import forbidden, not_found
@@ -42,5 +43,12 @@ def require_part(caller: Caller, service: dict[str, Any] | None, part: Part) -> 
 
 
 def acting_as(caller: Caller, kind: str, party_id: str) -> dict[str, str]:
-    """Headers naming the acting party for the internal services API (trusted from the gateway)."""
-    return {"X-Actor-Kind": kind, "X-Actor-Id": party_id, "X-Actor-Person": caller.national_number}
+    """Headers naming the acting party for an internal API (believed because the gateway holds
+    the internal secret): the party, and the person acting for it by national number and name
+    (percent-encoded: a header carries ASCII only)."""
+    return {
+        "X-Actor-Kind": kind,
+        "X-Actor-Id": party_id,
+        "X-Actor-Person": caller.national_number,
+        "X-Actor-Name": quote(caller.name, safe=" "),
+    }

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from dc_common.problems import Problem
-from dc_gateway.access import Caller
+from dc_common.problems import Problem, field_error
+from dc_gateway.access import Caller, StaffScope
 from dc_gateway.authn import Unauthenticated
 
 
@@ -51,6 +51,84 @@ def forbidden(detail: str) -> Problem:
 
 def not_found(what: str) -> Problem:
     return Problem(404, "Not found", f"no {what}")
+
+
+# -- scoping: what of a company a caller may see and do, for routes whose company is not in the
+# path (it comes from the body, a query or the resource itself) ------------------------------
+
+
+def staff_scope(caller: Caller, company_id: str, *, what: str) -> StaffScope:
+    """The part of the company's ``what`` the caller works on: their right (the company or
+    some branches), or the whole company for an operator. A company outside everything the
+    caller has a role in is a 404; one they know without the right, a 403."""
+    scope = caller.staff.get(company_id)
+    if scope is not None:
+        return scope
+    if caller.operator:
+        return StaffScope(company_id, None)
+    if caller.knows_company(company_id):
+        raise forbidden(f"you have no right on the {what} of company {company_id}")
+    raise not_found(f"company {company_id}")
+
+
+def branch_scope(caller: Caller, company_id: str, branch_id: str | None, *, what: str) -> None:
+    """As :func:`staff_scope`, for a change in one branch: a right on some branches only must
+    name one of them."""
+    scope = staff_scope(caller, company_id, what=what)
+    if scope.branches is not None and not (branch_id and scope.covers(branch_id)):
+        raise forbidden(f"name one of your branches as branch_id: {sorted(scope.branches)}")
+
+
+def company_wide_scope(
+    caller: Caller, company_id: str, *, what: str, operator_may: bool = True
+) -> None:
+    """The company's money needs the right on the whole company (or, where ``operator_may``,
+    an operator); a branch right does not reach it."""
+    scope = caller.staff.get(company_id)
+    if scope is not None and scope.branches is None:
+        return
+    if scope is None and caller.operator and operator_may:
+        return
+    if caller.knows_company(company_id):
+        raise forbidden(f"{what} need the right on the whole company")
+    raise not_found(f"company {company_id}")
+
+
+def may_see(
+    caller: Caller, company_id: str, branch_id: str | None, *, company_wide: bool = False
+) -> bool:
+    """Whether a resource of this company and branch is the caller's to see."""
+    if caller.operator:
+        return True
+    scope = caller.staff.get(company_id)
+    if scope is None:
+        return False
+    return scope.branches is None if company_wide else scope.covers(branch_id)
+
+
+def branch_filter(scope: StaffScope, wanted: list[str]) -> list[str]:
+    """The branches to list: those asked for (each within the scope; another is a 404), or
+    every branch of a branch-scoped right; empty for the whole company."""
+    if scope.branches is None:
+        return wanted
+    outside = set(wanted) - scope.branches
+    if outside:
+        raise not_found(f"branch {sorted(outside)[0]}")
+    return wanted or sorted(scope.branches)
+
+
+def only_company(caller: Caller, *, what: str, company_wide: bool = False) -> str:
+    """The company a staff member means when naming none: their only one."""
+    companies = [
+        company_id
+        for company_id, scope in caller.staff.items()
+        if not company_wide or scope.branches is None
+    ]
+    if len(companies) == 1:
+        return companies[0]
+    if companies:
+        raise field_error("company_id", "required: you have rights in several companies")
+    raise forbidden(f"you have no right to see {what}")
 
 
 def _check(rule: Rule, caller: Caller, company_id: str | None) -> None:

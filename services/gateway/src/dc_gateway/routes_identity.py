@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from dc_gateway.access import AccessOut, Caller
-from dc_gateway.policy import Rule, not_found, requires
+from dc_gateway.policy import Rule, may_see, not_found, requires
 from dc_gateway.upstream import Upstream
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
@@ -204,10 +204,7 @@ async def list_workers(
     caller: Annotated[Caller, requires(Rule.COMPANY_STAFF)],
 ) -> list[dict[str, Any]]:
     workers = await identity.fetch_list(f"/companies/{company_id}/workers")
-    scope = caller.staff.get(company_id)
-    if scope is None:
-        return workers  # an operator
-    return [w for w in workers if scope.covers(w["branch_id"])]
+    return [w for w in workers if may_see(caller, company_id, w["branch_id"])]
 
 
 @router.get("/workers/{login}", summary="A worker: themselves, their company's staff, operators")
@@ -217,13 +214,9 @@ async def get_worker(
     worker = await identity.fetch(f"/workers/{login}")
     if worker is None:
         raise not_found(f"worker {login}")
-    scope = caller.staff.get(worker["company_id"])
-    allowed = (
-        caller.operator
-        or login in caller.worker_logins
-        or (scope is not None and scope.covers(worker["branch_id"]))
-    )
-    if not allowed:
+    if not (
+        login in caller.worker_logins or may_see(caller, worker["company_id"], worker["branch_id"])
+    ):
         raise not_found(f"worker {login}")
     return worker
 

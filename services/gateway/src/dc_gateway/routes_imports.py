@@ -12,10 +12,19 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 
-from dc_common.problems import Problem, field_error
+from dc_common.problems import Problem
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as
-from dc_gateway.policy import Rule, forbidden, not_found, requires
+from dc_gateway.policy import (
+    Rule,
+    branch_filter,
+    branch_scope,
+    may_see,
+    not_found,
+    only_company,
+    requires,
+    staff_scope,
+)
 from dc_gateway.upstream import Upstream
 from dc_imports.schemas import ImportOut, ImportPage, ImportRowPage
 from dc_workflows.contracts.imports import ImportKind
@@ -79,29 +88,9 @@ Imports = Annotated[ImportsUpstream, Depends(_imports)]
 router = APIRouter(prefix="/api/v1", tags=["imports"])
 
 
-def _uploader(caller: Caller, company_id: str, branch_id: str | None) -> dict[str, str]:
-    """The acting party for an upload by this caller, or why they may not upload."""
-    scope = caller.staff.get(company_id)
-    if scope is not None:
-        if scope.branches is not None and not (branch_id and scope.covers(branch_id)):
-            raise forbidden(f"name one of your branches as branch_id: {sorted(scope.branches)}")
-    elif not caller.operator:
-        if caller.knows_company(company_id):
-            raise forbidden(f"you have no right on the imports of company {company_id}")
-        raise not_found(f"company {company_id}")
-    return acting_as(caller, "company", company_id)
-
-
-def _may_see(caller: Caller, imported: Mapping[str, Any]) -> bool:
-    if caller.operator:
-        return True
-    scope = caller.staff.get(imported["company_id"])
-    return scope is not None and scope.covers(imported["branch_id"])
-
-
 async def _visible(imports: ImportsUpstream, caller: Caller, import_id: str) -> dict[str, Any]:
     imported = await imports.fetch(f"/imports/{import_id}")
-    if imported is None or not _may_see(caller, imported):
+    if imported is None or not may_see(caller, imported["company_id"], imported["branch_id"]):
         raise not_found("such import")
     return imported
 
@@ -128,7 +117,8 @@ async def upload_import(
     branch_id: Annotated[str | None, Form(pattern=r"^\d{10}$")] = None,
 ) -> Response:
     """Staff of the company (a branch right: naming that branch) or an operator."""
-    actor = _uploader(caller, company_id, branch_id or None)
+    branch_scope(caller, company_id, branch_id or None, what="imports")
+    actor = acting_as(caller, "company", company_id)
     data = {"kind": kind.value, "company_id": company_id}
     if branch_id:
         data["branch_id"] = branch_id
@@ -157,21 +147,11 @@ async def list_imports(
 ) -> Response:
     params: dict[str, str | list[str]] = {"page": str(page), "page_size": str(page_size)}
     if company_id is None and not caller.operator:
-        if len(caller.staff) == 1:
-            company_id = next(iter(caller.staff))
-        elif caller.staff:
-            raise field_error("company_id", "required: you have rights in several companies")
-        else:
-            raise forbidden("you have no right to see imports")
+        company_id = only_company(caller, what="imports")
     if company_id is not None:
-        scope = caller.staff.get(company_id)
-        if scope is None and not caller.operator:
-            if caller.knows_company(company_id):
-                raise forbidden(f"you have no right on the imports of company {company_id}")
-            raise not_found(f"company {company_id}")
+        scope = staff_scope(caller, company_id, what="imports")
         params["company_id"] = company_id
-        if scope is not None and scope.branches is not None:
-            params["branch_id"] = sorted(scope.branches)
+        params["branch_id"] = branch_filter(scope, [])
     return await imports.forward(request, "GET", "/imports", params=params)
 
 

@@ -5,10 +5,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
-from dc_common.problems import field_error
 from dc_gateway.access import Caller
 from dc_gateway.parties import Part, acting_as, parts_in, require_part
-from dc_gateway.policy import Rule, forbidden, not_found, requires
+from dc_gateway.policy import (
+    Rule,
+    branch_filter,
+    branch_scope,
+    forbidden,
+    not_found,
+    only_company,
+    requires,
+    staff_scope,
+)
 from dc_gateway.upstream import Upstream
 from dc_services.schemas import (
     BranchNumber,
@@ -59,10 +67,8 @@ async def register_service(
 ) -> Response:
     """Staff of the company (within their branches) encode a service for a worker; a worker
     registers their own."""
-    scope = caller.staff.get(body.company_id)
-    if scope is not None:
-        if scope.branches is not None and not (body.branch_id and scope.covers(body.branch_id)):
-            raise forbidden(f"name one of your branches as branch_id: {sorted(scope.branches)}")
+    if body.company_id in caller.staff:
+        branch_scope(caller, body.company_id, body.branch_id, what="services")
         actor = acting_as(caller, "company", body.company_id)
     elif caller.worker_logins.get(body.worker_login) == body.company_id:
         actor = acting_as(caller, "worker", body.worker_login)
@@ -102,29 +108,15 @@ async def list_services(
 
 def _scope(caller: Caller, company_id: str | None, branches: list[str]) -> dict[str, Any]:
     if company_id is None and not caller.operator:
-        if len(caller.staff) == 1:
-            company_id = next(iter(caller.staff))
-        elif caller.worker_logins:
+        if len(caller.staff) != 1 and caller.worker_logins:
             return {"worker_login": next(iter(caller.worker_logins))}
-        elif caller.user_numbers:
+        if len(caller.staff) != 1 and caller.user_numbers:
             return {"user_number": next(iter(caller.user_numbers))}
-        elif caller.staff:
-            raise field_error("company_id", "required: you have rights in several companies")
-        else:
-            raise forbidden("you have no right to see services")
+        company_id = only_company(caller, what="services")
     if company_id is None:
         return {"branch_id": branches} if branches else {}
-    scope = caller.staff.get(company_id)
-    if scope is None and not caller.operator:
-        if caller.knows_company(company_id):
-            raise forbidden(f"you have no right on the services of company {company_id}")
-        raise not_found(f"company {company_id}")
-    if scope is None or scope.branches is None:
-        return {"company_id": company_id, "branch_id": branches}
-    outside = set(branches) - scope.branches
-    if outside:
-        raise not_found(f"branch {sorted(outside)[0]}")
-    return {"company_id": company_id, "branch_id": branches or sorted(scope.branches)}
+    scope = staff_scope(caller, company_id, what="services")
+    return {"company_id": company_id, "branch_id": branch_filter(scope, branches)}
 
 
 @router.get(
@@ -259,8 +251,6 @@ async def company_inbox(
     caller: Annotated[Caller, requires(Rule.COMPANY_STAFF)],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    scope = caller.staff.get(company_id)
-    params: dict[str, Any] = {"limit": str(limit)}
-    if scope is not None and scope.branches is not None:
-        params["branch_id"] = sorted(scope.branches)
+    scope = staff_scope(caller, company_id, what="inbox")
+    params: dict[str, Any] = {"limit": str(limit), "branch_id": branch_filter(scope, [])}
     return await services.forward(request, "GET", f"/companies/{company_id}/inbox", params=params)

@@ -11,7 +11,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as
-from dc_gateway.policy import Rule, forbidden, not_found, requires
+from dc_gateway.policy import (
+    Rule,
+    company_wide_scope,
+    forbidden,
+    may_see,
+    not_found,
+    only_company,
+    requires,
+)
 from dc_gateway.upstream import Upstream
 from dc_wallet.schemas import OrderIn, OrderOut, ReimbursementIn, ReimbursementOut, StatementOut
 
@@ -33,15 +41,6 @@ def _own_household(caller: Caller, user_number: str, *, operator_may: bool) -> N
     if caller.operator:
         raise forbidden("only the household itself may do this")
     raise not_found(f"user {user_number}")
-
-
-def _company_wide_staff(caller: Caller, company_id: str) -> None:
-    scope = caller.staff.get(company_id)
-    if scope is not None and scope.branches is None:
-        return
-    if caller.knows_company(company_id):
-        raise forbidden("reimbursements need the right on the whole company")
-    raise not_found(f"company {company_id}")
 
 
 @router.post(
@@ -93,7 +92,7 @@ async def request_reimbursement(
     wallet: Wallet,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
 ) -> Response:
-    _company_wide_staff(caller, body.company_id)
+    company_wide_scope(caller, body.company_id, what="reimbursements", operator_may=False)
     actor = acting_as(caller, "company", body.company_id)
     return await wallet.forward(
         request, "POST", "/reimbursement-requests", json=body.model_dump(mode="json"), headers=actor
@@ -114,12 +113,9 @@ async def list_reimbursement_requests(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     if company_id is None and not caller.operator:
-        companies = [c for c, scope in caller.staff.items() if scope.branches is None]
-        if len(companies) != 1:
-            raise forbidden("name the company_id whose requests you want")
-        company_id = companies[0]
-    if company_id is not None and not caller.operator:
-        _company_wide_staff(caller, company_id)
+        company_id = only_company(caller, what="reimbursements", company_wide=True)
+    if company_id is not None:
+        company_wide_scope(caller, company_id, what="reimbursements")
     params = {"limit": str(limit), "offset": str(offset)}
     if company_id is not None:
         params["company_id"] = company_id
@@ -139,8 +135,7 @@ async def get_statement(
     statement = await wallet.fetch(f"/reimbursement-requests/{request_id}")
     if statement is None:
         raise not_found("such reimbursement request")
-    scope = caller.staff.get(statement["company_id"])
-    if not (caller.operator or (scope is not None and scope.branches is None)):
+    if not may_see(caller, statement["company_id"], None, company_wide=True):
         raise not_found("such reimbursement request")
     return statement
 
@@ -157,7 +152,7 @@ async def pay_out(
     wallet: Wallet,
     caller: Annotated[Caller, requires(Rule.OPERATOR)],
 ) -> Response:
-    headers = {"X-Actor-Kind": "operator", "X-Actor-Id": caller.national_number}
+    headers = acting_as(caller, "operator", caller.national_number)
     return await wallet.forward(
         request, "POST", f"/reimbursement-requests/{request_id}/payout", headers=headers
     )

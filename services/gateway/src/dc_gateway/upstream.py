@@ -5,7 +5,9 @@ from typing import Any
 
 import httpx
 from fastapi import Request, Response
+from pydantic import SecretStr
 
+from dc_common.internal import internal_http_client
 from dc_common.problems import Problem
 
 _FORWARDED_HEADERS = ("idempotency-key", "x-request-id")
@@ -19,12 +21,15 @@ class Upstream:
         self,
         base_url: str,
         *,
+        token: SecretStr | None,
         timeout: float,
         internal_prefix: str = "/v1",
         public_prefix: str = "/api/v1",
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._http = internal_http_client(
+            base_url, token=token, timeout=timeout, transport=transport
+        )
         self._internal_prefix = internal_prefix
         self._public_prefix = public_prefix
 

@@ -13,11 +13,12 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dc_common.db import Database, create_schema
+from dc_common.internal import require_internal_caller, required
 from dc_common.problems import Problem, install_problem_handlers
 from dc_identity import commands, dev_idp, domain, repository, worker_upserts
 from dc_identity.commands import check, not_found, require_company
@@ -244,6 +245,8 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.state.internal_token = required(settings.internal_token)
+    internal = APIRouter(dependencies=[Depends(require_internal_caller)])
 
     def reading(request: Request) -> AbstractAsyncContextManager[AsyncSession]:
         database: Database = request.app.state.database
@@ -264,7 +267,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
     async def healthz() -> Health:
         return Health(status="ok")
 
-    @app.get("/v1/workers/{login}", responses=_problems(404, 422))
+    @internal.get("/v1/workers/{login}", responses=_problems(404, 422))
     async def get_worker(login: str, db: Session) -> WorkerOut:
         check("login", login, domain.worker_login_error)
         worker = await repository.get_worker(db, login)
@@ -272,7 +275,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             raise not_found("login", "no worker with this login")
         return WorkerOut.model_validate(worker)
 
-    @app.get("/v1/users/{user_number}", responses=_problems(404, 422))
+    @internal.get("/v1/users/{user_number}", responses=_problems(404, 422))
     async def get_user(user_number: str, db: Session) -> UserOut:
         check("user_number", user_number, domain.user_number_error)
         user = await repository.get_user(db, user_number)
@@ -280,7 +283,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             raise not_found("user_number", "no user with this user number")
         return UserOut.model_validate(user)
 
-    @app.get("/v1/companies/{enterprise_number}", responses=_problems(404, 422))
+    @internal.get("/v1/companies/{enterprise_number}", responses=_problems(404, 422))
     async def get_company(enterprise_number: str, db: Session) -> CompanyOut:
         company = await require_company(db, enterprise_number)
         branches = await repository.list_branches(db, enterprise_number)
@@ -291,13 +294,13 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             branches=[BranchOut.model_validate(branch) for branch in branches],
         )
 
-    @app.get("/v1/companies/{enterprise_number}/workers", responses=_problems(404, 422))
+    @internal.get("/v1/companies/{enterprise_number}/workers", responses=_problems(404, 422))
     async def list_company_workers(enterprise_number: str, db: Session) -> list[WorkerOut]:
         await require_company(db, enterprise_number)
         workers = await repository.list_company_workers(db, enterprise_number)
         return [WorkerOut.model_validate(worker) for worker in workers]
 
-    @app.put(
+    @internal.put(
         "/v1/companies/{enterprise_number}/workers", responses=_problems(401, 403, 404, 409, 422)
     )
     async def upsert_company_workers(
@@ -327,11 +330,11 @@ def create_app(settings: IdentitySettings) -> FastAPI:
 
     # --- people ---------------------------------------------------------------------------
 
-    @app.get("/v1/people/{national_number}", responses=_problems(404, 422))
+    @internal.get("/v1/people/{national_number}", responses=_problems(404, 422))
     async def get_person(national_number: str, db: Session) -> PersonOut:
         return PersonOut.model_validate(await _person_or_404(db, national_number))
 
-    @app.put("/v1/people/{national_number}", responses=_problems(401, 403, 422))
+    @internal.put("/v1/people/{national_number}", responses=_problems(401, 403, 422))
     async def put_person(
         national_number: str, body: PersonIn, actor: Actor, request: Request, response: Response
     ) -> PersonOut:
@@ -348,7 +351,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         response.status_code = 201 if created else 200
         return PersonOut.model_validate(person)
 
-    @app.get("/v1/people/{national_number}/access", responses=_problems(404, 422))
+    @internal.get("/v1/people/{national_number}/access", responses=_problems(404, 422))
     async def get_access(national_number: str, db: Session) -> AccessOut:
         """Who this person is for the platform: roles, active rights, worker logins, users."""
         person = await _person_or_404(db, national_number)
@@ -374,7 +377,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
 
     # --- companies and branches -----------------------------------------------------------
 
-    @app.get("/v1/companies")
+    @internal.get("/v1/companies")
     async def list_companies(db: Session) -> list[CompanyOut]:
         """Every company by name, each with its branches."""
         companies = await repository.list_companies(db)
@@ -391,7 +394,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             for company in companies
         ]
 
-    @app.post("/v1/companies", status_code=201, responses=_problems(401, 403, 409, 422))
+    @internal.post("/v1/companies", status_code=201, responses=_problems(401, 403, 409, 422))
     async def create_company(body: CompanyIn, actor: Actor, request: Request) -> NewCompanyOut:
         """Register a recognised company (operator), with its legal representatives."""
         async with writing(request) as db:
@@ -412,13 +415,13 @@ def create_app(settings: IdentitySettings) -> FastAPI:
             legal_representatives=list(dict.fromkeys(body.legal_representatives)),
         )
 
-    @app.get("/v1/companies/{enterprise_number}/branches", responses=_problems(404, 422))
+    @internal.get("/v1/companies/{enterprise_number}/branches", responses=_problems(404, 422))
     async def list_company_branches(enterprise_number: str, db: Session) -> list[BranchOut]:
         await require_company(db, enterprise_number)
         branches = await repository.list_branches(db, enterprise_number)
         return [BranchOut.model_validate(branch) for branch in branches]
 
-    @app.post(
+    @internal.post(
         "/v1/companies/{enterprise_number}/branches",
         status_code=201,
         responses=_problems(401, 403, 404, 409, 422),
@@ -445,7 +448,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
 
     # --- main access managers -------------------------------------------------------------
 
-    @app.get(
+    @internal.get(
         "/v1/companies/{enterprise_number}/main-access-managers", responses=_problems(404, 422)
     )
     async def list_main_access_managers(
@@ -455,7 +458,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         managers = await repository.list_main_access_managers(db, enterprise_number)
         return [MainAccessManagerOut.model_validate(manager) for manager in managers]
 
-    @app.post(
+    @internal.post(
         "/v1/companies/{enterprise_number}/main-access-managers",
         status_code=201,
         responses=_problems(401, 403, 404, 409, 422),
@@ -478,7 +481,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
 
     # --- grants ---------------------------------------------------------------------------
 
-    @app.get("/v1/companies/{enterprise_number}/grants", responses=_problems(404, 422))
+    @internal.get("/v1/companies/{enterprise_number}/grants", responses=_problems(404, 422))
     async def list_grants(
         enterprise_number: str, db: Session, include_revoked: bool = False
     ) -> list[GrantOut]:
@@ -489,7 +492,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         )
         return [GrantOut.model_validate(grant) for grant in grants]
 
-    @app.post(
+    @internal.post(
         "/v1/companies/{enterprise_number}/grants",
         status_code=201,
         responses=_problems(401, 403, 404, 409, 422),
@@ -512,7 +515,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         )
         return GrantOut.model_validate(grant)
 
-    @app.delete(
+    @internal.delete(
         "/v1/companies/{enterprise_number}/grants/{grant_id}",
         status_code=204,
         response_class=Response,
@@ -536,7 +539,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
 
     # --- audit log ------------------------------------------------------------------------
 
-    @app.get("/v1/companies/{enterprise_number}/audit-log", responses=_problems(404, 422))
+    @internal.get("/v1/companies/{enterprise_number}/audit-log", responses=_problems(404, 422))
     async def list_audit_log(
         enterprise_number: str,
         db: Session,
@@ -550,6 +553,7 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         )
         return [AuditEntryOut.model_validate(entry) for entry in entries]
 
+    app.include_router(internal)
     if settings.dev_idp:
         app.include_router(dev_idp.create_router(settings, keys, reading))
 

@@ -6,8 +6,9 @@ from datetime import date
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
+from dc_common.internal import internal_http_client
 from dc_workflows.contracts.imports import ImportedWorker
 
 ACTOR_HEADER = "X-Actor-National-Number"
@@ -48,8 +49,14 @@ class IdentityRefused(Exception):
 
 
 class IdentityClient:
-    def __init__(self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=60, transport=transport)
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: SecretStr | None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = internal_http_client(base_url, token=token, timeout=60, transport=transport)
 
     async def company_workers(self, company_id: str) -> list[WorkerContract]:
         """The company's workers with their contracts; empty for an unknown company."""

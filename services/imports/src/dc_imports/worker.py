@@ -28,7 +28,7 @@ async def activities(settings: ImportsSettings) -> AsyncIterator[ImportsActiviti
     """The activities with their database and identity client, closed on exit."""
     db = Database(settings.database_url)
     await create_schema(db.engine, Base.metadata)
-    identity = IdentityClient(settings.identity_url)
+    identity = IdentityClient(settings.identity_url, token=settings.internal_token)
     try:
         yield ImportsActivities(db, identity)
     finally:

@@ -13,6 +13,7 @@ from dc_services.identity_client import IdentityClient
 from dc_services.mail import Mail, SmtpMailer, confirmation_request
 from dc_services.models import OutboxMessage
 from dc_workflows.contracts.lifecycle import ActivityName, NotificationRequest, ServiceState
+from dc_workflows.contracts.payments import ProjectedPayments, ProjectedPaymentsQuery
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +39,14 @@ class ServicesActivities:
             written=written,
         )
         return written
+
+    @activity.defn(name=ActivityName.PROJECTED_PAYMENTS)
+    async def projected_payments(self, query: ProjectedPaymentsQuery) -> ProjectedPayments:
+        """What the read model shows of these services' payment (the wallet reconciles)."""
+        async with self._db.sessions() as session:
+            return ProjectedPayments(
+                services=await repository.projected_payments(session, query.service_ids)
+            )
 
     @activity.defn(name=ActivityName.REQUEST_VALIDATION)
     async def request_validation(self, request: NotificationRequest) -> None:
@@ -96,7 +105,12 @@ class ServicesActivities:
 
     @property
     def all(self) -> list[Callable[..., Awaitable[object]]]:
-        return [self.project_service, self.request_validation, self.send_reminder]
+        return [
+            self.project_service,
+            self.projected_payments,
+            self.request_validation,
+            self.send_reminder,
+        ]
 
 
 def _as_mail(message: OutboxMessage) -> Mail:

@@ -254,7 +254,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
         await create_schema(db.engine, Base.metadata)
-        identity = IdentityClient(settings.identity_url)
+        identity = IdentityClient(settings.identity_url, token=settings.internal_token)
         client = await connect(temporal)
         app.state.desk = ServiceDesk(temporal=client, db=db, identity=identity, settings=settings)
         yield
@@ -262,5 +262,8 @@ def create_app(
         await db.dispose()
 
     return create_service_app(
-        title="dienstencheques services-mgmt", lifespan=lifespan, routers=[router]
+        title="dienstencheques services-mgmt",
+        lifespan=lifespan,
+        routers=[router],
+        internal_token=settings.internal_token,
     )

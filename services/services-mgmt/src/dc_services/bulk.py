@@ -286,7 +286,7 @@ async def bulk_activities(settings: ServicesSettings) -> AsyncIterator[BulkActiv
     """The bulk activities with their own database engine and identity client."""
     db = Database(settings.database_url)
     await create_schema(db.engine, Base.metadata)
-    identity = IdentityClient(settings.identity_url)
+    identity = IdentityClient(settings.identity_url, token=settings.internal_token)
     try:
         yield BulkActivities(
             db,

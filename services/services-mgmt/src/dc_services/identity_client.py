@@ -3,7 +3,9 @@
 from datetime import date
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
+
+from dc_common.internal import internal_http_client
 
 
 class WorkerRecord(BaseModel):
@@ -39,8 +41,17 @@ class IdentityUnavailable(Exception):
 
 
 class IdentityClient:
-    def __init__(self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=10, transport=transport)
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: SecretStr | None,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = internal_http_client(
+            base_url, token=token, timeout=timeout, transport=transport
+        )
 
     async def worker(self, login: str) -> WorkerRecord | None:
         response = await self._get(f"/v1/workers/{login}")

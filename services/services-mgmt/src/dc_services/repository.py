@@ -1,5 +1,6 @@
 """Reads and writes of the services-mgmt database. Writes are idempotent."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -9,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dc_common.db import upsert
 from dc_services.models import InboxItem, OutboxMessage, Service, ServiceHistory
 from dc_workflows.contracts.lifecycle import ServiceState
+from dc_workflows.contracts.payments import ProjectedPayment
+from dc_workflows.status import ServiceStatus
 
 
 async def project(session: AsyncSession, state: ServiceState) -> bool:
@@ -63,6 +66,29 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
 
 async def get(session: AsyncSession, service_id: str) -> Service | None:
     return await session.get(Service, service_id)
+
+
+async def projected_payments(
+    session: AsyncSession, service_ids: Sequence[str]
+) -> dict[str, ProjectedPayment]:
+    rows = await session.execute(
+        select(
+            Service.id,
+            Service.status,
+            Service.vouchers_allocated,
+            Service.vouchers_submitted,
+            Service.vouchers_reimbursed,
+        ).where(Service.id.in_(sorted(set(service_ids))))
+    )
+    return {
+        service_id: ProjectedPayment(
+            status=ServiceStatus(status),
+            vouchers_allocated=allocated,
+            vouchers_submitted=submitted,
+            vouchers_reimbursed=reimbursed,
+        )
+        for service_id, status, allocated, submitted, reimbursed in rows
+    }
 
 
 async def history(session: AsyncSession, service_id: str) -> list[ServiceHistory]:

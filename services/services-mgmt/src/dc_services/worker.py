@@ -27,7 +27,7 @@ async def activities(settings: ServicesSettings) -> AsyncIterator[ServicesActivi
     """The activities with their database and clients, closed on exit."""
     db = Database(settings.database_url)
     await create_schema(db.engine, Base.metadata)
-    identity = IdentityClient(settings.identity_url)
+    identity = IdentityClient(settings.identity_url, token=settings.internal_token)
     try:
         yield ServicesActivities(
             db,

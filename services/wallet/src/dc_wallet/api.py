@@ -249,4 +249,9 @@ def create_app(
         yield
         await db.dispose()
 
-    return create_service_app(title="dienstencheques wallet", lifespan=lifespan, routers=[router])
+    return create_service_app(
+        title="dienstencheques wallet",
+        lifespan=lifespan,
+        routers=[router],
+        internal_token=settings.internal_token,
+    )

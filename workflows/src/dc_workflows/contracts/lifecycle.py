@@ -15,6 +15,8 @@ class ActivityName(StrEnum):
     PROJECT_SERVICE = "services.project_service"
     REQUEST_VALIDATION = "services.request_validation"
     SEND_REMINDER = "services.send_reminder"
+    PROJECTED_PAYMENTS = "services.projected_payments"
+    """Read by the wallet's reconciliation (contracts.payments.ProjectedPaymentsQuery)."""
 
 
 class ServiceDetails(Frozen):

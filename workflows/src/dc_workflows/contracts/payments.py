@@ -93,3 +93,25 @@ class WalletChange(Frozen):
     reimbursement: ReimbursementSubmission | None = None
     payout: Payout | None = None
     expiry: ExpiryRun | None = None
+
+
+# -- reconciliation: the wallet's payments against the services-mgmt read model ----------------
+
+
+class ProjectedPaymentsQuery(Frozen):
+    """The payment state the services-mgmt read model holds for these services."""
+
+    service_ids: tuple[str, ...] = Field(max_length=1000)
+
+
+class ProjectedPayment(Frozen):
+    status: ServiceStatus
+    vouchers_allocated: int
+    vouchers_submitted: int
+    vouchers_reimbursed: int
+
+
+class ProjectedPayments(Frozen):
+    """Service id -> its projected payment; a service the read model does not hold is absent."""
+
+    services: dict[str, ProjectedPayment] = Field(default_factory=dict)

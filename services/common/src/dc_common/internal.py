@@ -1,0 +1,64 @@
+"""Service-to-service trust: the internal APIs accept calls only from the gateway and the
+workers, which prove it with the shared secret ``DC_INTERNAL_TOKEN`` (a bearer token).
+
+The ``X-Actor-*`` headers that name the acting party are believed only on a call that carries
+the secret; without it every internal route answers 401, whatever else the request says.
+"""
+
+import hmac
+from typing import Annotated
+
+import httpx
+from fastapi import Header, Request
+from pydantic import SecretStr
+
+from dc_common.problems import Problem
+
+TOKEN_VARIABLE = "DC_INTERNAL_TOKEN"
+
+
+class InternalTokenMissing(RuntimeError):
+    """A process that serves or calls an internal API was started without the shared secret."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{TOKEN_VARIABLE} must be set: the secret the internal APIs share")
+
+
+def required(token: SecretStr | None) -> SecretStr:
+    """The configured secret; refuses to go on without one (secure by default)."""
+    if token is None or not token.get_secret_value():
+        raise InternalTokenMissing()
+    return token
+
+
+def internal_headers(token: SecretStr | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {required(token).get_secret_value()}"}
+
+
+def internal_http_client(
+    base_url: str,
+    *,
+    token: SecretStr | None,
+    timeout: float,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """An HTTP client of another service's internal API, carrying the shared secret."""
+    return httpx.AsyncClient(
+        base_url=base_url, timeout=timeout, transport=transport, headers=internal_headers(token)
+    )
+
+
+def require_internal_caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Dependency of every internal route: the caller holds the shared secret."""
+    expected: SecretStr = request.app.state.internal_token
+    scheme, _, presented = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        presented.strip().encode(), expected.get_secret_value().encode()
+    ):
+        raise Problem(
+            401,
+            "Not an internal caller",
+            "internal APIs answer the gateway and the workers only",
+        )

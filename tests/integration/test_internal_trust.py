@@ -1,0 +1,56 @@
+"""The internal APIs answer only the gateway and the workers: a caller who sets the X-Actor-*
+headers but lacks the shared secret is refused, whatever it asks."""
+
+import httpx
+import pytest
+
+from dc_identity.demo import DEMO, OPERATOR, SCHELDE_STAFF
+from tests.support.platform import Platform
+from tests.support.servers import internal_client
+
+pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
+
+SCHELDE = DEMO.companies[0].enterprise_number
+USER = DEMO.users[0].user_number
+#: A call of each internal API that changes something, as a forger would send it.
+FORGED = {
+    "services-mgmt": ("POST", "/v1/services/00000000-0000-0000-0000-000000000000/cancel"),
+    "wallet": ("POST", f"/v1/users/{USER}/voucher-orders"),
+    "imports": ("GET", "/v1/imports"),
+    "identity": ("POST", f"/v1/companies/{SCHELDE}/grants"),
+}
+ACTOR = {
+    "X-Actor-Kind": "operator",
+    "X-Actor-Id": OPERATOR.national_number,
+    "X-Actor-Person": OPERATOR.national_number,
+    "X-Actor-National-Number": OPERATOR.national_number,
+}
+
+
+@pytest.mark.parametrize("service", sorted(FORGED))
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer not-the-secret", "Basic c2VjcmV0", "Bearer"]
+)
+async def test_actor_headers_without_the_secret_are_refused(
+    platform: Platform, service: str, authorization: str | None
+) -> None:
+    method, path = FORGED[service]
+    headers = dict(ACTOR)
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    async with httpx.AsyncClient(base_url=platform.internal_urls[service]) as forger:
+        response = await forger.request(method, path, headers=headers, json={})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_secret_opens_the_internal_api(platform: Platform) -> None:
+    async with internal_client(platform.internal_urls["identity"]) as worker:
+        response = await worker.get(f"/v1/people/{SCHELDE_STAFF.national_number}/access")
+    assert response.status_code == 200
+
+
+async def test_liveness_needs_no_secret(platform: Platform) -> None:
+    for url in platform.internal_urls.values():
+        async with httpx.AsyncClient(base_url=url) as probe:
+            assert (await probe.get("/healthz")).status_code == 200
