@@ -27,7 +27,8 @@ async def main() -> None:
                 os._exit(137)
             return written
 
-        activities = [project_then_die, services.request_validation, services.send_reminder]
+        others = [a for a in services.all if a != services.project_service]
+        activities = [project_then_die, *others]
         print("crashing worker ready", flush=True)
         await Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=activities).run()
 

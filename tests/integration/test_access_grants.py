@@ -16,9 +16,9 @@ from dc_identity.demo import (
     SCHELDE_LEGAL_REPRESENTATIVE,
     SCHELDE_STAFF,
 )
-from dc_services.schemas import brussels_today
 from tests.support.platform import Platform
 from tests.support.servers import internal_client
+from tests.support.services import fresh_service_date
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
 
@@ -46,7 +46,7 @@ async def register_in(staff: httpx.AsyncClient, branch_id: str, worker_login: st
             "branch_id": branch_id,
             "worker_login": worker_login,
             "user_number": DEMO.users[1].user_number,
-            "service_date": brussels_today().isoformat(),
+            "service_date": fresh_service_date(worker_login, DEMO.users[1].user_number),
             "hours": 3,
             "activity_type": 1,
         },

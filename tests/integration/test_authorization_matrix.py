@@ -35,9 +35,9 @@ from dc_identity.demo import (
     USER_HOLDERS,
 )
 from dc_identity.dev_idp import KeyStore
-from dc_services.schemas import brussels_today
 from tests.support.platform import Platform
 from tests.support.servers import internal_client
+from tests.support.services import fresh_service_date
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -174,15 +174,20 @@ async def _register(client: httpx.AsyncClient, **overrides: str) -> dict[str, An
 
 
 def _service_body() -> dict[str, Any]:
+    """A service of Marie for An, on a date of its own (each is a new service, no duplicate)."""
     return {
         "company_id": SCHELDE,
         "branch_id": SCHELDE_ANTWERPEN,
         "worker_login": MARIE.login,
         "user_number": AN.user_number,
-        "service_date": brussels_today().isoformat(),
+        "service_date": fresh_service_date(MARIE.login, AN.user_number),
         "hours": 2,
         "activity_type": 1,
     }
+
+
+async def _new_service_body(_f: Fixtures, _caller: str) -> dict[str, Any]:
+    return _service_body()
 
 
 async def _same_service(f: Fixtures, _caller: str) -> str:
@@ -340,7 +345,7 @@ MATRIX: tuple[Call, ...] = (
         "POST",
         "/api/v1/services",
         _expect(403, company_staff=201, other_company_staff=404, user=404),
-        body=_body(_service_body()),
+        body=_new_service_body,
     ),
     Call(
         "GET",

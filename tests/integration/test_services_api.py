@@ -1,5 +1,6 @@
 """The services API through the gateway, against the real Temporal dev server and PostgreSQL."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -9,10 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from dc_identity.demo import DEMO, LEIE_STAFF, SCHELDE_STAFF, USER_HOLDERS
+from dc_identity.demo import DEMO, LEIE_STAFF, OPERATOR, SCHELDE_STAFF, USER_HOLDERS
 from dc_services.models import InboxItem, OutboxMessage, ServiceHistory
 from dc_services.schemas import brussels_today
 from tests.support.platform import Platform
+from tests.support.services import fresh_service_date
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -47,15 +49,17 @@ async def an(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def a_service(**overrides: Any) -> dict[str, Any]:
+    """A service of Sofie for An (or as overridden), on a date of its own unless one is given."""
     body = {
         "company_id": SCHELDE,
         "worker_login": SOFIE.login,
         "user_number": AN.user_number,
-        "service_date": (brussels_today() - timedelta(days=1)).isoformat(),
         "hours": 4,
         "activity_type": 1,
+        **overrides,
     }
-    return {**body, **overrides}
+    body.setdefault("service_date", fresh_service_date(body["worker_login"], body["user_number"]))
+    return body
 
 
 async def register(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
@@ -83,7 +87,9 @@ async def test_registration_asks_company_and_user_at_once(
     assert fetched["history"][0]["actor"] == {
         "kind": "company",
         "id": SCHELDE,
-        "person": SCHELDE_STAFF.national_number,
+        "name": "Tom Mertens",
+        "role": "company staff",
+        "person": None,
     }
 
     async def company_and_user_asked() -> bool:
@@ -124,7 +130,8 @@ async def test_company_then_user_makes_it_ready_for_allocation(
     fetched = (await staff.get(url)).json()
     assert statuses(fetched)[:3] == [1, 2, 11]
     assert [e["actor"]["kind"] for e in fetched["history"][:3]] == ["company", "company", "user"]
-    assert fetched["history"][2]["actor"]["person"] == HOLDER[AN.user_number].national_number
+    holder = HOLDER[AN.user_number]
+    assert fetched["history"][2]["actor"]["name"] == f"{holder.first_name} {holder.last_name}"
     assert fetched["history"][1]["reason"] == "checked"
 
 
@@ -307,15 +314,16 @@ async def test_list_is_paged_newest_first_with_totals(leie_staff: httpx.AsyncCli
 
 async def test_same_idempotency_key_registers_once(staff: httpx.AsyncClient) -> None:
     headers = {"Idempotency-Key": f"jobtracker-{uuid.uuid4()}"}
-    first = await staff.post("/api/v1/services", json=a_service(), headers=headers)
-    again = await staff.post("/api/v1/services", json=a_service(), headers=headers)
+    body = a_service()
+    first = await staff.post("/api/v1/services", json=body, headers=headers)
+    again = await staff.post("/api/v1/services", json=body, headers=headers)
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
     assert again.headers["location"] == f"/api/v1/services/{first.json()['id']}"
 
     await staff.post(f"/api/v1/services/{first.json()['id']}/cancel")
-    after_cancel = await staff.post("/api/v1/services", json=a_service(), headers=headers)
+    after_cancel = await staff.post("/api/v1/services", json=body, headers=headers)
     assert (after_cancel.status_code, after_cancel.json()["status"]) == (200, 5)
 
 
@@ -394,3 +402,107 @@ async def test_gateway_says_when_a_service_is_down(platform: Platform) -> None:
         )
     assert response.status_code == 503
     assert response.json()["title"] == "Service unavailable"
+
+
+# -- one duplicate rule: same worker, user, date, activity and hours as a service not cancelled --
+
+
+async def test_a_duplicate_is_refused_naming_the_first_service(staff: httpx.AsyncClient) -> None:
+    body = a_service()
+    first = await staff.post("/api/v1/services", json=body)
+    assert first.status_code == 201, first.text
+
+    again = await staff.post("/api/v1/services", json=body)
+
+    assert again.status_code == 409, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    problem = again.json()
+    assert problem["duplicate_of"] == first.json()["id"]
+    assert first.json()["id"] in problem["detail"]
+    other_hours = await staff.post("/api/v1/services", json={**body, "hours": 3})
+    assert other_hours.status_code == 201, "another number of hours is another service"
+
+    await staff.post(f"/api/v1/services/{first.json()['id']}/cancel")
+    after_cancel = await staff.post("/api/v1/services", json=body)
+    assert after_cancel.status_code == 201, "a cancelled service holds no key"
+
+
+async def test_registrations_at_the_same_time_make_one_service(staff: httpx.AsyncClient) -> None:
+    body = a_service()
+
+    answers = await asyncio.gather(*(staff.post("/api/v1/services", json=body) for _ in range(6)))
+
+    created = [a for a in answers if a.status_code == 201]
+    refused = [a for a in answers if a.status_code == 409]
+    assert (len(created), len(refused)) == (1, 5), [a.status_code for a in answers]
+    assert {a.json()["duplicate_of"] for a in refused} == {created[0].json()["id"]}
+
+
+async def test_a_modification_may_not_make_a_duplicate(staff: httpx.AsyncClient) -> None:
+    day = fresh_service_date(SOFIE.login, AN.user_number)
+    three = await register(staff, service_date=day, hours=3)
+    two = await register(staff, service_date=day, hours=2)
+    url = f"/api/v1/services/{two['id']}"
+
+    refused = await staff.patch(url, json={"hours": 3})
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["duplicate_of"] == three["id"]
+    unchanged = (await staff.get(url)).json()
+    assert (unchanged["hours"], unchanged["status"], unchanged["version"]) == (2, 1, 1)
+    # Once the first moves away, its key is free for the second.
+    await staff.patch(f"/api/v1/services/{three['id']}", json={"hours": 5})
+    moved = await staff.patch(url, json={"hours": 3})
+    assert moved.status_code == 200, moved.text
+    again = await staff.post("/api/v1/services", json=a_service(service_date=day, hours=2))
+    assert again.status_code == 201, "the key the second left is free again"
+
+
+async def test_modifications_at_the_same_time_each_keep_their_field(
+    staff: httpx.AsyncClient,
+) -> None:
+    service = await register(staff, hours=4, activity_type=1)
+    url = f"/api/v1/services/{service['id']}"
+    new_day = fresh_service_date(SOFIE.login, AN.user_number)
+
+    answers = await asyncio.gather(
+        staff.patch(url, json={"hours": 2}),
+        staff.patch(url, json={"activity_type": 3}),
+        staff.patch(url, json={"service_date": new_day}),
+    )
+
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    final = (await staff.get(url)).json()
+    assert (final["hours"], final["activity_type"], final["service_date"]) == (2, 3, new_day)
+    assert statuses(final) == [1, 4, 4, 4]
+
+
+# -- who acted: by name and role; the national number to operators only ------------------------
+
+
+async def test_the_household_sees_who_acted_by_name_not_national_number(
+    platform: Platform, staff: httpx.AsyncClient, an: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
+    url = f"/api/v1/services/{service['id']}"
+    await an.post(f"{url}/confirm")
+
+    seen = (await an.get(url)).json()
+    registered, confirmed = seen["history"][:2]
+    assert registered["actor"] == {
+        "kind": "company",
+        "id": SCHELDE,
+        "name": "Tom Mertens",
+        "role": "company staff",
+        "person": None,
+    }
+    assert (confirmed["actor"]["role"], confirmed["actor"]["person"]) == ("household", None)
+    for reader in (staff, an):
+        text = (await reader.get(url)).text
+        assert SCHELDE_STAFF.national_number not in text
+        assert HOLDER[AN.user_number].national_number not in text
+
+    async with platform.as_person(OPERATOR.national_number) as operator:
+        audited = (await operator.get(url)).json()
+    assert audited["history"][0]["actor"]["person"] == SCHELDE_STAFF.national_number
+    assert audited["history"][1]["actor"]["person"] == HOLDER[AN.user_number].national_number

@@ -29,6 +29,9 @@ from dc_workflows import search_attributes
 from dc_workflows.contracts.common import Actor, ActorKind, TaskQueue
 from dc_workflows.contracts.lifecycle import (
     ActivityName,
+    DetailChanges,
+    KeyHolder,
+    KeyMove,
     LifecyclePolicy,
     Modification,
     NotificationRequest,
@@ -99,6 +102,9 @@ class ServicesMgmtFake:
         self.projected: defaultdict[str, list[ServiceState]] = defaultdict(list)
         self.validation_requests: defaultdict[str, list[NotificationRequest]] = defaultdict(list)
         self.reminders: defaultdict[str, list[NotificationRequest]] = defaultdict(list)
+        self.key_moves: defaultdict[str, list[KeyMove]] = defaultdict(list)
+        self.keys_taken: dict[tuple[object, ...], str] = {}
+        """Natural key -> another service holding it: a move to it is refused (set by a test)."""
         self._holds: dict[tuple[str, int], asyncio.Event] = {}
 
     def hold_projection(self, workflow_id: str, version: int) -> asyncio.Event:
@@ -120,6 +126,13 @@ class ServicesMgmtFake:
             await hold.wait()
         self.projected[workflow_id].append(state)
 
+    @activity.defn(name=ActivityName.MOVE_KEY)
+    async def move_key(self, move: KeyMove) -> KeyHolder:
+        """The key is the mover's, unless a test said another service holds it."""
+        self.key_moves[service_workflow_id(move.service_id)].append(move)
+        holder = self.keys_taken.get(natural_key(move.parties, move.details), move.service_id)
+        return KeyHolder(service_id=holder)
+
     @activity.defn(name=ActivityName.REQUEST_VALIDATION)
     async def request_validation(self, request: NotificationRequest) -> None:
         self.validation_requests[service_workflow_id(request.service_id)].append(request)
@@ -127,6 +140,16 @@ class ServicesMgmtFake:
     @activity.defn(name=ActivityName.SEND_REMINDER)
     async def send_reminder(self, request: NotificationRequest) -> None:
         self.reminders[service_workflow_id(request.service_id)].append(request)
+
+
+def natural_key(parties: ServiceParties, details: ServiceDetails) -> tuple[object, ...]:
+    return (
+        parties.worker_login,
+        parties.user_number,
+        details.service_date,
+        details.activity_type,
+        details.hours,
+    )
 
 
 class WalletFake:
@@ -152,7 +175,12 @@ async def running_workers(
     services_mgmt = Worker(
         client,
         task_queue=TaskQueue.SERVICES_MGMT,
-        activities=[fake.project_service, fake.request_validation, fake.send_reminder],
+        activities=[
+            fake.project_service,
+            fake.move_key,
+            fake.request_validation,
+            fake.send_reminder,
+        ],
     )
     wallets = Worker(client, task_queue=TaskQueue.WALLET, activities=[wallet.claim_payment])
     async with workflows, services_mgmt, wallets:
@@ -274,10 +302,11 @@ async def contest(handle: Handle, reason: str | None, actor: Actor = USER) -> Se
 
 
 async def modify(
-    handle: Handle, details: ServiceDetails, actor: Actor = COMPANY, reason: str | None = None
+    handle: Handle, changes: DetailChanges, actor: Actor = COMPANY, reason: str | None = None
 ) -> ServiceState:
+    """The company changes these fields (only these: the others keep the workflow's values)."""
     return await handle.execute_update(
-        ServiceLifecycleWorkflow.modify, Modification(actor=actor, reason=reason, details=details)
+        ServiceLifecycleWorkflow.modify, Modification(actor=actor, reason=reason, changes=changes)
     )
 
 

@@ -26,10 +26,10 @@ if str(ROOT) not in sys.path:
 
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
+from dc_workflows.contracts.lifecycle import DetailChanges  # noqa: E402
 from dc_workflows.ids import service_workflow_id  # noqa: E402
 from dc_workflows.status import ServiceStatus as S  # noqa: E402
 from tests.workflows.lifecycle_harness import (  # noqa: E402
-    DETAILS,
     OTHER_COMPANY,
     Handle,
     ServicesMgmtFake,
@@ -76,7 +76,7 @@ async def contested_corrected_agreed(env: WorkflowEnvironment, service: Handle) 
     await contest(service, reason="the helper left after two hours")
     await skip_time(env, timedelta(days=10))
     await rejection(validate(service))
-    await modify(service, DETAILS.model_copy(update={"hours": 2}), reason="2 hours")
+    await modify(service, DetailChanges(hours=2), reason="2 hours")
     await confirm(service)
     await validate(service)
 
@@ -84,7 +84,7 @@ async def contested_corrected_agreed(env: WorkflowEnvironment, service: Handle) 
 async def reconfirmed_after_modification(env: WorkflowEnvironment, service: Handle) -> None:
     await confirm(service)
     await skip_time(env, timedelta(days=1))
-    await modify(service, DETAILS.model_copy(update={"hours": 4}))
+    await modify(service, DetailChanges(hours=4))
     await validate(service)
     await skip_time(env, timedelta(days=10))
     await confirm(service)

@@ -1,4 +1,5 @@
-"""Five calendar days in Brussels local time: 119 or 121 hours across a DST change, not 120.
+"""Five calendar days in Brussels local time: 119 or 121 hours across a DST change, not 120;
+or five working days, which skip weekends and Belgian public holidays.
 
 In 2026 Belgium springs forward on Sunday 29 March (02:00 CET -> 03:00 CEST) and falls back on
 Sunday 25 October (03:00 CEST -> 02:00 CET).
@@ -10,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dc_workflows.deadline import BRUSSELS, add_calendar_days
+from dc_workflows.contracts.lifecycle import LifecyclePolicy, WindowUnit
+from dc_workflows.deadline import BRUSSELS, add_calendar_days, add_working_days, is_working_day
+from dc_workflows.rules import validation_deadline
 
 
 def brussels(year: int, month: int, day: int, hour: int, minute: int, fold: int = 0) -> datetime:
@@ -136,3 +139,60 @@ def test_instants_in_any_zone_give_the_same_deadline() -> None:
 def test_a_naive_instant_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         add_calendar_days(datetime(2026, 3, 26, 10, 0), 5)
+
+
+# -- working days: Monday to Friday, not on a Belgian public holiday ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("registered", "deadline"),
+    [
+        pytest.param(
+            brussels(2026, 12, 1, 9, 30), brussels(2026, 12, 8, 9, 30), id="tuesday-over-a-weekend"
+        ),
+        pytest.param(
+            brussels(2026, 12, 4, 14, 0), brussels(2026, 12, 11, 14, 0), id="friday-to-friday"
+        ),
+        pytest.param(
+            brussels(2026, 12, 5, 14, 0), brussels(2026, 12, 11, 14, 0), id="saturday-from-monday"
+        ),
+        pytest.param(
+            # Easter Monday 2027 is 29 March (and the clocks spring forward on the 28th).
+            brussels(2027, 3, 25, 10, 0),
+            brussels(2027, 4, 2, 10, 0),
+            id="across-easter-monday",
+        ),
+        pytest.param(
+            # Christmas (Fri 25 Dec 2026) and New Year's Day (Fri 1 Jan 2027).
+            brussels(2026, 12, 24, 16, 0),
+            brussels(2027, 1, 4, 16, 0),
+            id="christmas-new-year",
+        ),
+        pytest.param(
+            # Ascension (Thu 14 May 2026) and Whit Monday (25 May): only one in this window.
+            brussels(2026, 5, 13, 8, 0),
+            brussels(2026, 5, 21, 8, 0),
+            id="ascension-thursday",
+        ),
+    ],
+)
+def test_five_working_days_skip_weekends_and_belgian_public_holidays(
+    registered: datetime, deadline: datetime
+) -> None:
+    assert add_working_days(registered, 5) == deadline.astimezone(UTC)
+
+
+def test_working_days_in_the_calendar_of_the_policy() -> None:
+    registered = brussels(2027, 3, 25, 10, 0)
+    calendar = LifecyclePolicy(validation_window_days=5)
+    working = LifecyclePolicy(validation_window_days=5, window_unit=WindowUnit.WORKING)
+    assert validation_deadline(registered, calendar) == brussels(2027, 3, 30, 10, 0)
+    assert validation_deadline(registered, working) == brussels(2027, 4, 2, 10, 0)
+
+
+def test_public_holidays_are_not_working_days() -> None:
+    assert not is_working_day(datetime(2027, 3, 29).date())  # Easter Monday
+    assert not is_working_day(datetime(2026, 7, 21).date())  # National Day
+    assert not is_working_day(datetime(2026, 11, 11).date())  # Armistice
+    assert not is_working_day(datetime(2026, 7, 11).date())  # a Saturday
+    assert is_working_day(datetime(2026, 4, 3).date())  # Good Friday is no public holiday here

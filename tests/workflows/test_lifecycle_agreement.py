@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from dc_workflows.contracts.lifecycle import HistoryEntry
+from dc_workflows.contracts.lifecycle import DUPLICATE_SERVICE, DetailChanges, HistoryEntry
 from dc_workflows.status import ServiceStatus as S
 from tests.support.waiting import eventually
 from tests.workflows.lifecycle_harness import (
     COMPANY,
     DETAILS,
+    PARTIES,
     USER,
     WORKER,
     ServicesMgmtFake,
@@ -17,6 +24,7 @@ from tests.workflows.lifecycle_harness import (
     WalletFake,
     confirm,
     modify,
+    natural_key,
     now,
     state_of,
     update_events,
@@ -137,7 +145,9 @@ async def test_a_modification_asks_the_user_to_confirm_again(
     assert (await confirm(service)).status == S.CONFIRMED
 
     corrected = DETAILS.model_copy(update={"hours": 4})
-    modified = await modify(service, corrected, reason="the helper stayed one more hour")
+    modified = await modify(
+        service, DetailChanges(hours=4), reason="the helper stayed one more hour"
+    )
     assert modified.status == S.MODIFIED
     assert modified.details == corrected
     assert (modified.company_validated, modified.user_confirmed) == (False, False)
@@ -171,3 +181,43 @@ async def test_a_modification_asks_the_user_to_confirm_again(
     assert fake.projected_versions(service.id) == [1, 2, 3, 4, 5]
     # The read model learns the corrected hours with the modification, not before.
     assert [state.details.hours for state in fake.projected[service.id]] == [3, 3, 4, 4, 4]
+
+
+async def test_modifications_at_the_same_time_each_change_their_own_field(
+    fake: ServicesMgmtFake, start_service: StartService
+) -> None:
+    service = await start_service()
+    # The first modification waits in its projection while the second arrives.
+    release = fake.hold_projection(service.id, version=2)
+    first = asyncio.create_task(modify(service, DetailChanges(hours=5)))
+    second = asyncio.create_task(modify(service, DetailChanges(activity_type=3)))
+    await asyncio.sleep(0)  # let both reach the workflow
+    release.set()
+    await asyncio.gather(first, second)
+
+    state = await state_of(service)
+    assert (state.details.hours, state.details.activity_type) == (5, 3)
+    assert state.details.service_date == DETAILS.service_date
+    assert [e.event for e in state.history] == ["registered", "modified", "modified"]
+
+
+async def test_a_modification_that_makes_a_duplicate_is_refused_and_changes_nothing(
+    fake: ServicesMgmtFake, start_service: StartService
+) -> None:
+    details = DETAILS.model_copy(update={"service_date": date(2017, 1, 2)})  # this test's own
+    service = await start_service(details=details)
+    other = "the-service-already-registered-for-two-hours"
+    fake.keys_taken[natural_key(PARTIES, details.model_copy(update={"hours": 2}))] = other
+
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await modify(service, DetailChanges(hours=2))
+
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert (cause.type, cause.details) == (DUPLICATE_SERVICE, (other,))
+    assert other in cause.message
+    state = await state_of(service)
+    assert (state.status, state.details, state.version) == (S.ENCODED, details, 1)
+    assert fake.projected_versions(service.id) == [1]
+    [move] = fake.key_moves[service.id]
+    assert move.details.hours == 2

@@ -1,4 +1,5 @@
-"""The automatic validation after 5 calendar days, its reminder, and what removes it for good.
+"""The automatic validation after 5 calendar days (or, by policy, 5 working days), its reminder,
+and what removes it for good.
 
 These tests use the real policy (LifecyclePolicy defaults: 5 calendar days, reminder 24 hours
 before) and skip the test server's clock forward instead of shortening the window.
@@ -6,13 +7,21 @@ before) and skip the test server's clock forward instead of shortening the windo
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
+from dateutil.easter import easter
 from temporalio.testing import WorkflowEnvironment
 
 from dc_workflows.contracts.common import SYSTEM
-from dc_workflows.contracts.lifecycle import LifecyclePolicy
+from dc_workflows.contracts.lifecycle import (
+    DetailChanges,
+    LifecyclePolicy,
+    ServiceState,
+    WindowUnit,
+)
 from dc_workflows.deadline import BRUSSELS, add_calendar_days
+from dc_workflows.ids import service_workflow_id
+from dc_workflows.lifecycle import ServiceLifecycleWorkflow
 from dc_workflows.status import ServiceStatus as S
 from tests.workflows.lifecycle_harness import (
     DETAILS,
@@ -23,6 +32,7 @@ from tests.workflows.lifecycle_harness import (
     confirm,
     contest,
     modify,
+    now,
     rejection,
     skip_time,
     sleep_until,
@@ -124,7 +134,7 @@ async def test_a_modification_removes_the_automatic_validation_for_good(
     env: WorkflowEnvironment, fake: ServicesMgmtFake, start_service: StartService
 ) -> None:
     service = await start_service()
-    modified = await modify(service, DETAILS.model_copy(update={"hours": 2}))
+    modified = await modify(service, DetailChanges(hours=2))
     assert modified.status == S.MODIFIED
     assert (modified.auto_validation_possible, modified.validation_deadline) == (False, None)
 
@@ -163,7 +173,7 @@ async def test_a_contest_goes_back_to_the_company_then_both_agree_by_hand(
         == "the user contested this service: it waits for the company"
     )
 
-    corrected = await modify(service, DETAILS.model_copy(update={"hours": 2}), reason="2 hours")
+    corrected = await modify(service, DetailChanges(hours=2), reason="2 hours")
     assert corrected.status == S.MODIFIED
     assert (await confirm(service)).status == S.CONFIRMED
     ready = await validate(service)
@@ -184,3 +194,73 @@ async def test_a_contest_goes_back_to_the_company_then_both_agree_by_hand(
         S.CONFIRMED,
         S.READY_FOR_ALLOCATION,
     ]
+
+
+# -- the window counted in working days (policy) ---------------------------------------------------
+
+WORKING_DAYS = LifecyclePolicy(window_unit=WindowUnit.WORKING)
+
+
+def _next(weekday: int, after: date, *, before_easter_monday: bool = False) -> date:
+    """The first such weekday after ``after`` (the Thursday before Easter Monday, if asked)."""
+    day = after + timedelta(days=1)
+    while day.weekday() != weekday or (
+        before_easter_monday and easter(day.year) + timedelta(days=1) != day + timedelta(days=4)
+    ):
+        day += timedelta(days=1)
+    return day
+
+
+async def _registered_on(
+    env: WorkflowEnvironment, start_service: StartService, day: date
+) -> ServiceState:
+    await sleep_until(env, datetime.combine(day, time(10, 0), tzinfo=BRUSSELS))
+    return await state_of(await start_service(policy=WORKING_DAYS))
+
+
+async def test_working_days_skip_the_weekend(
+    env: WorkflowEnvironment, start_service: StartService
+) -> None:
+    today = (await now(env)).astimezone(BRUSSELS).date()
+    friday = _next(4, today)
+    state = await _registered_on(env, start_service, friday)
+
+    registered = state.registered_at.astimezone(BRUSSELS)
+    assert state.validation_deadline is not None
+    deadline = state.validation_deadline.astimezone(BRUSSELS)
+    assert deadline.date() == friday + timedelta(days=7), "Mon to Fri after the weekend"
+    assert deadline.time() == registered.time()
+
+    await sleep_until(env, state.validation_deadline - timedelta(minutes=1))
+    assert (await state_of_id(env, state)).status == S.ENCODED
+    await sleep_until(env, state.validation_deadline + timedelta(seconds=1))
+    assert (await state_of_id(env, state)).status == S.READY_FOR_ALLOCATION
+
+
+async def test_working_days_skip_easter_monday(
+    env: WorkflowEnvironment, start_service: StartService
+) -> None:
+    today = (await now(env)).astimezone(BRUSSELS).date()
+    thursday = _next(3, today, before_easter_monday=True)
+    state = await _registered_on(env, start_service, thursday)
+
+    assert state.validation_deadline is not None
+    deadline = state.validation_deadline.astimezone(BRUSSELS)
+    # Fri (1), the weekend, Easter Monday, then Tue, Wed, Thu (4) and Fri (5) a week later.
+    assert deadline.date() == thursday + timedelta(days=8)
+    assert deadline.time() == state.registered_at.astimezone(BRUSSELS).time()
+
+    await sleep_until(env, state.validation_deadline - timedelta(minutes=1))
+    assert (await state_of_id(env, state)).status == S.ENCODED
+    await sleep_until(env, state.validation_deadline + timedelta(seconds=1))
+    ready = await state_of_id(env, state)
+    assert ready.status == S.READY_FOR_ALLOCATION
+    assert ready.history[-1].event == "auto-validated"
+
+
+async def state_of_id(env: WorkflowEnvironment, state: ServiceState) -> ServiceState:
+    return await state_of(
+        env.client.get_workflow_handle_for(
+            ServiceLifecycleWorkflow.run, service_workflow_id(state.service_id)
+        )
+    )

@@ -11,7 +11,7 @@ from temporalio.client import WorkflowUpdateStage
 from temporalio.service import RPCError, RPCStatusCode
 
 from dc_workflows.contracts.common import Actor, ActorKind
-from dc_workflows.contracts.lifecycle import ServiceState, Transition
+from dc_workflows.contracts.lifecycle import DetailChanges, ServiceState, Transition
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
 from dc_workflows.status import ServiceStatus as S
 from tests.workflows.lifecycle_harness import (
@@ -35,7 +35,7 @@ from tests.workflows.lifecycle_harness import (
 
 Step = Callable[[Handle], Awaitable[ServiceState]]
 OTHER_USER = Actor(kind=ActorKind.USER, id="100000000099")
-TWO_HOURS = DETAILS.model_copy(update={"hours": 2})
+TWO_HOURS = DetailChanges(hours=2)
 
 REJECTED = [
     pytest.param(
@@ -64,7 +64,7 @@ REJECTED = [
     ),
     pytest.param(
         [],
-        lambda s: modify(s, DETAILS),
+        lambda s: modify(s, DetailChanges(hours=DETAILS.hours)),
         "the modification changes nothing",
         id="modification-changing-nothing",
     ),

@@ -1,23 +1,28 @@
 """services-mgmt's bulk activities for imports, on SQLite with a fake identity and a fake Temporal
 client: known services by natural key; parties checked once per batch; lifecycles started with
-ids from the import and the line, a bounded number at a time, never twice."""
+ids from the import and the line, a bounded number at a time, never twice; a row whose natural
+key another service holds is a duplicate of it."""
 
 import asyncio
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
-from dc_common.db import Database, create_schema
+from dc_common.db import Database
+from dc_services import repository
 from dc_services.bulk import BulkActivities, imported_service_id
+from dc_services.domain import NaturalKey
 from dc_services.identity_client import IdentityClient
-from dc_services.models import Base, Service
+from dc_services.service import claim_keys
 from dc_workflows.contracts.common import Actor, ActorKind
 from dc_workflows.contracts.imports import (
     ImportedService,
@@ -25,7 +30,8 @@ from dc_workflows.contracts.imports import (
     RowFate,
     ServiceBatch,
 )
-from dc_workflows.contracts.lifecycle import LifecyclePolicy, RegisterService
+from dc_workflows.contracts.lifecycle import LifecyclePolicy, RegisterService, Transition
+from dc_workflows.rules import Lifecycle
 
 COMPANY = "0712345630"
 GENT, ANTWERPEN, ELSEWHERE = "2234567818", "2234567917", "2345678942"
@@ -39,10 +45,11 @@ ACTOR = Actor(kind=ActorKind.COMPANY, id=COMPANY, person="91041205668")
 
 
 class FakeTemporal:
-    """Records the lifecycles started; one id is already started, as after a crash."""
+    """Starts each workflow id once, as Temporal does with a reject-duplicate policy: a second
+    start of an id (``already`` ones were started before, as after a crash) is refused."""
 
-    def __init__(self, already: set[str]) -> None:
-        self.already = already
+    def __init__(self, already: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.workflow_ids = {f"service-{service_id}" for service_id in already}
         self.started: list[RegisterService] = []
         self.in_flight = 0
         self.most_in_flight = 0
@@ -51,19 +58,33 @@ class FakeTemporal:
         self, _workflow: Any, request: RegisterService, **options: Any
     ) -> None:
         assert options["id"] == f"service-{request.service_id}"
+        assert options["id_reuse_policy"] is WorkflowIDReusePolicy.REJECT_DUPLICATE
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0)  # let the others of the batch start meanwhile
         self.in_flight -= 1
-        if request.service_id in self.already:
+        if options["id"] in self.workflow_ids:
             raise WorkflowAlreadyStartedError(options["id"], "ServiceLifecycle")
+        self.workflow_ids.add(options["id"])
         self.started.append(request)
+
+    def get_workflow_handle(self, workflow_id: str) -> "FakeHandle":
+        return FakeHandle(workflow_id in self.workflow_ids)
+
+
+class FakeHandle:
+    def __init__(self, exists: bool) -> None:
+        self._exists = exists
+
+    async def describe(self) -> None:
+        if not self._exists:
+            raise RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> Any:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'services.db'}")
-    await create_schema(database.engine, Base.metadata)
+    await repository.prepare(database)
     yield database
     await database.dispose()
 
@@ -108,50 +129,89 @@ def service(line: int, **values: Any) -> ImportedService:
     return ImportedService(line=line, natural_key=key, **fields)
 
 
-async def test_known_services_by_natural_key(db: Database) -> None:
-    now = datetime.now(UTC)
-    rows = [
-        ("s-1", COMPANY, 1, "980100000001", "100000000001", date(2024, 3, 5), 4),
-        ("s-2", COMPANY, 5, "980100000001", "100000000002", date(2024, 3, 5), 4),  # cancelled
-        ("s-3", "0823456754", 1, "980100000001", "100000000001", date(2024, 3, 6), 4),
-        ("s-4", COMPANY, 2, "980100000003", "100000000001", date(2024, 3, 6), 3),
-    ]
-    async with db.transaction() as session:
-        for service_id, company, status, login, user, day, hours in rows:
-            session.add(
-                Service(
-                    id=service_id,
-                    version=1,
-                    status=status,
-                    company_id=company,
-                    branch_id=None,
-                    worker_login=login,
-                    user_number=user,
-                    service_date=day,
-                    hours=hours,
-                    activity_type=1,
-                    registered_at=now,
-                    updated_at=now,
-                    validation_deadline=None,
-                    company_validated=False,
-                    user_confirmed=False,
-                    auto_validation_possible=True,
-                )
-            )
+async def test_known_services_are_the_holders_of_their_keys(db: Database) -> None:
+    temporal = FakeTemporal()
     bulk = BulkActivities(db, identity(Counter()), LifecyclePolicy())
-    keys = (
-        "980100000001:100000000001:2024-03-05:1:4",
-        "980100000001:100000000002:2024-03-05:1:4",
-        "980100000001:100000000001:2024-03-06:1:4",
-        "980100000003:100000000001:2024-03-06:1:3",
-        "980100000003:100000000001:2024-03-06:1:2",
+    batch = ServiceBatch(
+        import_id="import-k",
+        company_id=COMPANY,
+        registered_by=ACTOR,
+        services=(service(2, hours=4), service(3, hours=3, user_number="100000000002")),
     )
+    await ActivityEnvironment(client=temporal).run(bulk.register_batch, batch)  # type: ignore[arg-type]
+    first, second = (s.natural_key for s in batch.services)
+    unknown = service(4, hours=1).natural_key
 
     known = await bulk.find_known_services(
-        KnownServicesQuery(company_id=COMPANY, natural_keys=keys)
+        KnownServicesQuery(company_id=COMPANY, natural_keys=(first, second, unknown))
     )
 
-    assert known.known == {keys[0]: "s-1", keys[3]: "s-4"}
+    assert known.known == {
+        first: imported_service_id("import-k", 2),
+        second: imported_service_id("import-k", 3),
+    }
+    # Cancelled, the first gives its key back: a new service may take it.
+    await _project_cancellation(db, temporal.started[0])
+    after = await bulk.find_known_services(
+        KnownServicesQuery(company_id=COMPANY, natural_keys=(first, second))
+    )
+    assert after.known == {second: imported_service_id("import-k", 3)}
+
+
+async def test_a_row_whose_key_another_service_holds_is_a_duplicate_of_it(db: Database) -> None:
+    temporal = FakeTemporal()
+    row = service(2)
+    # Registered meanwhile through the API (which the import's earlier look did not see).
+    key = NaturalKey.parse(row.natural_key)
+    assert await claim_keys(db, temporal, {"registered-by-api": key}) == {  # type: ignore[arg-type]
+        "registered-by-api": "registered-by-api"
+    }
+    temporal.workflow_ids.add("service-registered-by-api")
+    batch = ServiceBatch(
+        import_id="import-d", company_id=COMPANY, registered_by=ACTOR, services=(row, service(3))
+    )
+    bulk = BulkActivities(db, identity(Counter()), LifecyclePolicy())
+
+    outcome = await ActivityEnvironment(client=temporal).run(bulk.register_batch, batch)  # type: ignore[arg-type]
+
+    duplicate, registered = outcome.rows
+    assert (duplicate.line, duplicate.fate, duplicate.service_id) == (
+        2,
+        RowFate.DUPLICATE,
+        "registered-by-api",
+    )
+    assert duplicate.errors[0].reason == "already registered as service registered-by-api"
+    assert (registered.line, registered.fate) == (3, RowFate.REGISTERED)
+    assert [r.service_id for r in temporal.started] == [imported_service_id("import-d", 3)]
+
+
+async def test_a_key_left_by_a_registration_that_never_started_is_taken_over(
+    db: Database,
+) -> None:
+    temporal = FakeTemporal()
+    key = NaturalKey.parse(service(2).natural_key)
+    async with db.transaction() as session:  # reserved two minutes ago, then the process died
+        await repository.reserve_keys(
+            session, {"never-started": key}, datetime.now(UTC) - timedelta(minutes=2)
+        )
+
+    holders = await claim_keys(db, temporal, {"the-next-one": key})  # type: ignore[arg-type]
+
+    assert holders == {"the-next-one": "the-next-one"}
+    fresh = NaturalKey.parse(service(3).natural_key)
+    await claim_keys(db, temporal, {"just-reserved": fresh})  # type: ignore[arg-type]
+    assert await claim_keys(db, temporal, {"too-early": fresh}) == {  # type: ignore[arg-type]
+        "too-early": "just-reserved"
+    }, "a reservation this young may be starting its workflow right now"
+
+
+async def _project_cancellation(db: Database, request: RegisterService) -> None:
+    now = datetime.now(UTC)
+    life = Lifecycle.register(request, now)
+    async with db.transaction() as session:
+        await repository.project(session, life.state)
+        life.cancel(Transition(actor=Actor(kind=ActorKind.COMPANY, id=COMPANY)), now)
+        await repository.project(session, life.state)
 
 
 async def test_a_batch_checks_parties_once_and_starts_each_service_once(db: Database) -> None:
@@ -195,6 +255,7 @@ async def test_a_batch_checks_parties_once_and_starts_each_service_once(db: Data
 
     again = await ActivityEnvironment(client=temporal).run(bulk.register_batch, batch)  # type: ignore[arg-type]
     assert again == outcome
+    assert len(temporal.started) == 20, "a batch run again starts nothing twice"
 
 
 async def test_an_import_for_a_branch_keeps_its_rows_in_that_branch(db: Database) -> None:
@@ -209,7 +270,7 @@ async def test_an_import_for_a_branch_keeps_its_rows_in_that_branch(db: Database
             service(4, worker_login="980100000003", branch_id=ANTWERPEN),
         ),
     )
-    temporal = FakeTemporal(already=set())
+    temporal = FakeTemporal()
     bulk = BulkActivities(db, identity(Counter()), LifecyclePolicy())
 
     outcome = await ActivityEnvironment(client=temporal).run(bulk.register_batch, batch)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ those updates.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -20,7 +20,10 @@ with workflow.unsafe.imports_passed_through():
     from dc_workflows import search_attributes
     from dc_workflows.contracts.common import TaskQueue
     from dc_workflows.contracts.lifecycle import (
+        DUPLICATE_SERVICE,
         ActivityName,
+        KeyHolder,
+        KeyMove,
         Modification,
         NotificationRequest,
         RegisterService,
@@ -36,7 +39,9 @@ with workflow.unsafe.imports_passed_through():
     from dc_workflows.payments import PAYMENT_CHANGED_SIGNAL
     from dc_workflows.rules import Lifecycle, TransitionRejected
 
-ACTIVITY_TIMEOUT = timedelta(seconds=10)
+#: Longer than any call an activity makes (identity answers within 5 s, the database within
+#: its statement timeout), so a slow call fails on its own timeout and is retried.
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
@@ -45,6 +50,9 @@ ACTIVITY_RETRY = RetryPolicy(
 #: Histories recorded before the wallet existed stop at 11; from this patch on the lifecycle
 #: asks the wallet to pay and follows the payment to its end.
 WALLET_PAYS_PATCH = "wallet-pays-from-11"
+#: Histories recorded before the duplicate rule modified a service without moving its natural
+#: key; from this patch on a modification first takes the key of the new details.
+KEY_MOVES_PATCH = "natural-key-moves-with-modification"
 
 
 def _rejected(error: TransitionRejected) -> ApplicationError:
@@ -133,7 +141,9 @@ class ServiceLifecycleWorkflow:
 
     @workflow.update
     async def modify(self, request: Modification) -> ServiceState:
-        return await self._apply(lambda now: self.life.modify(request, now))
+        return await self._apply(
+            lambda now: self.life.modify(request, now), prepare=lambda: self._take_key(request)
+        )
 
     @modify.validator
     def _check_modify(self, request: Modification) -> None:
@@ -177,11 +187,18 @@ class ServiceLifecycleWorkflow:
         except TransitionRejected as error:
             raise _rejected(error) from None
 
-    async def _apply(self, change: Callable[[datetime], None]) -> ServiceState:
+    async def _apply(
+        self,
+        change: Callable[[datetime], None],
+        *,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> ServiceState:
         # Updates are serialised so each one sees the state left by the previous one; the
         # transition checks again because two updates can pass their validators together.
         async with self._lock:
             try:
+                if prepare is not None:
+                    await prepare()
                 change(workflow.now())
             except TransitionRejected as error:
                 raise _rejected(error) from None
@@ -202,6 +219,32 @@ class ServiceLifecycleWorkflow:
             retry_policy=ACTIVITY_RETRY,
         )
         self._projected_version = max(self._projected_version, state.version)
+
+    async def _take_key(self, request: Modification) -> None:
+        """Hold the natural key of the modified details, or refuse: another service has it."""
+        self.life.check_modify(request)
+        if not workflow.patched(KEY_MOVES_PATCH):
+            return
+        state = self.life.state
+        holder: KeyHolder = await workflow.execute_activity(
+            ActivityName.MOVE_KEY,
+            KeyMove(
+                service_id=state.service_id,
+                parties=state.parties,
+                details=request.applied_to(state.details),
+            ),
+            task_queue=TaskQueue.SERVICES_MGMT,
+            result_type=KeyHolder,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        if holder.service_id != state.service_id:
+            raise ApplicationError(
+                f"the modification makes it a duplicate of service {holder.service_id}",
+                holder.service_id,
+                type=DUPLICATE_SERVICE,
+                non_retryable=True,
+            )
 
     async def _claim_payment(self) -> None:
         """Ready for voucher allocation: ask the user's wallet to pay what it can now."""

@@ -17,9 +17,10 @@ from dc_workflows.contracts.lifecycle import (
     ServiceDetails,
     ServiceState,
     Transition,
+    WindowUnit,
 )
 from dc_workflows.contracts.payments import PaymentUpdate
-from dc_workflows.deadline import add_calendar_days
+from dc_workflows.deadline import add_calendar_days, add_working_days
 from dc_workflows.status import ServiceStatus as S
 
 
@@ -45,6 +46,13 @@ IN_PAYMENT = frozenset(
 CLOSED = frozenset({S.CANCELLED, S.REIMBURSED, S.PAY_OUTSIDE_VOUCHERS})
 
 
+def validation_deadline(registered_at: datetime, policy: LifecyclePolicy) -> datetime:
+    """When a service nobody touched validates by itself, by the policy's unit of days."""
+    if policy.window_unit is WindowUnit.WORKING:
+        return add_working_days(registered_at, policy.validation_window_days)
+    return add_calendar_days(registered_at, policy.validation_window_days)
+
+
 @dataclass
 class Lifecycle:
     """Mutable state of one service, changed only through the methods below."""
@@ -59,7 +67,7 @@ class Lifecycle:
 
     @classmethod
     def register(cls, request: RegisterService, now: datetime) -> Lifecycle:
-        deadline = add_calendar_days(now, request.policy.validation_window_days)
+        deadline = validation_deadline(now, request.policy)
         state = ServiceState(
             service_id=request.service_id,
             version=1,
@@ -116,7 +124,7 @@ class Lifecycle:
     def check_modify(self, request: Modification) -> None:
         self._require_company(request.actor, "modify")
         self._require_open("modify")
-        if request.details == self.state.details:
+        if request.applied_to(self.state.details) == self.state.details:
             raise TransitionRejected("the modification changes nothing")
 
     def check_cancel(self, request: Transition) -> None:
@@ -173,7 +181,7 @@ class Lifecycle:
             "modified",
             S.MODIFIED,
             request,
-            details=request.details,
+            details=request.applied_to(self.state.details),
             company_validated=False,
             user_confirmed=False,
             auto_validation_possible=False,

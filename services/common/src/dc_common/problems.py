@@ -20,15 +20,23 @@ class Problem(Exception):
         detail: str | None = None,
         *,
         errors: list[dict[str, Any]] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.title = title
         self.detail = detail
         self.errors = errors
+        self.extensions = extensions or {}
+        """Members of the problem type beyond the standard ones (RFC 9457, section 3.2)."""
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": "about:blank", "title": self.title, "status": self.status}
+        body: dict[str, Any] = {
+            **self.extensions,
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+        }
         if self.detail:
             body["detail"] = self.detail
         if self.errors:

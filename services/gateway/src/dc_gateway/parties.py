@@ -46,9 +46,11 @@ def acting_as(caller: Caller, kind: str, party_id: str) -> dict[str, str]:
     """Headers naming the acting party for an internal API (believed because the gateway holds
     the internal secret): the party, and the person acting for it by national number and name
     (percent-encoded: a header carries ASCII only)."""
-    return {
+    headers = {
         "X-Actor-Kind": kind,
         "X-Actor-Id": party_id,
         "X-Actor-Person": caller.national_number,
-        "X-Actor-Name": quote(caller.name, safe=" "),
     }
+    if caller.name and caller.name != caller.national_number:  # a person without a name yet
+        headers["X-Actor-Name"] = quote(caller.name, safe=" ")
+    return headers

@@ -130,7 +130,8 @@ async def get_service(
     services: Services,
     caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
 ) -> dict[str, Any]:
-    service = await services.fetch(f"/services/{service_id}")
+    private = {"with_national_numbers": "true"} if caller.operator else None
+    service = await services.fetch(f"/services/{service_id}", params=private)
     if service is None or not parts_in(caller, service):
         raise not_found("such service")
     return service

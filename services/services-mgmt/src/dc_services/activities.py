@@ -9,10 +9,16 @@ from temporalio.exceptions import ApplicationError
 
 from dc_common.db import Database
 from dc_services import repository
+from dc_services.domain import NaturalKey
 from dc_services.identity_client import IdentityClient
-from dc_services.mail import Mail, SmtpMailer, confirmation_request
-from dc_services.models import OutboxMessage
-from dc_workflows.contracts.lifecycle import ActivityName, NotificationRequest, ServiceState
+from dc_services.mail import MailRelay, confirmation_request
+from dc_workflows.contracts.lifecycle import (
+    ActivityName,
+    KeyHolder,
+    KeyMove,
+    NotificationRequest,
+    ServiceState,
+)
 from dc_workflows.contracts.payments import ProjectedPayments, ProjectedPaymentsQuery
 
 log = structlog.get_logger(__name__)
@@ -20,11 +26,11 @@ log = structlog.get_logger(__name__)
 
 class ServicesActivities:
     def __init__(
-        self, db: Database, identity: IdentityClient, mailer: SmtpMailer, portal_url: str
+        self, db: Database, identity: IdentityClient, relay: MailRelay, portal_url: str
     ) -> None:
         self._db = db
         self._identity = identity
-        self._mailer = mailer
+        self._relay = relay
         self._portal_url = portal_url
 
     @activity.defn(name=ActivityName.PROJECT_SERVICE)
@@ -39,6 +45,16 @@ class ServicesActivities:
             written=written,
         )
         return written
+
+    @activity.defn(name=ActivityName.MOVE_KEY)
+    async def move_key(self, move: KeyMove) -> KeyHolder:
+        """A modification takes the natural key of its new details, unless another service
+        holds it (then nothing changes and the holder is answered)."""
+        key = NaturalKey.of(move.parties, move.details)
+        async with self._db.transaction() as session:
+            holder = await repository.move_key(session, move.service_id, key, datetime.now(UTC))
+        log.info("service key moved", service_id=move.service_id, holder=holder)
+        return KeyHolder(service_id=holder)
 
     @activity.defn(name=ActivityName.PROJECTED_PAYMENTS)
     async def projected_payments(self, query: ProjectedPaymentsQuery) -> ProjectedPayments:
@@ -58,6 +74,7 @@ class ServicesActivities:
         await self._notify(request, kind="reminder", reminder=True)
 
     async def _notify(self, request: NotificationRequest, *, kind: str, reminder: bool) -> None:
+        """The inbox item and the e-mail are recorded together; the mail relay delivers."""
         key = f"{request.service_id}:{kind}:{request.version}"
         user = await self._identity.user(request.parties.user_number)
         if user is None:
@@ -91,27 +108,14 @@ class ServicesActivities:
                 body=mail.body,
                 now=now,
             )
-        await self._deliver(key)
-
-    async def _deliver(self, key: str) -> None:
-        """Send the outbox message once: a retry after it was marked sent sends nothing."""
-        async with self._db.transaction() as session:
-            message = await repository.unsent_mail(session, key)
-            if message is None:
-                return
-            await self._mailer.send(_as_mail(message), idempotency_key=key)
-            await repository.mark_sent(session, message.id, datetime.now(UTC))
-        log.info("mail sent", key=key, service_id=key.split(":")[0])
+        self._relay.nudge()
 
     @property
     def all(self) -> list[Callable[..., Awaitable[object]]]:
         return [
             self.project_service,
+            self.move_key,
             self.projected_payments,
             self.request_validation,
             self.send_reminder,
         ]
-
-
-def _as_mail(message: OutboxMessage) -> Mail:
-    return Mail(message.recipient, message.subject, message.body)

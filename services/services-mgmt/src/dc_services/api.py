@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
 
-from dc_common.db import Database, create_schema
+from dc_common.db import Database
 from dc_common.logging import configure_logging
 from dc_common.service_app import acting_party, create_service_app
 from dc_services import repository
 from dc_services.identity_client import IdentityClient
-from dc_services.models import Base, Service, ServiceHistory
+from dc_services.models import Service, ServiceHistory
 from dc_services.schemas import (
     ActorOut,
     BranchNumber,
@@ -29,7 +29,7 @@ from dc_services.schemas import (
 )
 from dc_services.service import ServiceDesk
 from dc_services.settings import ServicesSettings
-from dc_workflows.contracts.common import Actor
+from dc_workflows.contracts.common import Actor, ActorKind
 from dc_workflows.contracts.lifecycle import ServiceState
 from dc_workflows.status import ServiceStatus
 from dc_workflows.temporal import TemporalSettings, connect
@@ -46,6 +46,14 @@ router = APIRouter(prefix="/v1")
 
 
 Acting = Annotated[Actor, Depends(acting_party)]
+#: The gateway asks for the national numbers of who acted for operators only.
+Private = Annotated[
+    bool,
+    Query(
+        alias="with_national_numbers",
+        description="Show who acted by national number too (for operators)",
+    ),
+]
 
 
 @router.post(
@@ -66,7 +74,7 @@ async def register_service(
     if not registration.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/services/{registration.state.service_id}"
-    return _state_out(registration.state)
+    return _state_out(registration.state, private=_private(caller))
 
 
 @router.get("/services", response_model=ServicePage, summary="Services, newest first")
@@ -102,10 +110,11 @@ async def list_services(
 
 
 @router.get("/services/{service_id}", response_model=ServiceDetailOut)
-async def get_service(service_id: str, desk: Desk) -> ServiceDetailOut:
+async def get_service(service_id: str, desk: Desk, private: Private = False) -> ServiceDetailOut:
     service, history = await desk.get_with_history(service_id)
     return ServiceDetailOut(
-        **_row_out(service).model_dump(), history=[_history_out(entry) for entry in history]
+        **_row_out(service).model_dump(),
+        history=[_history_out(entry, private=private) for entry in history],
     )
 
 
@@ -114,7 +123,7 @@ async def validate_service(
     service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
 ) -> ServiceDetailOut:
     reason = body.reason if body else None
-    return _state_out(await desk.validate(caller, service_id, reason))
+    return _state_out(await desk.validate(caller, service_id, reason), private=_private(caller))
 
 
 @router.post("/services/{service_id}/confirm", response_model=ServiceDetailOut)
@@ -122,14 +131,15 @@ async def confirm_service(
     service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
 ) -> ServiceDetailOut:
     reason = body.reason if body else None
-    return _state_out(await desk.confirm(caller, service_id, reason))
+    return _state_out(await desk.confirm(caller, service_id, reason), private=_private(caller))
 
 
 @router.post("/services/{service_id}/contest", response_model=ServiceDetailOut)
 async def contest_service(
     service_id: str, body: ContestIn, desk: Desk, caller: Acting
 ) -> ServiceDetailOut:
-    return _state_out(await desk.contest(caller, service_id, body.reason))
+    state = await desk.contest(caller, service_id, body.reason)
+    return _state_out(state, private=_private(caller))
 
 
 @router.post("/services/{service_id}/cancel", response_model=ServiceDetailOut)
@@ -137,14 +147,19 @@ async def cancel_service(
     service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
 ) -> ServiceDetailOut:
     reason = body.reason if body else None
-    return _state_out(await desk.cancel(caller, service_id, reason))
+    return _state_out(await desk.cancel(caller, service_id, reason), private=_private(caller))
 
 
 @router.patch("/services/{service_id}", response_model=ServiceDetailOut)
 async def modify_service(
     service_id: str, body: ModificationIn, desk: Desk, caller: Acting
 ) -> ServiceDetailOut:
-    return _state_out(await desk.modify(caller, service_id, body))
+    return _state_out(await desk.modify(caller, service_id, body), private=_private(caller))
+
+
+def _private(caller: Actor) -> bool:
+    """Who acted is shown by national number to an operator only."""
+    return caller.kind is ActorKind.OPERATOR
 
 
 @router.get(
@@ -190,20 +205,22 @@ def _row_out(row: Service) -> ServiceOut:
     )
 
 
-def _history_out(entry: ServiceHistory) -> HistoryEntryOut:
+def _history_out(entry: ServiceHistory, *, private: bool) -> HistoryEntryOut:
     return HistoryEntryOut(
         seq=entry.seq,
         at=entry.at,
         event=entry.event,
         status=ServiceStatus(entry.status),
         status_label=ServiceStatus(entry.status).label,
-        actor=ActorOut(kind=entry.actor_kind, id=entry.actor_id, person=entry.actor_person),
+        actor=ActorOut.of(
+            entry.actor_kind, entry.actor_id, entry.actor_name, entry.actor_person, private=private
+        ),
         reason=entry.reason,
         details=entry.details,
     )
 
 
-def _state_out(state: ServiceState) -> ServiceDetailOut:
+def _state_out(state: ServiceState, *, private: bool) -> ServiceDetailOut:
     """The state the workflow returned, which the read model now holds too."""
     return ServiceDetailOut(
         id=state.service_id,
@@ -233,8 +250,12 @@ def _state_out(state: ServiceState) -> ServiceDetailOut:
                 event=entry.event,
                 status=entry.status,
                 status_label=entry.status.label,
-                actor=ActorOut(
-                    kind=entry.actor.kind.value, id=entry.actor.id, person=entry.actor.person
+                actor=ActorOut.of(
+                    entry.actor.kind.value,
+                    entry.actor.id,
+                    entry.actor.name,
+                    entry.actor.person,
+                    private=private,
                 ),
                 reason=entry.reason,
                 details=entry.details.model_dump(mode="json") if entry.details else None,
@@ -253,7 +274,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        await create_schema(db.engine, Base.metadata)
+        await repository.prepare(db)
         identity = IdentityClient(settings.identity_url, token=settings.internal_token)
         client = await connect(temporal)
         app.state.desk = ServiceDesk(temporal=client, db=db, identity=identity, settings=settings)

@@ -1,13 +1,15 @@
 """Bulk activities of services-mgmt for imports, on its task queue (TaskQueue.SERVICES_MGMT).
 
-- ``services.find_known_services``: which natural keys (worker, user, date, activity, hours) the
-  read model already holds, so an import reports them as duplicates instead of registering them
+- ``services.find_known_services``: which natural keys (worker, user, date, activity, hours) a
+  service already holds, so an import reports them as duplicates instead of registering them
   again;
 - ``services.register_batch``: checks the parties of a chunk's services in bulk (each company,
-  worker and user asked of identity once per batch) and starts a ServiceLifecycleWorkflow for each
-  valid one, a bounded number at a time, with a service id derived from the import and the line:
-  started again after a crash, a service is found already started, never started twice. It does
-  not wait for the projection: the lifecycle writes the read model itself.
+  worker and user asked of identity once per batch), reserves their natural keys (a row whose key
+  another service took meanwhile, through the API or another file, is a duplicate of it) and
+  starts a ServiceLifecycleWorkflow for each valid one, a bounded number at a time, with a service
+  id derived from the import and the line: started again after a crash, a service is found
+  already started, never started twice. It does not wait for the projection: the lifecycle
+  writes the read model itself.
 """
 
 import asyncio
@@ -15,17 +17,16 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import date
 
 import structlog
-from sqlalchemy import select, tuple_
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import Priority, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from dc_common.db import Database, create_schema
+from dc_common.db import Database
+from dc_services import repository
+from dc_services.domain import NaturalKey
 from dc_services.identity_client import (
     CompanyRecord,
     IdentityClient,
@@ -33,7 +34,7 @@ from dc_services.identity_client import (
     UserRecord,
     WorkerRecord,
 )
-from dc_services.models import Base, Service
+from dc_services.service import claim_keys
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import FieldProblem, TaskQueue
 from dc_workflows.contracts.imports import (
@@ -55,7 +56,6 @@ from dc_workflows.contracts.lifecycle import (
 from dc_workflows.heartbeat import heartbeating
 from dc_workflows.ids import service_workflow_id
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
-from dc_workflows.status import ServiceStatus
 
 log = structlog.get_logger(__name__)
 
@@ -64,32 +64,11 @@ IMPORT_NAMESPACE = uuid.UUID("0c8f6f0e-3c57-4b1e-9a43-6d2f51a7e9b4")
 #: by people, where the server orders tasks by priority (1 first, 3 by default).
 IMPORTED_PRIORITY = Priority(priority_key=4)
 _LOOKUPS_AT_ONCE = 32
-_KEYS_PER_QUERY = 500
 
 
 def imported_service_id(import_id: str, line: int) -> str:
     """The id of the service registered from one line of one import: the same every time."""
     return str(uuid.uuid5(IMPORT_NAMESPACE, f"{import_id}:{line}"))
-
-
-@dataclass(frozen=True, slots=True)
-class _Key:
-    worker_login: str
-    user_number: str
-    service_date: date
-    activity_type: int
-    hours: int
-
-    @classmethod
-    def parse(cls, natural_key: str) -> "_Key":
-        worker, user, day, activity_type, hours = natural_key.split(":")
-        return cls(worker, user, date.fromisoformat(day), int(activity_type), int(hours))
-
-    def text(self) -> str:
-        return (
-            f"{self.worker_login}:{self.user_number}:{self.service_date.isoformat()}"
-            f":{self.activity_type}:{self.hours}"
-        )
 
 
 class _Directory:
@@ -126,33 +105,11 @@ class BulkActivities:
 
     @activity.defn(name=ImportActivity.FIND_KNOWN_SERVICES)
     async def find_known_services(self, query: KnownServicesQuery) -> KnownServices:
-        """The services of the company with these natural keys (cancelled ones do not count)."""
-        wanted = {_Key.parse(key) for key in query.natural_keys}
-        known: dict[str, str] = {}
-        ordered = sorted(wanted, key=lambda k: (k.worker_login, k.service_date))
+        """The services holding these natural keys (a cancelled one holds none)."""
+        wanted = [NaturalKey.parse(key) for key in query.natural_keys]
         async with heartbeating(), self._db.sessions() as session:
-            for start in range(0, len(ordered), _KEYS_PER_QUERY):
-                part = ordered[start : start + _KEYS_PER_QUERY]
-                pairs = sorted({(k.worker_login, k.service_date) for k in part})
-                rows = await session.execute(
-                    select(
-                        Service.id,
-                        Service.worker_login,
-                        Service.user_number,
-                        Service.service_date,
-                        Service.activity_type,
-                        Service.hours,
-                    ).where(
-                        Service.company_id == query.company_id,
-                        Service.status != int(ServiceStatus.CANCELLED),
-                        tuple_(Service.worker_login, Service.service_date).in_(pairs),
-                    )
-                )
-                for service_id, login, user, day, activity_type, hours in rows:
-                    key = _Key(login, user, day, activity_type, hours)
-                    if key in wanted:
-                        known.setdefault(key.text(), service_id)
-        return KnownServices(known=known)
+            holders = await repository.key_holders(session, wanted)
+        return KnownServices(known={key.text(): holder for key, holder in holders.items()})
 
     @activity.defn(name=ImportActivity.REGISTER_BATCH)
     async def register_batch(self, batch: ServiceBatch) -> BatchOutcome:
@@ -190,6 +147,18 @@ class BulkActivities:
                     )
                 )
             lines = {imported_service_id(batch.import_id, s.line): s.line for s in batch.services}
+            holders = await claim_keys(
+                self._db,
+                client,
+                {r.service_id: NaturalKey.of(r.parties, r.details) for r in to_start},
+            )
+            for request in to_start:
+                holder = holders[request.service_id]
+                if holder != request.service_id:
+                    outcomes[lines[request.service_id]] = _duplicate(
+                        lines[request.service_id], holder
+                    )
+            to_start = [r for r in to_start if holders[r.service_id] == r.service_id]
             checked_at = time.perf_counter()
             started = await _start_all(client, to_start, batch.concurrency)
             for request, _newly in started:
@@ -204,7 +173,7 @@ class BulkActivities:
             services=len(batch.services),
             started=sum(1 for _, newly in started if newly),
             already_started=sum(1 for _, newly in started if not newly),
-            rejected=len(batch.services) - len(started),
+            not_started=len(batch.services) - len(started),
             check_seconds=round(checked_at - began, 3),
             start_seconds=round(time.perf_counter() - checked_at, 3),
         )
@@ -213,6 +182,15 @@ class BulkActivities:
     @property
     def all(self) -> list[Callable[..., Awaitable[object]]]:
         return [self.find_known_services, self.register_batch]
+
+
+def _duplicate(line: int, holder: str) -> RowOutcome:
+    return RowOutcome(
+        line=line,
+        fate=RowFate.DUPLICATE,
+        service_id=holder,
+        errors=(FieldProblem(field="row", reason=f"already registered as service {holder}"),),
+    )
 
 
 def _check(
@@ -285,16 +263,13 @@ async def _start_all(
 async def bulk_activities(settings: ServicesSettings) -> AsyncIterator[BulkActivities]:
     """The bulk activities with their own database engine and identity client."""
     db = Database(settings.database_url)
-    await create_schema(db.engine, Base.metadata)
+    await repository.prepare(db)
     identity = IdentityClient(settings.identity_url, token=settings.internal_token)
     try:
         yield BulkActivities(
             db,
             identity,
-            LifecyclePolicy(
-                validation_window_days=settings.validation_window_days,
-                reminder_lead_hours=settings.reminder_lead_hours,
-            ),
+            settings.lifecycle_policy(),
         )
     finally:
         await identity.aclose()

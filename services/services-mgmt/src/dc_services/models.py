@@ -43,6 +43,22 @@ class Service(Base):
     )
 
 
+class ServiceKey(Base):
+    """The natural key of a service that is not cancelled, held by that one service: the
+    duplicate rule of every channel (API, imports, the app). Reserved before the lifecycle
+    starts, moved by a modification, released by a cancellation."""
+
+    __tablename__ = "service_keys"
+
+    worker_login: Mapped[str] = mapped_column(String(12), primary_key=True)
+    user_number: Mapped[str] = mapped_column(String(12), primary_key=True)
+    service_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    activity_type: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(36), unique=True)
+    reserved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ServiceHistory(Base):
     """Every transition of a service: who, when, why; one row per workflow version."""
 
@@ -55,7 +71,8 @@ class ServiceHistory(Base):
     status: Mapped[int] = mapped_column(Integer)
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str] = mapped_column(String(64))
-    actor_person: Mapped[str | None] = mapped_column(String(64))
+    actor_person: Mapped[str | None] = mapped_column(String(64), doc="national number")
+    actor_name: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
@@ -74,7 +91,9 @@ class InboxItem(Base):
 
 
 class OutboxMessage(Base):
-    """An e-mail to send exactly once: recorded first, delivered, then marked sent."""
+    """An e-mail, recorded with what asked for it and delivered by the mail relay until the
+    relay server took it (``sent_at``) or refused it for good (``failed_at``). A delivery that
+    may have happened is repeated rather than lost, under the same Message-ID (from ``key``)."""
 
     __tablename__ = "mail_outbox"
 
@@ -85,5 +104,14 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), doc="not before: a lease while a relay delivers, or the backoff after"
+    )
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure: Mapped[str | None] = mapped_column(Text, doc="the last refusal of the relay server")
 
-    __table_args__ = (UniqueConstraint("key", name="uq_mail_outbox_key"),)
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_mail_outbox_key"),
+        Index("ix_mail_outbox_due", "sent_at", "failed_at", "next_attempt_at"),
+    )

@@ -1,21 +1,160 @@
 """Reads and writes of the services-mgmt database. Writes are idempotent."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, inspect, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from dc_common.db import upsert
-from dc_services.models import InboxItem, OutboxMessage, Service, ServiceHistory
+from dc_common.db import Database, create_schema, upsert
+from dc_services.domain import NaturalKey
+from dc_services.models import Base, InboxItem, OutboxMessage, Service, ServiceHistory, ServiceKey
 from dc_workflows.contracts.lifecycle import ServiceState
 from dc_workflows.contracts.payments import ProjectedPayment
 from dc_workflows.status import ServiceStatus
 
+_KEYS_PER_QUERY = 500
+
+
+async def prepare(db: Database) -> None:
+    """Create what is missing. A key table new to a read model that already holds services is
+    filled from it (the oldest registration of each key holds it)."""
+    async with db.engine.connect() as connection:
+        had_keys = await connection.run_sync(
+            lambda sync: inspect(sync).has_table(ServiceKey.__tablename__)
+        )
+    await create_schema(db.engine, Base.metadata)
+    if not had_keys:
+        async with db.transaction() as session:
+            await _backfill_keys(session)
+
+
+async def _backfill_keys(session: AsyncSession) -> None:
+    columns = ("worker_login", "user_number", "service_date", "activity_type", "hours")
+    held = (
+        select(*(getattr(Service, c) for c in columns), Service.id, Service.registered_at)
+        .where(Service.status != int(ServiceStatus.CANCELLED))
+        .order_by(Service.registered_at, Service.id)
+    )
+    statement = upsert(session, ServiceKey).from_select(
+        [*columns, "service_id", "reserved_at"], held
+    )
+    await session.execute(statement.on_conflict_do_nothing())
+
+
+# -- the natural keys: one holder each ---------------------------------------------------------
+
+
+async def reserve_keys(
+    session: AsyncSession, keys: Mapping[str, NaturalKey], now: datetime
+) -> dict[str, str]:
+    """Reserve each service's key where no other service holds it: service id -> the holder
+    (itself, or the service it duplicates). Reserving again is harmless."""
+    if not keys:
+        return {}
+    rows = [{**key.columns(), "service_id": sid, "reserved_at": now} for sid, key in keys.items()]
+    await session.execute(upsert(session, ServiceKey).values(rows).on_conflict_do_nothing())
+    holders = await key_holders(session, keys.values())
+    # A service that already holds a key keeps it (a line of an import never changes its key).
+    return {service_id: holders.get(key, service_id) for service_id, key in keys.items()}
+
+
+async def cancelled_among(session: AsyncSession, service_ids: Iterable[str]) -> set[str]:
+    rows = await session.scalars(
+        select(Service.id).where(
+            Service.id.in_(sorted(set(service_ids))),
+            Service.status == int(ServiceStatus.CANCELLED),
+        )
+    )
+    return set(rows)
+
+
+async def key_holders(session: AsyncSession, keys: Iterable[NaturalKey]) -> dict[NaturalKey, str]:
+    """The service holding each of these keys, where one does."""
+    wanted = set(keys)
+    ordered = sorted(wanted, key=lambda k: (k.worker_login, k.service_date))
+    found: dict[NaturalKey, str] = {}
+    for start in range(0, len(ordered), _KEYS_PER_QUERY):
+        part = ordered[start : start + _KEYS_PER_QUERY]
+        pairs = sorted({(k.worker_login, k.service_date) for k in part})
+        rows = await session.execute(
+            select(
+                ServiceKey.worker_login,
+                ServiceKey.user_number,
+                ServiceKey.service_date,
+                ServiceKey.activity_type,
+                ServiceKey.hours,
+                ServiceKey.service_id,
+            ).where(tuple_(ServiceKey.worker_login, ServiceKey.service_date).in_(pairs))
+        )
+        for login, user, day, activity_type, hours, service_id in rows:
+            key = NaturalKey(login, user, day, activity_type, hours)
+            if key in wanted:
+                found[key] = service_id
+    return found
+
+
+async def reservation_of(session: AsyncSession, key: NaturalKey) -> ServiceKey | None:
+    return await session.get(
+        ServiceKey,
+        (key.worker_login, key.user_number, key.service_date, key.activity_type, key.hours),
+    )
+
+
+async def take_over_key(
+    session: AsyncSession, key: NaturalKey, *, orphan_of: str, service_id: str, now: datetime
+) -> bool:
+    """Hand a key reserved by a service that never started to another; False when its holder
+    changed meanwhile."""
+    result = await session.execute(
+        update(ServiceKey)
+        .where(*_key_is(key), ServiceKey.service_id == orphan_of)
+        .values(service_id=service_id, reserved_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def move_key(session: AsyncSession, service_id: str, key: NaturalKey, now: datetime) -> str:
+    """The service's reservation moves to ``key``: the holder of ``key`` afterwards (itself, or
+    the service that already held it, when the move is refused and nothing changes)."""
+    try:
+        async with session.begin_nested():
+            moved = await session.execute(
+                update(ServiceKey)
+                .where(ServiceKey.service_id == service_id)
+                .values(**key.columns(), reserved_at=now)
+            )
+    except IntegrityError:
+        holders = await key_holders(session, [key])
+        return holders[key]
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return (await reserve_keys(session, {service_id: key}, now))[service_id]
+    return service_id
+
+
+async def release_key(session: AsyncSession, service_id: str) -> None:
+    await session.execute(delete(ServiceKey).where(ServiceKey.service_id == service_id))
+
+
+def _key_is(key: NaturalKey) -> list[ColumnElement[bool]]:
+    return [
+        ServiceKey.worker_login == key.worker_login,
+        ServiceKey.user_number == key.user_number,
+        ServiceKey.service_date == key.service_date,
+        ServiceKey.activity_type == key.activity_type,
+        ServiceKey.hours == key.hours,
+    ]
+
+
+# -- the projection ---------------------------------------------------------------------------
+
 
 async def project(session: AsyncSession, state: ServiceState) -> bool:
-    """Write a lifecycle state; an older or repeated version changes nothing. True if written."""
+    """Write a lifecycle state; an older or repeated version changes nothing. True if written.
+    A cancelled service gives its natural key back."""
     row = {
         "id": state.service_id,
         "version": state.version,
@@ -55,12 +194,15 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
             "actor_kind": entry.actor.kind.value,
             "actor_id": entry.actor.id,
             "actor_person": entry.actor.person,
+            "actor_name": entry.actor.name,
             "reason": entry.reason,
             "details": entry.details.model_dump(mode="json") if entry.details else None,
         }
         for entry in state.history
     ]
     await session.execute(upsert(session, ServiceHistory).values(history).on_conflict_do_nothing())
+    if state.status == ServiceStatus.CANCELLED:
+        await release_key(session, state.service_id)
     return written
 
 
@@ -191,17 +333,55 @@ async def record_mail(
     )
 
 
-async def unsent_mail(session: AsyncSession, key: str) -> OutboxMessage | None:
-    return await session.scalar(
-        select(OutboxMessage)
-        .where(OutboxMessage.key == key, OutboxMessage.sent_at.is_(None))
+async def lease_due_mail(
+    session: AsyncSession, *, now: datetime, until: datetime, limit: int
+) -> list[OutboxMessage]:
+    """Take up to ``limit`` messages due for delivery for this relay until ``until``: another
+    relay skips them meanwhile, and takes them again once the lease ends (should this one stop).
+    The row lock lasts only this short transaction, never a delivery."""
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    leased = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=until, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(leased, key=lambda message: message.id)
 
 
 async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
-        .values(sent_at=now)
+        .values(sent_at=now, next_attempt_at=None, failure=None)
+    )
+
+
+async def mark_not_sent(
+    session: AsyncSession,
+    message_id: int,
+    *,
+    reason: str,
+    retry_at: datetime | None,
+    now: datetime,
+) -> None:
+    """A delivery failed: again at ``retry_at``, or never (``None``: refused for good)."""
+    values: dict[str, object] = {"failure": reason[:2000], "next_attempt_at": retry_at}
+    if retry_at is None:
+        values["failed_at"] = now
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
+        .values(**values)
     )

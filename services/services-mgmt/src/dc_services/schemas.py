@@ -76,10 +76,36 @@ class ModificationIn(Strict):
     reason: str | None = Field(default=None, max_length=500)
 
 
+ACTOR_ROLES = {
+    "company": "company staff",
+    "user": "household",
+    "worker": "worker",
+    "operator": "operator",
+    "system": "the platform",
+}
+
+
 class ActorOut(BaseModel):
-    kind: str
-    id: str
-    person: str | None = Field(default=None, description="national number of who acted")
+    kind: str = Field(description="the party: company, user, worker, operator or system")
+    id: str = Field(description="the party's number: enterprise, user or worker login")
+    name: str | None = Field(default=None, description="the person who acted for it, by name")
+    role: str = Field(description="what the person acted as")
+    person: str | None = Field(
+        default=None, description="national number of who acted: shown to operators only"
+    )
+
+    @classmethod
+    def of(
+        cls, kind: str, party_id: str, name: str | None, person: str | None, *, private: bool
+    ) -> "ActorOut":
+        """``private``: with the national number (for an operator)."""
+        return cls(
+            kind=kind,
+            id=party_id,
+            name=name,
+            role=ACTOR_ROLES.get(kind, kind),
+            person=person if private else None,
+        )
 
 
 class HistoryEntryOut(BaseModel):

@@ -1,8 +1,14 @@
 """What a caller can do with services. Every change goes through the service's lifecycle workflow;
-reads come from the projection. The caller's identity is an explicit parameter everywhere."""
+reads come from the projection. The caller's identity is an explicit parameter everywhere.
+
+The duplicate rule is decided here, for every channel: a service is registered only once its
+natural key is reserved for it (:func:`claim_keys`), atomically in this service's database.
+"""
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
@@ -12,13 +18,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from dc_common.db import Database
 from dc_common.problems import Problem, field_error
 from dc_services import repository
+from dc_services.domain import NaturalKey
 from dc_services.identity_client import IdentityClient, IdentityUnavailable
 from dc_services.models import InboxItem, Service, ServiceHistory
 from dc_services.schemas import ModificationIn, ServiceIn
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import Actor, TaskQueue
 from dc_workflows.contracts.lifecycle import (
-    LifecyclePolicy,
+    DUPLICATE_SERVICE,
+    DetailChanges,
     Modification,
     RegisterService,
     ServiceDetails,
@@ -30,6 +38,61 @@ from dc_workflows.ids import service_workflow_id
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
 
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c52-7e4b-4a8e-9d0a-2f4d1f3c5b10")
+#: A key reserved longer ago than this by a service that has no workflow was left behind by a
+#: registration that stopped between reserving and starting: another service may take it.
+ORPHANED_AFTER = timedelta(minutes=1)
+
+
+def duplicate_of(holder: str, detail: str | None = None) -> Problem:
+    """409: the service would be a duplicate of ``holder`` (its id in ``duplicate_of``)."""
+    return Problem(
+        409,
+        "Duplicate service",
+        detail or f"already registered as service {holder}",
+        errors=[{"field": "service", "reason": f"duplicate of service {holder}"}],
+        extensions={"duplicate_of": holder},
+    )
+
+
+async def claim_keys(
+    db: Database, temporal: Client, keys: Mapping[str, NaturalKey]
+) -> dict[str, str]:
+    """Reserve the natural key of each service about to be registered: service id -> the
+    service holding its key (itself, or the one it duplicates). A key left behind by a
+    registration that never started its workflow is taken over."""
+    now = datetime.now(UTC)
+    async with db.transaction() as session:
+        # A retried batch may name a service registered and cancelled since: its key stays free.
+        cancelled = await repository.cancelled_among(session, keys)
+        fresh = {sid: key for sid, key in keys.items() if sid not in cancelled}
+        holders = await repository.reserve_keys(session, fresh, now)
+    holders.update({service_id: service_id for service_id in cancelled})
+    for service_id, holder in list(holders.items()):
+        if holder != service_id and await _orphaned(db, temporal, keys[service_id], holder, now):
+            async with db.transaction() as session:
+                taken = await repository.take_over_key(
+                    session, keys[service_id], orphan_of=holder, service_id=service_id, now=now
+                )
+            if taken:
+                holders[service_id] = service_id
+    return holders
+
+
+async def _orphaned(
+    db: Database, temporal: Client, key: NaturalKey, holder: str, now: datetime
+) -> bool:
+    async with db.sessions() as session:
+        reservation = await repository.reservation_of(session, key)
+        projected = await repository.get(session, holder)
+    if reservation is None or reservation.service_id != holder or projected is not None:
+        return False
+    if now - reservation.reserved_at < ORPHANED_AFTER:
+        return False  # its workflow may be starting right now
+    try:
+        await temporal.get_workflow_handle(service_workflow_id(holder)).describe()
+    except RPCError as error:
+        return error.status == RPCStatusCode.NOT_FOUND
+    return False
 
 
 @dataclass(frozen=True)
@@ -50,30 +113,40 @@ class ServiceDesk:
         self._temporal = temporal
         self._db = db
         self._identity = identity
-        self._policy = LifecyclePolicy(
-            validation_window_days=settings.validation_window_days,
-            reminder_lead_hours=settings.reminder_lead_hours,
-        )
+        self._policy = settings.lifecycle_policy()
 
     # -- commands ---------------------------------------------------------------------------
 
     async def register(
         self, caller: Actor, service: ServiceIn, *, idempotency_key: str | None = None
     ) -> Registration:
+        """Register once: the same idempotency key answers the first registration, whatever
+        its status now; a duplicate of a service that is not cancelled is a 409 naming it."""
         parties = await self._check_parties(service)
-        service_id = (
-            str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{service.company_id}:{idempotency_key}"))
-            if idempotency_key
-            else str(uuid.uuid4())
+        if idempotency_key is None:
+            service_id = str(uuid.uuid4())
+        else:
+            service_id = str(
+                uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{service.company_id}:{idempotency_key}")
+            )
+            if existing := await self._registered_before(service_id):
+                return Registration(state=existing, created=False)
+        details = ServiceDetails(
+            service_date=service.service_date,
+            hours=service.hours,
+            activity_type=service.activity_type,
         )
+        holder = (
+            await claim_keys(
+                self._db, self._temporal, {service_id: NaturalKey.of(parties, details)}
+            )
+        )[service_id]
+        if holder != service_id:
+            raise duplicate_of(holder)
         request = RegisterService(
             service_id=service_id,
             parties=parties,
-            details=ServiceDetails(
-                service_date=service.service_date,
-                hours=service.hours,
-                activity_type=service.activity_type,
-            ),
+            details=details,
             registered_by=caller,
             policy=self._policy,
         )
@@ -86,14 +159,34 @@ class ServiceDesk:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
         except WorkflowAlreadyStartedError:
-            if idempotency_key is None:
-                raise
-            # Registered before under this key: answer as the first time, whatever its status
-            # now (a query also answers for a service whose workflow has ended).
+            # The same idempotency key at the same moment: the other call started it.
             existing = await self._handle(service_id).query(ServiceLifecycleWorkflow.state)
             return Registration(state=existing, created=False)
+        except BaseException:
+            await self._release_unless_started(service_id)
+            raise
         state = await handle.execute_update(ServiceLifecycleWorkflow.registered)
         return Registration(state=state, created=True)
+
+    async def _release_unless_started(self, service_id: str) -> None:
+        """The start failed: give the key back if the workflow surely does not exist (when
+        Temporal cannot tell, the key stays until it counts as orphaned)."""
+        try:
+            await self._handle(service_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                async with self._db.transaction() as session:
+                    await repository.release_key(session, service_id)
+        except Exception:
+            return
+
+    async def _registered_before(self, service_id: str) -> ServiceState | None:
+        try:
+            return await self._handle(service_id).query(ServiceLifecycleWorkflow.state)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
 
     async def validate(self, caller: Actor, service_id: str, reason: str | None) -> ServiceState:
         return await self._update(
@@ -116,19 +209,15 @@ class ServiceDesk:
         )
 
     async def modify(self, caller: Actor, service_id: str, change: ModificationIn) -> ServiceState:
-        current = await self.get(service_id)
+        """Only the fields named change; the workflow applies them to its own state, so two
+        modifications at once both count."""
         fields = change.model_dump(exclude_unset=True, exclude={"reason"}, exclude_none=True)
         if not fields:
             raise field_error("body", "name at least one of service_date, hours, activity_type")
-        details = ServiceDetails(
-            service_date=fields.get("service_date", current.service_date),
-            hours=fields.get("hours", current.hours),
-            activity_type=fields.get("activity_type", current.activity_type),
-        )
         return await self._update(
             service_id,
             ServiceLifecycleWorkflow.modify,
-            Modification(actor=caller, reason=change.reason, details=details),
+            Modification(actor=caller, reason=change.reason, changes=DetailChanges(**fields)),
         )
 
     # -- queries ----------------------------------------------------------------------------
@@ -202,6 +291,8 @@ class ServiceDesk:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == "TransitionRejected":
                 raise Problem(409, "Transition rejected", cause.message) from error
+            if isinstance(cause, ApplicationError) and cause.type == DUPLICATE_SERVICE:
+                raise duplicate_of(str(cause.details[0]), cause.message) from error
             raise
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:

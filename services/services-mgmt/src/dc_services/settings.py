@@ -3,6 +3,7 @@
 from pydantic import Field
 
 from dc_common.settings import ServiceSettings
+from dc_workflows.contracts.lifecycle import LifecyclePolicy, WindowUnit
 
 
 class ServicesSettings(ServiceSettings):
@@ -21,4 +22,17 @@ class ServicesSettings(ServiceSettings):
     validation_window_days: int = Field(
         default=5, ge=1, validation_alias="DC_VALIDATION_WINDOW_DAYS"
     )
+    validation_window_unit: WindowUnit = Field(
+        default=WindowUnit.CALENDAR,
+        validation_alias="DC_VALIDATION_WINDOW_UNIT",
+        description="calendar (the product brief) or working (Belgian working days, since 2025)",
+    )
     reminder_lead_hours: int = Field(default=24, ge=0, validation_alias="DC_REMINDER_LEAD_HOURS")
+
+    def lifecycle_policy(self) -> LifecyclePolicy:
+        """The policy a service is registered under (fixed for its whole life)."""
+        return LifecyclePolicy(
+            validation_window_days=self.validation_window_days,
+            window_unit=self.validation_window_unit,
+            reminder_lead_hours=self.reminder_lead_hours,
+        )

@@ -2,19 +2,19 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from dc_common.db import Database, create_schema
+from dc_common.db import Database
 from dc_common.logging import configure_logging
+from dc_services import repository
 from dc_services.activities import ServicesActivities
 from dc_services.bulk import BulkActivities, bulk_activities
 from dc_services.identity_client import IdentityClient
-from dc_services.mail import SmtpMailer
-from dc_services.models import Base
+from dc_services.mail import MailRelay, SmtpMailer
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.temporal import TemporalSettings, connect
@@ -24,18 +24,19 @@ log = structlog.get_logger(__name__)
 
 @asynccontextmanager
 async def activities(settings: ServicesSettings) -> AsyncIterator[ServicesActivities]:
-    """The activities with their database and clients, closed on exit."""
+    """The activities with their database and clients, and the mail relay that delivers what
+    they record, running beside them; all closed on exit."""
     db = Database(settings.database_url)
-    await create_schema(db.engine, Base.metadata)
+    await repository.prepare(db)
     identity = IdentityClient(settings.identity_url, token=settings.internal_token)
+    relay = MailRelay(db, SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from))
+    relaying = asyncio.create_task(relay.run(), name="mail relay")
     try:
-        yield ServicesActivities(
-            db,
-            identity,
-            SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
-            settings.portal_url,
-        )
+        yield ServicesActivities(db, identity, relay, settings.portal_url)
     finally:
+        relaying.cancel()
+        with suppress(asyncio.CancelledError):
+            await relaying
         await identity.aclose()
         await db.dispose()
 

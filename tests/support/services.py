@@ -1,0 +1,25 @@
+"""Services for tests: every registration its own natural key.
+
+The duplicate rule refuses a service with the same worker, user, date, activity and hours as one
+that is not cancelled. Tests that register many services for the same demo worker and household
+take a new service date for each (counting back from yesterday), so no test is refused by
+another's service unless it means to be.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from datetime import timedelta
+
+from dc_services.schemas import brussels_today
+
+_next_day: defaultdict[tuple[str, str], itertools.count[int]] = defaultdict(
+    lambda: itertools.count(1)
+)
+
+
+def fresh_service_date(worker_login: str, user_number: str) -> str:
+    """A service date this worker and household have no service on yet in this test run."""
+    days_ago = next(_next_day[worker_login, user_number])
+    return (brussels_today() - timedelta(days=days_ago)).isoformat()
