@@ -5,9 +5,11 @@ bulk-loaded into the read model without starting workflows.
 
 A settled service is over: reimbursed (14), paid outside vouchers (20) or cancelled (5); no
 workflow will ever change it, so it is written straight into the projection with one history
-entry saying where it came from. Each service gets an id derived from the previous system's
-reference (``legacy_id``) or, without one, from the company and the service's natural key, so
-loading the same file again (or an overlapping one) adds nothing twice.
+entry saying where it came from. One that is not cancelled holds its natural key, so the same
+service registered again (through the API, an import or the app) is refused as its duplicate.
+Each service gets an id derived from the previous system's reference (``legacy_id``) or, without
+one, from the company and the service's natural key, so loading the same file again (or an
+overlapping one) adds nothing twice.
 
 PostgreSQL: each batch is copied (``COPY``) into a temporary table and moved with
 ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. SQLite: batched ``INSERT ... ON CONFLICT DO
@@ -46,9 +48,11 @@ from dc_common.belgian_numbers import (
     user_number_error,
     worker_login_error,
 )
-from dc_common.db import Database, create_schema, is_postgres
+from dc_common.db import Database, is_postgres
 from dc_common.logging import configure_logging
-from dc_services.models import Base, Service, ServiceHistory
+from dc_services import repository
+from dc_services.domain import NaturalKey
+from dc_services.models import Service, ServiceHistory, ServiceKey
 from dc_services.schemas import FIRST_SERVICE_DATE, brussels_today
 from dc_services.settings import ServicesSettings
 from dc_workflows.deadline import BRUSSELS
@@ -346,6 +350,15 @@ async def _copy_batch(connection: AsyncConnection, batch: Sequence[HistoryServic
             "ON CONFLICT DO NOTHING"
         )
     )
+    key = "worker_login, user_number, service_date, activity_type, hours"
+    await connection.execute(
+        text(
+            f"INSERT INTO service_keys ({key}, service_id, reserved_at) "
+            f"SELECT {key}, id, registered_at FROM history_services "
+            f"WHERE status != {int(ServiceStatus.CANCELLED)} ORDER BY registered_at "
+            "ON CONFLICT DO NOTHING"
+        )
+    )
     inserted: int = moved.rowcount
     return inserted
 
@@ -357,6 +370,19 @@ async def _insert_batch(connection: AsyncConnection, batch: Sequence[HistoryServ
     entries = [dict(zip(HISTORY_COLUMNS, s.history_row(), strict=True)) for s in batch]
     await connection.execute(sqlite_insert(Service).on_conflict_do_nothing(), services)
     await connection.execute(sqlite_insert(ServiceHistory).on_conflict_do_nothing(), entries)
+    keys = [
+        {
+            **NaturalKey(
+                s.worker_login, s.user_number, s.service_date, s.activity_type, s.hours
+            ).columns(),
+            "service_id": s.service_id,
+            "reserved_at": s.entered_at,
+        }
+        for s in batch
+        if s.status is not ServiceStatus.CANCELLED
+    ]
+    if keys:
+        await connection.execute(sqlite_insert(ServiceKey).on_conflict_do_nothing(), keys)
     after = await connection.scalar(select(func.count()).select_from(Service))
     return int(after or 0) - int(before or 0)
 
@@ -369,7 +395,7 @@ async def run(path: Path, settings: ServicesSettings, *, batch_size: int) -> Loa
     services = list(read_history(content))
     db = Database(settings.database_url)
     try:
-        await create_schema(db.engine, Base.metadata)
+        await repository.prepare(db)
         return await load_services(db, services, batch_size=batch_size)
     finally:
         await db.dispose()
