@@ -30,9 +30,17 @@ async def new_person(platform: Platform, first_name: str) -> str:
     national_number = with_national_check(f"8512{next(_serial):05d}")
     async with internal_client(platform.identity_url) as identity:
         response = await identity.put(
-            f"/v1/people/{national_number}",
-            json={"first_name": first_name, "last_name": "Grantflow"},
-            headers={"X-Actor-National-Number": OPERATOR.national_number},
+            "/v1/people",
+            json={
+                "national_number": national_number,
+                "first_name": first_name,
+                "last_name": "Grantflow",
+            },
+            headers={
+                "X-Actor-Kind": "operator",
+                "X-Actor-Id": OPERATOR.national_number,
+                "X-Actor-Person": OPERATOR.national_number,
+            },
         )
     assert response.status_code in (200, 201), response.text
     return national_number

@@ -146,9 +146,17 @@ class Fixtures:
         national_number = with_national_check(f"9001{next(self.serial):05d}")
         async with internal_client(self.platform.identity_url) as identity:
             response = await identity.put(
-                f"/v1/people/{national_number}",
-                json={"first_name": "New", "last_name": f"Person {national_number}"},
-                headers={"X-Actor-National-Number": OPERATOR.national_number},
+                "/v1/people",
+                json={
+                    "national_number": national_number,
+                    "first_name": "New",
+                    "last_name": f"Person {national_number}",
+                },
+                headers={
+                    "X-Actor-Kind": "operator",
+                    "X-Actor-Id": OPERATOR.national_number,
+                    "X-Actor-Person": OPERATOR.national_number,
+                },
             )
         assert response.status_code in (200, 201), response.text
         return national_number
@@ -159,7 +167,11 @@ class Fixtures:
             response = await identity.post(
                 f"/v1/companies/{SCHELDE}/grants",
                 json={"national_number": grantee, "branch_id": None},
-                headers={"X-Actor-National-Number": SCHELDE_MAIN_ACCESS_MANAGER.national_number},
+                headers={
+                    "X-Actor-Kind": "company",
+                    "X-Actor-Id": SCHELDE,
+                    "X-Actor-Person": SCHELDE_MAIN_ACCESS_MANAGER.national_number,
+                },
             )
         assert response.status_code == 201, response.text
         grant_id: int = response.json()["id"]

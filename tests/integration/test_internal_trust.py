@@ -46,7 +46,9 @@ async def test_actor_headers_without_the_secret_are_refused(
 
 async def test_the_secret_opens_the_internal_api(platform: Platform) -> None:
     async with internal_client(platform.internal_urls["identity"]) as worker:
-        response = await worker.get(f"/v1/people/{SCHELDE_STAFF.national_number}/access")
+        response = await worker.post(
+            "/v1/people/access", json={"national_number": SCHELDE_STAFF.national_number}
+        )
     assert response.status_code == 200
 
 

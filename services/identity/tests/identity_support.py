@@ -13,7 +13,7 @@ import pytest
 
 from dc_common.internal import internal_headers
 from dc_identity.api import create_app
-from dc_identity.demo import DemoPerson
+from dc_identity.demo import OPERATOR, SCHELDE, DemoPerson
 from dc_identity.settings import IdentitySettings
 from tests.support.servers import postgres_database, postgres_unavailable_reason
 
@@ -62,10 +62,28 @@ async def running(settings: IdentitySettings) -> AsyncIterator[httpx.AsyncClient
         yield client
 
 
-def as_(person: DemoPerson | str) -> dict[str, str]:
-    """The header by which the gateway names the acting person."""
-    number = person if isinstance(person, str) else person.national_number
-    return {"X-Actor-National-Number": number}
+def as_(person: DemoPerson | str | None, *, company: str = SCHELDE) -> dict[str, str]:
+    """The acting party as the gateway names it (``dc_gateway.parties.acting_as``): the operator
+    as an operator, anyone else for a company (identity decides by the person acting, their
+    national number in ``X-Actor-Person``; ``None``: no person)."""
+    number = person if isinstance(person, str | None) else person.national_number
+    if number == OPERATOR.national_number:
+        headers = {"X-Actor-Kind": "operator", "X-Actor-Id": number}
+    else:
+        headers = {"X-Actor-Kind": "company", "X-Actor-Id": company}
+    if number is not None:
+        headers["X-Actor-Person"] = number
+    return headers
+
+
+async def access_of(client: httpx.AsyncClient, national_number: str) -> httpx.Response:
+    """``POST /v1/people/access``: who the person is for the platform."""
+    return await client.post("/v1/people/access", json={"national_number": national_number})
+
+
+async def lookup(client: httpx.AsyncClient, national_number: str) -> httpx.Response:
+    """``POST /v1/people/lookup``: the person."""
+    return await client.post("/v1/people/lookup", json={"national_number": national_number})
 
 
 def assert_problem(

@@ -27,6 +27,7 @@ from dc_identity.settings import IdentitySettings
 from services.identity.tests.identity_support import (
     as_,
     assert_problem,
+    lookup,
     running,
     settings_for,
     temporary_database,
@@ -380,7 +381,7 @@ async def test_without_dev_idp_none_of_its_routes_exist(tmp_path: Path) -> None:
                 )
                 assert response.status_code == 404, (method, path)
             # The rest of the service works as ever.
-            assert (await client.get(f"/v1/people/{OPERATOR.national_number}")).status_code == 200
+            assert (await lookup(client, OPERATOR.national_number)).status_code == 200
             assert (await client.get("/v1/companies", headers=as_(OPERATOR))).status_code == 200
     assert not settings.dev_idp_key_file.exists()
 

@@ -32,8 +32,10 @@ from dc_identity.demo import (
 from dc_identity.models import AuditEntry, Base, Grant, MainAccessManager, User
 from services.identity.tests.identity_support import (
     DIALECTS,
+    access_of,
     as_,
     assert_problem,
+    lookup,
     running,
     settings_for,
     temporary_database,
@@ -92,7 +94,7 @@ async def test_grant_flow_appoint_grant_branch_revoke(client: httpx.AsyncClient)
         "appointed_at": appointed["appointed_at"],
     }
     assert _at(appointed["appointed_at"]) >= started
-    access = (await client.get(f"/v1/people/{manager}/access")).json()
+    access = (await access_of(client, manager)).json()
     assert access["main_access_manager_of"] == [SCHELDE]
     managers = (await client.get(f"/v1/companies/{SCHELDE}/main-access-managers")).json()
     assert [m["national_number"] for m in managers] == [
@@ -118,7 +120,7 @@ async def test_grant_flow_appoint_grant_branch_revoke(client: httpx.AsyncClient)
         "revoked_by": None,
         "revoked_at": None,
     }
-    access = (await client.get(f"/v1/people/{grantee}/access")).json()
+    access = (await access_of(client, grantee)).json()
     assert access["rights"] == [
         {"grant_id": grant["id"], "company_id": SCHELDE, "branch_id": SCHELDE_ANTWERPEN}
     ]
@@ -130,7 +132,7 @@ async def test_grant_flow_appoint_grant_branch_revoke(client: httpx.AsyncClient)
     )
     assert response.status_code == 204
     assert response.content == b""
-    access = (await client.get(f"/v1/people/{grantee}/access")).json()
+    access = (await access_of(client, grantee)).json()
     assert access["rights"] == []
     active = (await client.get(f"/v1/companies/{SCHELDE}/grants")).json()
     assert grant["id"] not in [g["id"] for g in active]
@@ -182,7 +184,7 @@ async def test_a_main_access_manager_appoints_a_backup_and_grants_the_whole_comp
     )
     assert response.status_code == 201, response.text
     assert response.json()["branch_id"] is None
-    access = (await client.get(f"/v1/people/{SCHELDE_STAFF.national_number}/access")).json()
+    access = (await access_of(client, SCHELDE_STAFF.national_number)).json()
     assert {(r["company_id"], r["branch_id"]) for r in access["rights"]} == {
         (SCHELDE, None),
         (LEIE, None),
@@ -279,14 +281,14 @@ async def test_access_of_the_demo_people(client: httpx.AsyncClient) -> None:
         _access(USER_HOLDERS[3].national_number, "Jürgen Weber", user_numbers=["100000000004"]),
     ]
     for want in expected:
-        response = await client.get(f"/v1/people/{want['national_number']}/access")
+        response = await access_of(client, want["national_number"])
         assert response.status_code == 200
         assert response.json() == want
 
 
 async def test_every_demo_person_is_served(client: httpx.AsyncClient) -> None:
     for person in DEMO.people:
-        response = await client.get(f"/v1/people/{person.national_number}")
+        response = await lookup(client, person.national_number)
         assert response.json() == {
             "national_number": person.national_number,
             "first_name": person.first_name,
@@ -296,10 +298,10 @@ async def test_every_demo_person_is_served(client: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_or_malformed_person(client: httpx.AsyncClient) -> None:
-    for path in (f"/v1/people/{UNKNOWN_PERSON}", f"/v1/people/{UNKNOWN_PERSON}/access"):
-        assert_problem(await client.get(path), 404, "national_number")
-    for path in ("/v1/people/88080839014", "/v1/people/8808083901/access"):
-        assert_problem(await client.get(path), 422, "national_number")
+    for ask in (lookup, access_of):
+        assert_problem(await ask(client, UNKNOWN_PERSON), 404, "national_number")
+    assert_problem(await lookup(client, "88080839014"), 422, "national_number")
+    assert_problem(await access_of(client, "8808083901"), 422, "national_number")
 
 
 # --- companies and branches -----------------------------------------------------------------
@@ -338,7 +340,7 @@ async def test_operator_creates_a_company_and_a_branch(client: httpx.AsyncClient
     assert company["branches"] == branches
 
     # The new legal representative is a person now, and can appoint at once.
-    access = (await client.get(f"/v1/people/{representative}/access")).json()
+    access = (await access_of(client, representative)).json()
     assert access["legal_representative_of"] == [NEW_COMPANY]
     assert access["name"] == representative  # no name yet
     response = await client.post(
@@ -373,18 +375,25 @@ async def test_branches_of_a_demo_company(client: httpx.AsyncClient) -> None:
 async def test_a_person_registers_and_updates_themself(client: httpx.AsyncClient) -> None:
     body = {"first_name": "Fien", "last_name": "Baert", "email": "fien@example.org"}
     response = await client.put(
-        f"/v1/people/{UNKNOWN_PERSON}", json=body, headers=as_(UNKNOWN_PERSON)
+        "/v1/people", json={"national_number": UNKNOWN_PERSON, **body}, headers=as_(UNKNOWN_PERSON)
     )
     assert response.status_code == 201
     assert response.json() == {"national_number": UNKNOWN_PERSON, **body}
     body["email"] = "fien.baert@example.org"
-    response = await client.put(f"/v1/people/{UNKNOWN_PERSON}", json=body, headers=as_(OPERATOR))
-    assert response.status_code == 200
-    assert (await client.get(f"/v1/people/{UNKNOWN_PERSON}")).json()["email"] == body["email"]
-    assert_problem(
-        await client.put(f"/v1/people/{UNKNOWN_PERSON}", json=body, headers=as_(NO_RIGHTS)), 403
+    response = await client.put(
+        "/v1/people", json={"national_number": UNKNOWN_PERSON, **body}, headers=as_(OPERATOR)
     )
-    assert_problem(await client.put(f"/v1/people/{UNKNOWN_PERSON}", json=body), 401)
+    assert response.status_code == 200
+    assert (await lookup(client, UNKNOWN_PERSON)).json()["email"] == body["email"]
+    assert_problem(
+        await client.put(
+            "/v1/people", json={"national_number": UNKNOWN_PERSON, **body}, headers=as_(NO_RIGHTS)
+        ),
+        403,
+    )
+    assert_problem(
+        await client.put("/v1/people", json={"national_number": UNKNOWN_PERSON, **body}), 401
+    )
 
 
 # --- refusals -------------------------------------------------------------------------------
@@ -435,14 +444,19 @@ async def _send(
 async def test_writes_without_a_valid_actor_are_401(
     client: httpx.AsyncClient, header: str | None
 ) -> None:
-    headers = None if header is None else {"X-Actor-National-Number": header}
+    headers = as_(header)  # the party, without a (valid) person acting for it
     for method, path, body in _writes():
         response = await _send(client, method, path, body, headers)
-        problem = assert_problem(response, 401, "X-Actor-National-Number")
+        problem = assert_problem(response, 401, "X-Actor-Person")
         assert problem["title"] == "Not authenticated", (method, path)
+        # No acting party at all.
+        assert_problem(await _send(client, method, path, body), 401)
     # Even with a body that would be refused: authentication comes first.
-    response = await client.post(f"/v1/companies/{SCHELDE}/grants", json={"nonsense": 1})
-    assert_problem(response, 401, "X-Actor-National-Number")
+    response = await client.post(
+        f"/v1/companies/{SCHELDE}/grants", json={"nonsense": 1}, headers=headers
+    )
+    assert_problem(response, 401, "X-Actor-Person")
+    assert_problem(await client.post(f"/v1/companies/{SCHELDE}/grants", json={"nonsense": 1}), 401)
 
 
 async def test_writes_by_someone_who_may_not_are_403(client: httpx.AsyncClient) -> None:
@@ -730,7 +744,7 @@ async def test_demo_roles_load_once_and_a_revoked_demo_grant_stays_revoked(
     assert counts == {MainAccessManager: 2, Grant: 3, AuditEntry: 6}
 
     async with running(settings) as client:  # a restart loads the demo again
-        access = (await client.get(f"/v1/people/{LEIE_STAFF.national_number}/access")).json()
+        access = (await access_of(client, LEIE_STAFF.national_number)).json()
         assert access["rights"] == []
     assert {m: await _count(database_url, m) for m in counts} == counts
 
@@ -757,7 +771,7 @@ async def test_an_earlier_users_table_gets_its_holder_column(
         await database.dispose()
     async with running(settings_for(database_url, tmp_path)) as client:
         assert (await client.get("/v1/users/100000000001")).status_code == 200
-        access = (await client.get(f"/v1/people/{USER_HOLDERS[0].national_number}/access")).json()
+        access = (await access_of(client, USER_HOLDERS[0].national_number)).json()
         assert access["user_numbers"] == ["100000000001"]
     database = Database(database_url)
     try:

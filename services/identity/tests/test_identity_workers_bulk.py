@@ -27,6 +27,7 @@ from services.identity.tests.identity_support import (
     DIALECTS,
     as_,
     assert_problem,
+    lookup,
     running,
     settings_for,
     temporary_database,
@@ -102,7 +103,7 @@ async def test_workers_are_created_updated_or_left_as_they_are(
         "Werknemer 1",
     )
     assert (await identity.get(f"/v1/workers/{MOHAMED.login}")).json()["language"] == "fr"
-    person = await identity.get(f"/v1/people/{created['national_number']}")
+    person = await lookup(identity, created["national_number"])
     assert person.status_code == 200, "a new worker can log in"
     again = await identity.put(PATH, json=body, headers=as_(SCHELDE_STAFF))
     assert [outcome for _, outcome, _ in outcomes(again)] == ["unchanged"] * 3

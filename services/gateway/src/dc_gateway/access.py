@@ -27,7 +27,7 @@ class WorkerRoleOut(BaseModel):
 
 
 class AccessOut(BaseModel):
-    """``GET /v1/people/{national_number}/access`` of the identity service; also ``/me``."""
+    """``POST /v1/people/access`` of the identity service; also ``/me``."""
 
     national_number: str
     name: str
@@ -110,6 +110,11 @@ class Caller:
 
 
 class IdentityDirectory:
+    """The caller lookup: who a person is for the platform, asked of identity at every request.
+
+    The national number goes in the body of ``POST /v1/people/access``, never in the URL (which
+    uvicorn, httpx and any proxy write to their logs)."""
+
     def __init__(
         self,
         base_url: str,
@@ -121,7 +126,9 @@ class IdentityDirectory:
 
     async def caller(self, national_number: str, name: str | None) -> Caller:
         try:
-            response = await self._http.get(f"/v1/people/{national_number}/access")
+            response = await self._http.post(
+                "/v1/people/access", json={"national_number": national_number}
+            )
         except httpx.TransportError as error:
             raise Problem(503, "Identity service unavailable", str(error)) from error
         if response.status_code in (404, 422):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from dc_gateway.access import AccessOut, Caller
+from dc_gateway.parties import acting_as
 from dc_gateway.policy import Rule, may_see, not_found, requires
 from dc_gateway.upstream import Upstream
 
@@ -48,8 +49,14 @@ class GrantIn(BaseModel):
     )
 
 
-def _actor(caller: Caller) -> dict[str, str]:
-    return {"X-Actor-National-Number": caller.national_number}
+def _as_operator(caller: Caller) -> dict[str, str]:
+    """The acting party of an operator's change: the operator, by their own number."""
+    return acting_as(caller, "operator", caller.national_number)
+
+
+def _for_company(caller: Caller, company_id: str) -> dict[str, str]:
+    """The acting party of a change to a company's access: the company of the path."""
+    return acting_as(caller, "company", company_id)
 
 
 @router.get("/me", response_model=AccessOut, summary="Who am I, and my rights")
@@ -74,7 +81,8 @@ async def create_company(
     caller: Annotated[Caller, requires(Rule.OPERATOR)],
 ) -> Response:
     json = body.model_dump(mode="json")
-    return await identity.forward(request, "POST", "/companies", json=json, headers=_actor(caller))
+    headers = _as_operator(caller)
+    return await identity.forward(request, "POST", "/companies", json=json, headers=headers)
 
 
 @router.get("/companies/{company_id}", summary="A company with its branches")
@@ -111,7 +119,8 @@ async def create_branch(
 ) -> Response:
     path = f"/companies/{company_id}/branches"
     json = body.model_dump(mode="json")
-    return await identity.forward(request, "POST", path, json=json, headers=_actor(caller))
+    headers = _as_operator(caller)
+    return await identity.forward(request, "POST", path, json=json, headers=headers)
 
 
 @router.post(
@@ -128,7 +137,8 @@ async def appoint_main_access_manager(
 ) -> Response:
     path = f"/companies/{company_id}/main-access-managers"
     json = body.model_dump(mode="json")
-    return await identity.forward(request, "POST", path, json=json, headers=_actor(caller))
+    headers = _for_company(caller, company_id)
+    return await identity.forward(request, "POST", path, json=json, headers=headers)
 
 
 @router.get("/companies/{company_id}/main-access-managers", summary="The main access managers")
@@ -155,7 +165,8 @@ async def grant_right(
 ) -> Response:
     path = f"/companies/{company_id}/grants"
     json = body.model_dump(mode="json")
-    return await identity.forward(request, "POST", path, json=json, headers=_actor(caller))
+    headers = _for_company(caller, company_id)
+    return await identity.forward(request, "POST", path, json=json, headers=headers)
 
 
 @router.get("/companies/{company_id}/grants", summary="The rights granted in the company")
@@ -182,7 +193,8 @@ async def revoke_right(
     caller: Annotated[Caller, requires(Rule.ACCESS_MANAGER)],
 ) -> Response:
     path = f"/companies/{company_id}/grants/{grant_id}"
-    return await identity.forward(request, "DELETE", path, headers=_actor(caller))
+    headers = _for_company(caller, company_id)
+    return await identity.forward(request, "DELETE", path, headers=headers)
 
 
 @router.get("/companies/{company_id}/audit-log", summary="Every grant, revoke and appointment")

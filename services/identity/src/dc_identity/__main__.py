@@ -2,14 +2,12 @@
 
 import uvicorn
 
-from dc_common.logging import configure_logging
 from dc_identity.api import create_app
 from dc_identity.settings import IdentitySettings
 
 
 def main() -> None:
     settings = IdentitySettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 
 

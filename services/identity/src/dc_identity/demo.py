@@ -4,7 +4,7 @@ Every number here is valid by the rules of :mod:`dc_identity.domain` (the identi
 it). Other services must not import these values: they ask the identity service over HTTP
 (tests may import them).
 Loading is idempotent: rows that already exist (by primary key) are left as they are. The
-appointments and grants go through :mod:`dc_identity.commands`, so they obey the same rules and
+appointments and grants go through :mod:`dc_identity.service`, so they obey the same rules and
 leave the same audit-log entries as through the API; each is made once (a grant that was made
 and revoked since is not made again).
 """
@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import select
 
 from dc_common.db import Database
-from dc_identity import commands, repository
+from dc_identity import repository, service
 from dc_identity.models import Branch, Company, Grant, LegalRepresentative, Person, User, Worker
 
 
@@ -307,11 +307,11 @@ async def load_demo(database: Database, directory: DemoDirectory = DEMO) -> None
             if not await repository.get_main_access_manager(
                 session, appointment.company_id, appointment.national_number
             ):
-                await commands.appoint_main_access_manager(
+                await service.add_main_access_manager(
                     session,
-                    appointment.appointed_by,
-                    appointment.company_id,
-                    appointment.national_number,
+                    by=appointment.appointed_by,
+                    company_id=appointment.company_id,
+                    national_number=appointment.national_number,
                 )
         for grant in directory.grants:
             made_before = await session.scalar(
@@ -324,10 +324,10 @@ async def load_demo(database: Database, directory: DemoDirectory = DEMO) -> None
                 )
             )
             if made_before is None:
-                await commands.grant_right(
+                await service.add_grant(
                     session,
-                    grant.granted_by,
-                    grant.company_id,
-                    grant.national_number,
-                    grant.branch_id,
+                    by=grant.granted_by,
+                    company_id=grant.company_id,
+                    national_number=grant.national_number,
+                    branch_id=grant.branch_id,
                 )

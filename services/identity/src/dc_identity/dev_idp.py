@@ -23,7 +23,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,11 +39,12 @@ from joserfc.jwk import ECKey
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dc_common.logging import configure_logging
+from dc_common.db import Database
+from dc_common.logging import configure_logging, pseudonym
 from dc_common.problems import Problem, field_error
 from dc_identity import domain, repository
-from dc_identity.commands import check
 from dc_identity.models import Person
+from dc_identity.service import check
 from dc_identity.settings import IdentitySettings
 
 log = structlog.get_logger("dc_identity.dev_idp")
@@ -194,7 +195,7 @@ def issue_token(
 
 
 def display_name(person: Person) -> str:
-    return f"{person.first_name} {person.last_name}".strip() or person.national_number
+    return domain.display_name(person.first_name, person.last_name, person.national_number)
 
 
 def redirect_uri_error(value: str) -> str | None:
@@ -232,13 +233,15 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
-def create_router(
-    settings: IdentitySettings,
-    keys: KeyStore,
-    session: Callable[[Request], AbstractAsyncContextManager[AsyncSession]],
-) -> APIRouter:
-    """The provider's routes; the app includes them only when ``settings.dev_idp`` is true."""
+def create_router(settings: IdentitySettings, keys: KeyStore) -> APIRouter:
+    """The provider's routes, public (no internal secret: the browser calls them); the app
+    includes them only when ``settings.dev_idp`` is true. Logs name a person by pseudonym."""
     router = APIRouter(tags=["development identity provider"])
+
+    def session(request: Request) -> AbstractAsyncContextManager[AsyncSession]:
+        database: Database = request.app.state.database
+        return database.sessions()
+
     base = settings.dev_idp_issuer.rstrip("/")
 
     @router.get("/.well-known/openid-configuration")
@@ -263,7 +266,7 @@ def create_router(
         async with session(request) as db:
             person = await _known_person(db, body.national_number)
         issued = issue_token(keys, settings, person)
-        log.info("dev_idp.token_issued", sub=person.national_number, via="token")
+        log.info("dev_idp.token_issued", sub=pseudonym(person.national_number), via="token")
         return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
 
     @router.get("/dev/login", response_class=HTMLResponse)
@@ -290,7 +293,7 @@ def create_router(
         }
         if state := form.get("state", ""):
             fragment["state"] = state
-        log.info("dev_idp.token_issued", sub=person.national_number, via="login")
+        log.info("dev_idp.token_issued", sub=pseudonym(person.national_number), via="login")
         return RedirectResponse(f"{redirect_uri}#{urlencode(fragment)}", status_code=303)
 
     return router

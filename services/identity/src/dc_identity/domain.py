@@ -1,5 +1,6 @@
-"""Pure rules of the directory: the numbers that identify companies, branches and people, and
-who may appoint main access managers and grant or revoke the right (the ``may_*`` functions).
+"""Pure rules of the directory: the numbers that identify companies, branches and people, who
+may appoint main access managers and grant or revoke the right (the ``may_*`` functions), and
+what makes a worker of a workers file acceptable (:func:`worker_errors`).
 
 The number checks live in :mod:`dc_common.belgian_numbers`, shared with the other services (the
 imports validate the same numbers); this module re-exports them under the directory's names.
@@ -10,7 +11,7 @@ The ``is_valid_*`` functions are the boolean shorthands.
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from dc_common.belgian_numbers import (
@@ -32,10 +33,14 @@ from dc_common.belgian_numbers import (
 )
 
 __all__ = [
+    "LANGUAGES",
+    "NAME_MAX_LENGTH",
     "RIGHT_DIENSTENCHEQUES_EO",
     "AuditAction",
     "GrantScope",
     "Roles",
+    "WorkerValues",
+    "display_name",
     "enterprise_number_error",
     "establishment_unit_number_error",
     "grant_branch_error",
@@ -56,6 +61,7 @@ __all__ = [
     "user_number_error",
     "with_enterprise_check",
     "with_national_check",
+    "worker_errors",
     "worker_login_error",
 ]
 
@@ -128,3 +134,60 @@ def is_duplicate_grant(wanted: GrantScope, active: Iterable[GrantScope]) -> bool
 def revoke_error(revoked_at: datetime | None) -> str | None:
     """A grant is revoked once; the row stays, so a second revoke is a conflict."""
     return None if revoked_at is None else "the grant is already revoked"
+
+
+def display_name(first_name: str, last_name: str, national_number: str) -> str:
+    """How a person is named to the platform: first and last name (the national number for a
+    person registered without a name yet)."""
+    return f"{first_name} {last_name}".strip() or national_number
+
+
+# --- workers in bulk ------------------------------------------------------------------------
+
+LANGUAGES = ("nl", "fr", "de", "en")
+NAME_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerValues:
+    """One worker as a workers file (or a caller of the bulk upsert) gives it."""
+
+    login: str
+    national_number: str
+    first_name: str
+    last_name: str
+    branch_id: str | None
+    contract_start: date
+    contract_end: date | None
+    language: str
+
+
+def worker_errors(
+    values: WorkerValues, branches: Collection[str], rights: Collection[str] | None
+) -> list[tuple[str, str]]:
+    """Every problem of one worker on its own, as (field, reason): ``branches`` are the
+    company's, ``rights`` the branches the actor may change workers of (None: all of them)."""
+    errors: list[tuple[str, str]] = []
+    if reason := worker_login_error(values.login):
+        errors.append(("login", reason))
+    if reason := national_number_error(values.national_number):
+        errors.append(("national_number", reason))
+    for name_field, name in (("first_name", values.first_name), ("last_name", values.last_name)):
+        if not name.strip():
+            errors.append((name_field, "is required"))
+        elif len(name) > NAME_MAX_LENGTH:
+            errors.append((name_field, f"must be at most {NAME_MAX_LENGTH} characters"))
+    if values.contract_end is not None and values.contract_end < values.contract_start:
+        errors.append(
+            ("contract_end", f"must not be before contract_start ({values.contract_start})")
+        )
+    if values.language not in LANGUAGES:
+        errors.append(("language", "must be nl, fr, de or en"))
+    if values.branch_id is not None:
+        if reason := establishment_unit_number_error(values.branch_id):
+            errors.append(("branch_id", reason))
+        elif values.branch_id not in branches:
+            errors.append(("branch_id", "is not a branch of this company"))
+    if rights is not None and values.branch_id not in rights:
+        errors.append(("branch_id", f"outside your rights (branches {', '.join(sorted(rights))})"))
+    return errors

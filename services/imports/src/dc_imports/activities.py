@@ -210,7 +210,7 @@ class ImportsActivities:
             async with heartbeating():
                 try:
                     results = await self._identity.upsert_workers(
-                        batch.company_id, batch.actor.person, to_send
+                        batch.company_id, batch.actor, to_send
                     )
                 except IdentityRefused as refused:
                     reason = f"identity refused the workers ({refused.status}): {refused.detail}"

@@ -4,14 +4,14 @@ company's workers (plausibility), and the bulk upsert of the workers of a worker
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, SecretStr
 
+from dc_common.actors import Actor
 from dc_common.internal import internal_http_client
 from dc_workflows.contracts.imports import ImportedWorker
-
-ACTOR_HEADER = "X-Actor-National-Number"
 
 
 class WorkerContract(BaseModel):
@@ -67,13 +67,13 @@ class IdentityClient:
         return [WorkerContract.model_validate(item) for item in response.json()]
 
     async def upsert_workers(
-        self, company_id: str, actor: str | None, workers: Sequence[ImportedWorker]
+        self, company_id: str, actor: Actor, workers: Sequence[ImportedWorker]
     ) -> list[WorkerUpsertResult]:
         """Create or update the workers (by login); one result per worker, in order."""
         body: dict[str, Any] = {
             "workers": [worker.model_dump(mode="json", exclude={"line"}) for worker in workers]
         }
-        headers = {ACTOR_HEADER: actor} if actor else {}
+        headers = _acting(actor)
         response = await self._call(
             "PUT", f"/v1/companies/{company_id}/workers", json=body, headers=headers
         )
@@ -93,6 +93,16 @@ class IdentityClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _acting(actor: Actor) -> dict[str, str]:
+    """The acting party in the shared ``X-Actor-*`` headers (who uploaded the file)."""
+    headers = {"X-Actor-Kind": actor.kind.value, "X-Actor-Id": actor.id}
+    if actor.person:
+        headers["X-Actor-Person"] = actor.person
+    if actor.name:
+        headers["X-Actor-Name"] = quote(actor.name, safe=" ")
+    return headers
 
 
 def _raise_for_status(response: httpx.Response) -> None:
