@@ -1,11 +1,15 @@
 """Schema creation brings a database of an earlier version up to date, additively."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, select
 
 from dc_common.db import Database, create_schema
+from tests.support.servers import postgres_database, postgres_unavailable_reason
 
 
 def version(number: int) -> MetaData:
@@ -47,3 +51,40 @@ async def test_a_new_mandatory_column_without_default_is_refused(tmp_path: Path)
     with pytest.raises(RuntimeError, match=r"people\.required is new and NOT NULL"):
         await create_schema(db.engine, version(3))
     await db.dispose()
+
+
+def many_tables() -> MetaData:
+    metadata = MetaData()
+    for number in range(30):
+        Table(f"table_{number}", metadata, Column("id", Integer, primary_key=True))
+    return metadata
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def test_processes_starting_together_each_find_the_schema_made(
+    dialect: str, tmp_path: Path
+) -> None:
+    """A service's API and worker start at once and both create the schema: neither fails."""
+    async with _database_url(dialect, tmp_path) as url:
+        databases = [Database(url) for _ in range(4)]
+        try:
+            await asyncio.gather(*(create_schema(db.engine, many_tables()) for db in databases))
+            async with databases[0].engine.connect() as connection:
+                tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        finally:
+            for db in databases:
+                await db.dispose()
+    assert set(tables) == {f"table_{number}" for number in range(30)}
+
+
+@asynccontextmanager
+async def _database_url(dialect: str, tmp_path: Path) -> AsyncIterator[str]:
+    if dialect == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+        return
+    if reason := await postgres_unavailable_reason():
+        pytest.skip(reason)
+    async with postgres_database("dc_common_schema") as url:
+        yield url

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, DateTime, Dialect, MetaData, event, inspect, 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -44,13 +45,34 @@ def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+#: Key of the PostgreSQL advisory lock under which a process changes the schema.
+_SCHEMA_LOCK = 0x6463_5F73_6368
+
+
 async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:
     """Create missing tables, and add the columns a newer version of the models added to tables
     an earlier version created (additive changes only: new columns must be nullable or have a
-    server default)."""
-    async with engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-        await connection.run_sync(_add_missing_columns, metadata)
+    server default).
+
+    Several processes of a service start at once (its API and its worker): on PostgreSQL they
+    take turns under an advisory lock; SQLite, which cannot lock before its checks, tries again
+    when another process created a table between the check and the creation.
+    """
+    for attempt in range(3):
+        try:
+            async with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK}
+                    )
+                await connection.run_sync(metadata.create_all)
+                await connection.run_sync(_add_missing_columns, metadata)
+            return
+        except OperationalError as error:
+            if not ("already exists" in str(error) or "duplicate column" in str(error)):
+                raise
+            if attempt == 2:
+                raise
 
 
 def _add_missing_columns(connection: Connection, metadata: MetaData) -> None:
