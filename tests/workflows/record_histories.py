@@ -8,7 +8,8 @@ is written to tests/workflows/histories/<scenario>.json, or <scenario>.<LABEL>.j
 The fixtures are the histories of workflows recorded from earlier code: every one must keep
 replaying on the current code. So never re-record to make a failing replay pass (version the
 change with workflow.patched instead); after a versioned change, record its new paths under a
-new label (e.g. `record_histories.py wallet`), which keeps the older fixtures beside them.
+new label (e.g. `record_histories.py wallet`; `keys` when a modification started to move the
+natural key), which keeps the older fixtures beside them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ if str(ROOT) not in sys.path:
 
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from dc_workflows.contracts.lifecycle import DetailChanges  # noqa: E402
+from dc_workflows.contracts.lifecycle import (  # noqa: E402
+    DetailChanges,
+    LifecyclePolicy,
+    WindowUnit,
+)
 from dc_workflows.ids import service_workflow_id  # noqa: E402
 from dc_workflows.status import ServiceStatus as S  # noqa: E402
 from tests.workflows.lifecycle_harness import (  # noqa: E402
@@ -70,6 +75,11 @@ async def auto_validated_after_reminder(env: WorkflowEnvironment, service: Handl
     assert deadline is not None
     await sleep_until(env, deadline + timedelta(hours=1))
     assert (await state_of(service)).status == S.READY_FOR_ALLOCATION
+
+
+async def auto_validated_in_working_days(env: WorkflowEnvironment, service: Handle) -> None:
+    """Registered under the policy of working days (see POLICIES)."""
+    await auto_validated_after_reminder(env, service)
 
 
 async def contested_corrected_agreed(env: WorkflowEnvironment, service: Handle) -> None:
@@ -127,10 +137,17 @@ SCENARIOS: dict[str, Scenario] = {
     "validated-then-confirmed": validated_then_confirmed,
     "confirmed-then-validated": confirmed_then_validated,
     "auto-validated-after-reminder": auto_validated_after_reminder,
+    "auto-validated-in-working-days": auto_validated_in_working_days,
     "contested-corrected-agreed": contested_corrected_agreed,
     "reconfirmed-after-modification": reconfirmed_after_modification,
     "cancelled-after-validation": cancelled_after_validation,
     "paid-in-three-steps": paid_in_three_steps,
+}
+
+
+#: The policy a scenario's service is registered under, where not the default one.
+POLICIES: dict[str, LifecyclePolicy] = {
+    "auto-validated-in-working-days": LifecyclePolicy(window_unit=WindowUnit.WORKING),
 }
 
 
@@ -150,7 +167,9 @@ async def record(label: str | None) -> None:
         running_workers(env.client, ServicesMgmtFake(), WalletFake()),
     ):
         for name, play in SCENARIOS.items():
-            service = await start_service(env.client, history_service_id(name))
+            service = await start_service(
+                env.client, history_service_id(name), policy=POLICIES.get(name)
+            )
             await play(env, service)
             history = await service.fetch_history()
             path = HISTORIES / f"{name}{suffix}"

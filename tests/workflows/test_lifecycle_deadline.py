@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from dateutil.easter import easter
 from temporalio.testing import WorkflowEnvironment
 
+from dc_workflows import deadline
 from dc_workflows.contracts.common import SYSTEM
 from dc_workflows.contracts.lifecycle import (
     DetailChanges,
@@ -214,6 +215,8 @@ def _next(weekday: int, after: date, *, before_easter_monday: bool = False) -> d
 async def _registered_on(
     env: WorkflowEnvironment, start_service: StartService, day: date
 ) -> ServiceState:
+    # The Belgian calendar is then built inside the workflow's sandbox, not found made already.
+    deadline._belgian_holidays.cache_clear()
     await sleep_until(env, datetime.combine(day, time(10, 0), tzinfo=BRUSSELS))
     return await state_of(await start_service(policy=WORKING_DAYS))
 

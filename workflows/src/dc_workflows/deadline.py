@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays
+from holidays.countries.belgium import Belgium
+from temporalio import workflow
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
@@ -43,7 +44,10 @@ def is_working_day(day: date) -> bool:
 
 @cache
 def _belgian_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("BE", years=year))
+    # The calendar reads the locale (for the holidays' names) as it is built: allowed in a
+    # workflow, since the dates it gives do not depend on it.
+    with workflow.unsafe.sandbox_unrestricted():
+        return frozenset(Belgium(years=year))
 
 
 def _local(instant: datetime, tz: ZoneInfo) -> datetime:
