@@ -47,7 +47,7 @@ def _belgian_holidays(year: int) -> frozenset[date]:
     # The calendar reads the locale (for the holidays' names) as it is built: allowed in a
     # workflow, since the dates it gives do not depend on it.
     with workflow.unsafe.sandbox_unrestricted():
-        return frozenset(Belgium(years=year))
+        return frozenset(Belgium(years=year))  # type: ignore[no-untyped-call]
 
 
 def _local(instant: datetime, tz: ZoneInfo) -> datetime:
