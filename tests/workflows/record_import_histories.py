@@ -66,9 +66,11 @@ RETRY_WAIT_SECONDS = 10
 
 @dataclass
 class Poison:
-    """The chunks (by first line) whose reading keeps failing, as a bug on some input would."""
+    """The chunks (by first line) whose reading keeps failing, as a bug on some input would;
+    ``final``: with an error that says retrying is pointless (non-retryable)."""
 
     lines: set[int] = field(default_factory=set)
+    final: bool = False
 
 
 @dataclass
@@ -155,11 +157,80 @@ async def continued_as_new(rec: Recording) -> str:
     return str(body["workflow_id"])
 
 
+async def _stopped(rec: Recording, rows: list[list[str]]) -> dict[str, Any]:
+    rec.poison.lines.add(POISONED_LINE)
+    body = await upload(rec.staff, csv_bytes(SERVICES_HEADER, rows), company_id=SCHELDE)
+    failed = await until(rec.staff, body["id"], "failed")
+    assert failed["failure"]["line"] == POISONED_LINE, failed
+    rec.poison.lines.clear()
+    return failed
+
+
+async def stopped_then_retried(rec: Recording) -> str:
+    """The chunk of line 7 keeps failing: the import stops; the operator retries it while its
+    workflow waits."""
+    failed = await _stopped(rec, services(range(1, 13), worker=MARIE.login))
+    handle = rec.platform.temporal.get_workflow_handle(failed["workflow_id"])
+    assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+    retried = await rec.operator.post(f"/api/v1/imports/{failed['id']}/retry")
+    assert retried.status_code == 202, retried.text
+    done = await until(rec.staff, failed["id"], "done")
+    assert done["registered"] == 12, done
+    return str(failed["workflow_id"])
+
+
+async def given_up_then_retried(rec: Recording) -> str:
+    """The import stops, nobody retries it in time: its workflow ends; the operator's retry then
+    starts a new run from where it stopped."""
+    failed = await _stopped(rec, services(range(13, 25), worker=MARIE.login))
+    handle = rec.platform.temporal.get_workflow_handle(failed["workflow_id"])
+
+    async def closed() -> bool:
+        return (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
+
+    await eventually(closed, within=RETRY_WAIT_SECONDS + 60)
+    retried = await rec.operator.post(f"/api/v1/imports/{failed['id']}/retry")
+    assert retried.status_code == 202, retried.text
+    done = await until(rec.staff, failed["id"], "done")
+    assert done["registered"] == 12, done
+    return str(failed["workflow_id"])
+
+
+async def failed_for_good(rec: Recording) -> str:
+    """Reading the chunk of line 7 fails with an error that says retrying is pointless: the code
+    before let that fail the workflow (the import left running); now the import stops, and the
+    operator's retry completes it."""
+    rec.poison.lines.add(POISONED_LINE)
+    rec.poison.final = True
+    body = await upload(
+        rec.staff, csv_bytes(SERVICES_HEADER, services(range(25, 31))), company_id=SCHELDE
+    )
+    handle = rec.platform.temporal.get_workflow_handle(body["workflow_id"])
+
+    async def settled() -> bool:
+        if (await handle.describe()).status is WorkflowExecutionStatus.FAILED:
+            return True
+        return bool((await status_of(rec.staff, body["id"]))["status"] == "failed")
+
+    await eventually(settled, within=60)
+    rec.poison.lines.clear()
+    rec.poison.final = False
+    if (await status_of(rec.staff, body["id"]))["status"] == "failed":
+        retried = await rec.operator.post(f"/api/v1/imports/{body['id']}/retry")
+        assert retried.status_code == 202, retried.text
+        done = await until(rec.staff, body["id"], "done")
+        assert done["registered"] == 6, done
+    return str(body["workflow_id"])
+
+
 SCENARIOS: dict[str, Scenario] = {
     "services-file": services_file,
     "workers-file": workers_file,
     "refused-file": refused_file,
     "continued-as-new": continued_as_new,
+    "stopped-then-retried": stopped_then_retried,
+    "given-up-then-retried": given_up_then_retried,
+    "failed-for-good": failed_for_good,
 }
 
 
@@ -216,7 +287,11 @@ async def recording_platform(client: Client, state: Path) -> AsyncIterator[Recor
         @activity.defn(name=ImportActivity.PROCESS_CHUNK)
         async def process_chunk(request: ChunkRequest) -> ChunkResult:
             if request.start_line in poison.lines:
-                raise ApplicationError(f"cannot read line {request.start_line}", type="Poisoned")
+                raise ApplicationError(
+                    f"cannot read line {request.start_line}",
+                    type="Poisoned",
+                    non_retryable=poison.final,
+                )
             return await imports.process_chunk(request)
 
         others = [fn for fn in imports.all if fn.__name__ != "process_chunk"]

@@ -6,7 +6,10 @@ workflow issue different commands for a recorded history (another activity, one 
 different order) would break them all; this test fails on it. Fixtures come from
 `uv run python tests/workflows/record_import_histories.py`, one file per run of the workflow
 (`<scenario>[.<label>].<run>.json`): the unlabelled ones were recorded on the code before the
-imports could stop and be retried.
+imports could stop and be retried (`failed-for-good.1.json`: a step failed with a non-retryable
+error, which failed that workflow; the change that now stops the import instead is guarded by
+`workflow.patched`, and this history is what proves the guard), the `retry` ones on the code
+after.
 
 A history is checked only up to its last event: commands the new code would add after it go
 unnoticed.
