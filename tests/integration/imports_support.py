@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 from dc_imports.models import ImportRow
 from dc_services.models import Service
 from tests.support.platform import Platform
+from tests.support.waiting import eventually
 
 SERVICES_HEADER = ("Werknemer", "Gebruikersnummer", "Datum", "Uren", "Activiteit", "Vestiging")
 
@@ -59,21 +59,36 @@ async def started(client: httpx.AsyncClient, content: bytes, **options: Any) -> 
     return body
 
 
+async def import_of(client: httpx.AsyncClient, import_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/imports/{import_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def reached(
+    client: httpx.AsyncClient, import_id: str, statuses: Sequence[str], *, within: float = 90.0
+) -> dict[str, Any]:
+    """The import once its status is one of ``statuses`` (polled through the API)."""
+    last: dict[str, Any] = {}
+
+    async def there() -> bool:
+        nonlocal last
+        last = await import_of(client, import_id)
+        return last["status"] in statuses
+
+    try:
+        await eventually(there, within=within)
+    except AssertionError as error:
+        raise AssertionError(f"import {import_id} not {'/'.join(statuses)}: {last}") from error
+    return last
+
+
 async def finished(
     client: httpx.AsyncClient, import_id: str, *, within: float = 90.0
 ) -> dict[str, Any]:
-    """The import once it is done or failed (polled through the API)."""
-    loop = asyncio.get_running_loop()
-    give_up_at = loop.time() + within
-    while True:
-        response = await client.get(f"/api/v1/imports/{import_id}")
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        if body["status"] in ("done", "failed"):
-            return body
-        if loop.time() > give_up_at:
-            raise AssertionError(f"import {import_id} not finished within {within} s: {body}")
-        await asyncio.sleep(0.2)
+    """The import once it is done or failed."""
+    return await reached(client, import_id, ("done", "failed"), within=within)
 
 
 async def imported(client: httpx.AsyncClient, content: bytes, **options: Any) -> dict[str, Any]:
@@ -118,12 +133,11 @@ async def services_of_import(platform: Platform, service_ids: Sequence[str]) -> 
 
 async def projected(platform: Platform, service_ids: Sequence[str], *, within: float = 60) -> None:
     """Every one of these services is in the read model (the lifecycles project themselves)."""
-    loop = asyncio.get_running_loop()
-    give_up_at = loop.time() + within
-    while len(await services_of_import(platform, service_ids)) < len(set(service_ids)):
-        if loop.time() > give_up_at:
-            raise AssertionError(f"services not projected within {within} s")
-        await asyncio.sleep(0.2)
+
+    async def all_there() -> bool:
+        return len(await services_of_import(platform, service_ids)) == len(set(service_ids))
+
+    await eventually(all_there, within=within)
 
 
 async def count_with_key(

@@ -459,6 +459,14 @@ MATRIX: tuple[Call, ...] = (
         target=_import_path("/errors.csv"),
     ),
     Call("GET", "/api/v1/imports/{import_id}/rows", IMPORT_READERS, target=_import_path("/rows")),
+    Call(
+        "POST",
+        "/api/v1/imports/{import_id}/retry",
+        # Operators only; this import did not stop (it runs or is done), so there is nothing
+        # to retry (409).
+        _expect(403, operator=409),
+        target=_import_path("/retry"),
+    ),
 )
 
 PATH_VALUES = {

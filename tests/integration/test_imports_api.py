@@ -16,15 +16,18 @@ from datetime import date
 import httpx
 import pytest
 
+from dc_common.belgian_numbers import with_national_check
 from dc_identity.demo import (
     DEMO,
     LEIE,
     LEIE_KORTRIJK,
     LEIE_STAFF,
+    OPERATOR,
     SCHELDE,
     SCHELDE_ANTWERPEN,
     SCHELDE_GENT,
     SCHELDE_GENT_STAFF,
+    SCHELDE_MAIN_ACCESS_MANAGER,
     SCHELDE_STAFF,
 )
 from dc_imports.columns import FileKind
@@ -70,6 +73,30 @@ async def leie_staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 async def gent_staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """Lotte: the right on Schelde's Gent branch only."""
     async with platform.as_person(SCHELDE_GENT_STAFF.national_number) as client:
+        yield client
+
+
+ANTWERPEN_STAFF = with_national_check("860707123")
+
+
+@pytest.fixture(scope="module")
+async def antwerpen_staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """Joris Peeters: the right on Schelde's Antwerpen branch only, granted by Els, the main
+    access manager, through the gateway."""
+    async with internal_client(platform.identity_url) as identity:
+        person = await identity.put(
+            f"/v1/people/{ANTWERPEN_STAFF}",
+            json={"first_name": "Joris", "last_name": "Peeters"},
+            headers={"X-Actor-National-Number": OPERATOR.national_number},
+        )
+    assert person.status_code in (200, 201), person.text
+    async with platform.as_person(SCHELDE_MAIN_ACCESS_MANAGER.national_number) as manager:
+        grant = await manager.post(
+            f"/api/v1/companies/{SCHELDE}/grants",
+            json={"national_number": ANTWERPEN_STAFF, "branch_id": SCHELDE_ANTWERPEN},
+        )
+    assert grant.status_code == 201, grant.text
+    async with platform.as_person(ANTWERPEN_STAFF) as client:
         yield client
 
 
@@ -432,3 +459,57 @@ async def test_branch_staff_import_for_their_branch_and_see_only_theirs(
     assert (await gent_staff.get(f"/api/v1/imports/{whole['id']}")).status_code == 404
     assert (await gent_staff.get(f"/api/v1/imports/{whole['id']}/errors.csv")).status_code == 404
     assert (await staff.get(f"/api/v1/imports/{body['id']}")).status_code == 200
+
+
+async def test_the_same_bytes_for_another_branch_are_that_branchs_own_import(
+    staff: httpx.AsyncClient,
+    gent_staff: httpx.AsyncClient,
+    antwerpen_staff: httpx.AsyncClient,
+) -> None:
+    """One file, sent by the staff of two branches and by the staff of the whole company: each
+    branch (and the company as a whole) gets an import of its own, and sees who uploaded it by
+    name, never another branch's import nor anyone's national number."""
+    content = csv_bytes(SERVICES_HEADER, [[MOHAMED.login, USERS[4], "24/10/2023", "2", "1", ""]])
+    gent = await started(gent_staff, content, company_id=SCHELDE, branch_id=SCHELDE_GENT)
+    antwerpen_upload = await upload(
+        antwerpen_staff, content, company_id=SCHELDE, branch_id=SCHELDE_ANTWERPEN
+    )
+
+    assert antwerpen_upload.status_code == 202, antwerpen_upload.text
+    antwerpen = antwerpen_upload.json()
+    assert antwerpen["id"] != gent["id"]
+    assert (antwerpen["branch_id"], antwerpen["uploaded_by"]) == (
+        SCHELDE_ANTWERPEN,
+        "Joris Peeters",
+    )
+    assert SCHELDE_GENT_STAFF.national_number not in antwerpen_upload.text
+    again = await upload(gent_staff, content, company_id=SCHELDE, branch_id=SCHELDE_GENT)
+    assert (again.status_code, again.json()["id"]) == (200, gent["id"])
+    for_gent = await upload(staff, content, company_id=SCHELDE, branch_id=SCHELDE_GENT)
+    assert (for_gent.status_code, for_gent.json()["id"]) == (200, gent["id"])
+    company_wide = await started(staff, content, company_id=SCHELDE)
+    assert company_wide["id"] not in (gent["id"], antwerpen["id"])
+    assert (company_wide["branch_id"], company_wide["uploaded_by"]) == (None, "Tom Mertens")
+    company_again = await upload(staff, content, company_id=SCHELDE)
+    assert (company_again.status_code, company_again.json()["id"]) == (200, company_wide["id"])
+
+    done = {
+        name: await finished(client, body["id"])
+        for name, client, body in (
+            ("gent", gent_staff, gent),
+            ("antwerpen", antwerpen_staff, antwerpen),
+            ("company", staff, company_wide),
+        )
+    }
+    assert {name: body["status"] for name, body in done.items()} == dict.fromkeys(done, "done")
+    assert done["gent"]["uploaded_by"] == "Lotte Jacobs"
+    assert (await antwerpen_staff.get(f"/api/v1/imports/{gent['id']}")).status_code == 404
+    listed = await gent_staff.get("/api/v1/imports")
+    assert gent["id"] in {item["id"] for item in listed.json()["items"]}
+    assert antwerpen["id"] not in {item["id"] for item in listed.json()["items"]}
+    for client, body in ((gent_staff, gent), (staff, company_wide), (staff, antwerpen)):
+        seen = await client.get(f"/api/v1/imports/{body['id']}")
+        assert SCHELDE_GENT_STAFF.national_number not in seen.text
+        assert SCHELDE_STAFF.national_number not in seen.text
+        assert ANTWERPEN_STAFF not in seen.text
+    assert SCHELDE_GENT_STAFF.national_number not in listed.text

@@ -5,6 +5,7 @@ stored again changes nothing; a file refused as a whole fails its import; flags 
 
 import csv
 import io
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -183,7 +184,8 @@ async def test_chunks_make_the_rows_of_one_pass_whatever_their_size(
     assert accepted == sorted(line for line, (o, _) in expected.items() if o == "accepted")
     last = results[-1].counts
     assert (last.rows_total, last.rows_read) == (len(expected), len(expected))
-    assert last.accepted + last.rejected + last.duplicates == len(expected)
+    assert last.rejected + last.duplicates + len(accepted) == len(expected)
+    assert last.accepted == 0, "a row counts as accepted once its owning service took it"
 
 
 async def test_a_chunk_processed_again_stores_nothing_twice(imports: Store) -> None:
@@ -330,3 +332,128 @@ async def _report(desk: ImportDesk, import_id: str) -> list[list[str]]:
     data = b"".join(pieces)
     assert data.startswith(b"\xef\xbb\xbf")
     return list(csv.reader(io.StringIO(data[3:].decode(), newline=""), delimiter=";"))
+
+
+PROGRESS = ("next_line", "rows_read", "accepted", "rejected", "duplicates", "registered")
+
+
+async def test_progress_never_moves_backwards_when_late_attempts_finish(imports: Store) -> None:
+    """A late attempt of an earlier step (an activity Temporal gave up on, still running on a
+    slow worker) finishes after the import went on: neither the cursor nor a count goes back."""
+    import_id = await imports.new_import(services_file(30, seed=4))
+    desk = ImportDesk(temporal=None, db=imports.db, settings=ImportsSettings())  # type: ignore[arg-type]
+    seen: list[tuple[int, ...]] = []
+
+    async def look() -> None:
+        imported = await desk.get(import_id)
+        seen.append(tuple(getattr(imported, name) for name in PROGRESS))
+
+    def outcomes(chunk: ChunkResult, fate: RowFate) -> ChunkOutcomes:
+        """What the registration made of the chunk's rows: the first one as ``fate``."""
+        lines = [service.line for service in chunk.services]
+        first = RowOutcome(
+            line=lines[0],
+            fate=fate,
+            service_id=f"s-{lines[0]}" if fate is RowFate.REGISTERED else None,
+            errors=()
+            if fate is RowFate.REGISTERED
+            else (FieldProblem(field="worker_login", reason="unknown worker"),),
+        )
+        return ChunkOutcomes(
+            import_id=import_id,
+            start_line=chunk.start_line,
+            next_line=chunk.next_line,
+            rows=(
+                first,
+                *(
+                    RowOutcome(line=line, fate=RowFate.REGISTERED, service_id=f"s-{line}")
+                    for line in lines[1:]
+                ),
+            ),
+        )
+
+    first_request = ChunkRequest(import_id=import_id, start_line=2, size=10)
+    first = await imports.activities.process_chunk(first_request)
+    await look()
+    await imports.activities.record_outcomes(outcomes(first, RowFate.REJECTED))
+    await look()
+    second = await imports.activities.process_chunk(
+        ChunkRequest(
+            import_id=import_id,
+            start_line=first.next_line,
+            start_offset=first.next_offset,
+            size=10,
+        )
+    )
+    await look()
+    await imports.activities.record_outcomes(outcomes(second, RowFate.REGISTERED))
+    await look()
+    # The late attempts of the first chunk: its reading, then its outcomes as an earlier
+    # registration attempt (identity unreachable at the time) reported them.
+    await imports.activities.process_chunk(first_request)
+    await look()
+    await imports.activities.record_outcomes(
+        outcomes(first, RowFate.REGISTERED).model_copy(
+            update={
+                "rows": tuple(
+                    RowOutcome(
+                        line=row.line,
+                        fate=RowFate.REJECTED,
+                        errors=(FieldProblem(field="row", reason="identity unavailable"),),
+                    )
+                    for row in outcomes(first, RowFate.REGISTERED).rows
+                )
+            }
+        )
+    )
+    await look()
+
+    for before, after in itertools.pairwise(seen):
+        assert all(a >= b for a, b in zip(after, before, strict=True)), dict(
+            zip(PROGRESS, zip(before, after, strict=True), strict=True)
+        )
+    assert seen[-1] == seen[3], "the late attempts changed nothing"
+    assert seen[3][0] == second.next_line
+
+
+async def test_a_row_services_mgmt_finds_registered_meanwhile_is_a_duplicate_of_that_service(
+    imports: Store,
+) -> None:
+    """services.register_batch answers a row whose service another file or the API registered
+    after the known-services check as a duplicate of that service: counted, listed and reported
+    as such."""
+    import_id = await imports.new_import(services_file(12, seed=9))
+    chunk = (await imports.run(import_id, 100))[0]
+    lines = [service.line for service in chunk.services]
+    taken = "5b1f3f0e-0000-4000-8000-000000000001"
+    reason = f"already registered as service {taken}"
+    counts = await imports.activities.record_outcomes(
+        ChunkOutcomes(
+            import_id=import_id,
+            start_line=chunk.start_line,
+            next_line=chunk.next_line,
+            rows=(
+                RowOutcome(
+                    line=lines[0],
+                    fate=RowFate.DUPLICATE,
+                    service_id=taken,
+                    errors=(FieldProblem(field="row", reason=reason),),
+                ),
+                *(
+                    RowOutcome(line=line, fate=RowFate.REGISTERED, service_id=f"s-{line}")
+                    for line in lines[1:]
+                ),
+            ),
+        )
+    )
+
+    assert counts.duplicates == chunk.counts.duplicates + 1
+    assert counts.registered == counts.accepted == len(lines) - 1
+    desk = ImportDesk(temporal=None, db=imports.db, settings=ImportsSettings())  # type: ignore[arg-type]
+    _, rows = await desk.rows(import_id, outcome="duplicate", flagged=None, page=1, page_size=50)
+    found = [row for row in rows.items if row.line == lines[0]]
+    assert [(row.service_id, row.errors) for row in found] == [
+        (taken, [{"field": "row", "reason": reason}])
+    ]
+    report = await _report(desk, import_id)
+    assert [str(lines[0]), "row", reason] in [row[:3] for row in report[1:]]

@@ -3,7 +3,8 @@
 The rule is that of company staff (an operator, or the right on the company), checked here
 because the company comes from the form or from the import: a staff member with a right on
 some branches only must name one of them when uploading, and sees only the imports of their
-branches. An import outside everything the caller may see is a 404.
+branches. An import outside everything the caller may see is a 404. An import that stopped
+because a step kept failing is retried by an operator.
 """
 
 from collections.abc import Mapping
@@ -167,6 +168,27 @@ async def get_import(
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
 ) -> dict[str, Any]:
     return await _visible(imports, caller, import_id)
+
+
+@router.post(
+    "/imports/{import_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ImportOut,
+    summary="Retry an import stopped by a step that kept failing (operators)",
+    responses={403: PROBLEM, 404: PROBLEM, 409: PROBLEM},
+)
+async def retry_import(
+    import_id: str,
+    request: Request,
+    imports: Imports,
+    caller: Annotated[Caller, requires(Rule.OPERATOR)],
+) -> Response:
+    """It goes on from the first line not finished (``failure.line``), registering nothing
+    twice. 409 for an import that is not stopped: running, done, or a file refused as a whole
+    (which is corrected and uploaded again)."""
+    await _visible(imports, caller, import_id)
+    headers = acting_as(caller, "operator", caller.national_number)
+    return await imports.forward(request, "POST", f"/imports/{import_id}/retry", headers=headers)
 
 
 @router.get(

@@ -1,8 +1,8 @@
 """Activities of the imports service, called by ImportWorkflow by name on TaskQueue.IMPORTS.
 
 Each is idempotent: a chunk stored once is never stored again (its rows are keyed by import and
-line, and a chunk checked again gives the same rows), outcomes are set, not added, and counts
-are recounted from the rows.
+line, and a chunk checked again gives the same rows), a row's outcome is set once, and counts are
+recounted from the rows and never written lower than they are.
 """
 
 import asyncio
@@ -17,15 +17,16 @@ from temporalio.exceptions import ApplicationError
 
 from dc_common.db import Database
 from dc_imports import repository
-from dc_imports.chunks import (
+from dc_imports.columns import FileKind
+from dc_imports.domain import (
     check_chunk,
     imported_service,
     imported_worker,
+    is_refused,
     keys_of_chunk,
     prepare,
     service_record,
 )
-from dc_imports.columns import FileKind
 from dc_imports.formats import FileError, FileInfo, open_rows
 from dc_imports.identity_client import IdentityClient, IdentityRefused, IdentityUnavailable
 from dc_imports.models import Import, ImportChunk, ImportRow
@@ -42,6 +43,7 @@ from dc_workflows.contracts.imports import (
     ImportedService,
     ImportedWorker,
     ImportStatus,
+    ImportStop,
     RowFate,
     RowOutcome,
     WorkerBatch,
@@ -95,7 +97,7 @@ class ImportsActivities:
 
     async def _process_chunk(self, request: ChunkRequest) -> ChunkResult:
         imported = await self._import(request.import_id)
-        if imported.status == ImportStatus.FAILED.value:
+        if is_refused(imported.status, imported.retryable):
             return _failed(request, imported)
         async with self._db.sessions() as session:
             stored = await repository.stored_chunk(session, imported.id, request.start_line)
@@ -145,9 +147,7 @@ class ImportsActivities:
                 done=chunk.done,
                 rows=rows,
             )
-            counts = await repository.refresh_totals(
-                session, imported.id, next_line=chunk.next_line
-            )
+            counts = await repository.refresh_totals(session, imported.id)
         if not inserted:  # another attempt stored this chunk meanwhile: answer as it did
             async with self._db.sessions() as session:
                 again = await repository.stored_chunk(session, imported.id, request.start_line)
@@ -183,13 +183,34 @@ class ImportsActivities:
 
     @activity.defn(name=ImportActivity.RECORD_OUTCOMES)
     async def record_outcomes(self, outcomes: ChunkOutcomes) -> ImportCounts:
-        """What became of the chunk's accepted rows; the import's counts after it."""
+        """What became of the chunk's accepted rows; the chunk is finished; the import's counts
+        after it."""
         async with heartbeating(), self._db.transaction() as session:
             await repository.record_outcomes(session, outcomes.import_id, outcomes.rows)
             await repository.recount_chunk(
                 session, outcomes.import_id, outcomes.start_line, outcomes.next_line
             )
-            return await repository.refresh_totals(session, outcomes.import_id)
+            return await repository.refresh_totals(
+                session, outcomes.import_id, next_line=outcomes.next_line
+            )
+
+    # -- a step that keeps failing ------------------------------------------------------------
+
+    @activity.defn(name=ImportActivity.STOP)
+    async def stop(self, stop: ImportStop) -> None:
+        """The import stops, failed, with the reason and the line it stopped at."""
+        await self._import(stop.import_id)
+        async with self._db.transaction() as session:
+            await repository.mark_stopped(session, stop, _now())
+        log.warning("import stopped", import_id=stop.import_id, step=stop.step, line=stop.line)
+
+    @activity.defn(name=ImportActivity.RESUME)
+    async def resume(self, import_id: str) -> None:
+        """An operator retries the stopped import: it goes on from where it stopped."""
+        await self._import(import_id)
+        async with self._db.transaction() as session:
+            await repository.resume(session, import_id)
+        log.info("import resumed", import_id=import_id)
 
     # -- workers ------------------------------------------------------------------------------
 
@@ -297,7 +318,14 @@ class ImportsActivities:
 
     @property
     def all(self) -> list[Callable[..., Awaitable[object]]]:
-        return [self.process_chunk, self.record_outcomes, self.upsert_workers, self.finish]
+        return [
+            self.process_chunk,
+            self.record_outcomes,
+            self.upsert_workers,
+            self.finish,
+            self.stop,
+            self.resume,
+        ]
 
 
 def _scan(content: bytes, kind: FileKind) -> tuple[int, tuple[str, ...], FileInfo]:

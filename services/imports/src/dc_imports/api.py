@@ -18,10 +18,11 @@ from fastapi import (
 )
 from fastapi.responses import StreamingResponse
 
-from dc_common.db import Database, create_schema
+from dc_common.db import Database
 from dc_common.logging import configure_logging
 from dc_common.service_app import acting_party, create_service_app
-from dc_imports.models import Base, Import, ImportRow
+from dc_imports.domain import progress_percent
+from dc_imports.models import Import, ImportRow, create_tables
 from dc_imports.schemas import (
     FailureOut,
     ImportOut,
@@ -89,6 +90,17 @@ async def upload(
     return import_out(uploaded.imported)
 
 
+@router.post(
+    "/imports/{import_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ImportOut,
+    summary="Retry an import stopped by a step that kept failing; it goes on where it stopped",
+    responses={409: {"description": "The import is not stopped (running, done or refused)"}},
+)
+async def retry_import(import_id: str, desk: Desk, caller: Acting) -> ImportOut:
+    return import_out(await desk.retry(caller, import_id))
+
+
 @router.get("/imports", response_model=ImportPage, summary="Imports, newest first")
 async def list_imports(
     desk: Desk,
@@ -152,10 +164,6 @@ async def import_rows(
 
 
 def import_out(imported: Import) -> ImportOut:
-    done = imported.status in (ImportStatus.DONE.value, ImportStatus.FAILED.value)
-    progress = 100 if done else 0
-    if not done and imported.rows_total:
-        progress = min(99, imported.rows_read * 100 // imported.rows_total)
     failure = None
     if imported.failure:
         details: dict[str, Any] = imported.failure_details or {}
@@ -163,6 +171,7 @@ def import_out(imported: Import) -> ImportOut:
             reason=imported.failure,
             line=int(details.get("line", 1)),
             errors=list(details.get("errors", [])),
+            retryable=imported.retryable,
         )
     return ImportOut(
         id=imported.id,
@@ -172,7 +181,7 @@ def import_out(imported: Import) -> ImportOut:
         filename=imported.filename,
         size=imported.size,
         status=ImportStatus(imported.status),
-        uploaded_by=imported.uploaded_by,
+        uploaded_by=imported.uploaded_by_name,
         rows_total=imported.rows_total,
         rows_read=imported.rows_read,
         accepted=imported.accepted,
@@ -180,7 +189,10 @@ def import_out(imported: Import) -> ImportOut:
         duplicates=imported.duplicates,
         registered=imported.registered,
         flagged=imported.flagged,
-        progress_percent=progress,
+        next_line=imported.next_line,
+        progress_percent=progress_percent(
+            imported.status, imported.retryable, imported.rows_read, imported.rows_total
+        ),
         file_format=imported.file_format,
         encoding=imported.encoding,
         delimiter=imported.delimiter,
@@ -220,7 +232,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        await create_schema(db.engine, Base.metadata)
+        await create_tables(db.engine)
         client = await connect(temporal)
         app.state.desk = ImportDesk(temporal=client, db=db, settings=settings)
         yield

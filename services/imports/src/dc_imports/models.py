@@ -6,18 +6,23 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
     Date,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
+    false,
+    func,
+    inspect,
     text,
 )
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.schema import CreateIndex
 
-from dc_common.db import UTCDateTime
+from dc_common.db import UTCDateTime, create_schema
 
 
 class Base(DeclarativeBase):
@@ -36,7 +41,8 @@ class ImportFile(Base):
 
 
 class Import(Base):
-    """One file of one company, of one kind. The same file again is the same import."""
+    """One file of one company (or one of its branches), of one kind. The same file again for
+    the same company and branch (or the whole company) is the same import."""
 
     __tablename__ = "imports"
 
@@ -47,7 +53,13 @@ class Import(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
-    uploaded_by: Mapped[str] = mapped_column(String(64), doc="national number of who uploaded")
+    uploaded_by: Mapped[str] = mapped_column(
+        String(64),
+        doc="national number of who uploaded: the person the import acts as, never shown",
+    )
+    uploaded_by_name: Mapped[str | None] = mapped_column(
+        String(200), doc="who uploaded, by name, as shown"
+    )
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
@@ -61,8 +73,18 @@ class Import(Base):
     header: Mapped[list[str] | None] = mapped_column(
         JSON(none_as_null=True), doc="the header names as in the file"
     )
-    failure: Mapped[str | None] = mapped_column(Text, doc="why the whole file was refused")
-    failure_details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    failure: Mapped[str | None] = mapped_column(
+        Text, doc="why the whole file was refused, or why the import stopped"
+    )
+    failure_details: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), doc="reason, line and errors (the header's; none for a stop)"
+    )
+    retryable: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        doc="failed because a step kept failing (not the file): an operator may retry it",
+    )
     rows_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rows_read: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     accepted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -70,15 +92,31 @@ class Import(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     registered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     flagged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    next_line: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    next_line: Mapped[int] = mapped_column(
+        Integer,
+        default=2,
+        server_default="2",
+        doc="the first line not finished: the lines before it are read, checked and registered",
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (
-        UniqueConstraint("company_id", "kind", "content_hash", name="uq_imports_file"),
-        Index("ix_imports_company_created", "company_id", "created_at", "id"),
-    )
+    __table_args__ = (Index("ix_imports_company_created", "company_id", "created_at", "id"),)
+
+
+#: The same file of the same kind is one import per company and branch (or the whole company).
+SCOPED_FILE = Index(
+    "uq_imports_scoped_file",
+    Import.company_id,
+    func.coalesce(Import.branch_id, ""),
+    Import.kind,
+    Import.content_hash,
+    unique=True,
+)
+#: Before, one import per company whatever the branch: the same file of another branch was
+#: answered with the first branch's import.
+_COMPANY_FILE = "uq_imports_file"
 
 
 class ImportChunk(Base):
@@ -153,3 +191,40 @@ Index(
     postgresql_where=text("duplicate_of IS NULL AND other_key IS NOT NULL"),
 )
 Index("ix_import_rows_outcome", ImportRow.import_id, ImportRow.outcome, ImportRow.line)
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Create the missing tables and columns, and bring a database an earlier version made up to
+    date: its imports unique per company and branch instead of per company."""
+    await create_schema(engine, Base.metadata)
+    async with engine.begin() as connection:
+        await connection.run_sync(_scope_imports_by_branch)
+
+
+def _scope_imports_by_branch(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"ALTER TABLE imports DROP CONSTRAINT IF EXISTS {_COMPANY_FILE}"))
+    else:
+        created: str = connection.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'imports'")
+        ).scalar_one()
+        if _COMPANY_FILE in created:
+            _rebuild_sqlite_imports(connection)
+    connection.execute(CreateIndex(SCOPED_FILE, if_not_exists=True))
+
+
+def _rebuild_sqlite_imports(connection: Connection) -> None:
+    """SQLite cannot drop a table's constraint: copy the imports into the table as it is now."""
+    table = Import.__table__
+    old = inspect(connection)
+    columns = [c["name"] for c in old.get_columns("imports") if c["name"] in table.columns]
+    for index in old.get_indexes("imports"):
+        if index["name"]:
+            connection.execute(text(f'DROP INDEX "{index["name"]}"'))
+    connection.execute(text("ALTER TABLE imports RENAME TO imports_before_branch_scope"))
+    table.create(connection)  # type: ignore[attr-defined]
+    names = ", ".join(f'"{name}"' for name in columns)
+    connection.execute(
+        text(f"INSERT INTO imports ({names}) SELECT {names} FROM imports_before_branch_scope")
+    )
+    connection.execute(text("DROP TABLE imports_before_branch_scope"))

@@ -6,15 +6,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from dc_common.db import upsert
-from dc_imports.chunks import PreparedRow
+from dc_imports.domain import PreparedRow, StoredChunk, chunk_counts, resume_cursor
 from dc_imports.formats import FileError, FileInfo
 from dc_imports.models import Import, ImportChunk, ImportFile, ImportRow
 from dc_imports.records import Outcome
-from dc_workflows.contracts.imports import ImportCounts, ImportStatus, RowFate, RowOutcome
+from dc_workflows.contracts.imports import (
+    ImportCounts,
+    ImportCursor,
+    ImportStatus,
+    ImportStop,
+    RowFate,
+    RowOutcome,
+)
 
 NEW = (Outcome.ACCEPTED.value, RowFate.REGISTERED.value)
 """Outcomes of the rows that count as new (not a duplicate, not rejected)."""
@@ -47,11 +55,14 @@ async def get_import(session: AsyncSession, import_id: str) -> Import | None:
 
 
 async def find_import(
-    session: AsyncSession, company_id: str, kind: str, content_hash: str
+    session: AsyncSession, company_id: str, branch_id: str | None, kind: str, content_hash: str
 ) -> Import | None:
+    """The import of this file, of this kind, for this company and branch (None: for the whole
+    company)."""
     result = await session.scalars(
         select(Import).where(
             Import.company_id == company_id,
+            Import.branch_id.is_(None) if branch_id is None else Import.branch_id == branch_id,
             Import.kind == kind,
             Import.content_hash == content_hash,
         )
@@ -60,7 +71,8 @@ async def find_import(
 
 
 async def create_import(session: AsyncSession, values: Mapping[str, Any]) -> bool:
-    """Insert the import unless the same file of the same company and kind is there already."""
+    """Insert the import unless the same file of the same kind is there already for the same
+    company and branch (or the whole company)."""
     result = await session.execute(
         upsert(session, Import).values(dict(values)).on_conflict_do_nothing()
     )
@@ -154,6 +166,67 @@ async def mark_done(session: AsyncSession, import_id: str, *, flagged: int, now:
             finished_at=func.coalesce(Import.finished_at, now),
         )
     )
+
+
+async def mark_stopped(session: AsyncSession, stop: ImportStop, now: datetime) -> None:
+    """A step kept failing: the import is failed, with the reason and the line where it stopped,
+    until an operator retries it (a refused or finished import stays as it is)."""
+    await session.execute(
+        update(Import)
+        .where(
+            Import.id == stop.import_id,
+            Import.status.in_((ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)),
+        )
+        .values(
+            status=ImportStatus.FAILED.value,
+            retryable=True,
+            failure=stop.reason,
+            failure_details={
+                "reason": stop.reason,
+                "line": stop.line,
+                "step": stop.step,
+                "errors": [],
+            },
+            finished_at=now,
+        )
+    )
+
+
+async def resume(session: AsyncSession, import_id: str) -> None:
+    """An operator retries a stopped import: it goes on as it was before it stopped (queued if
+    its first chunk was never read, so that chunk still reads the whole file first)."""
+    await session.execute(
+        update(Import)
+        .where(
+            Import.id == import_id,
+            Import.status == ImportStatus.FAILED.value,
+            Import.retryable.is_(True),
+        )
+        .values(
+            status=case(
+                (Import.started_at.is_(None), ImportStatus.QUEUED.value),
+                else_=ImportStatus.RUNNING.value,
+            ),
+            retryable=False,
+            failure=None,
+            failure_details=None,
+            finished_at=None,
+        )
+    )
+
+
+async def stopped_cursor(session: AsyncSession, imported: Import) -> ImportCursor:
+    """Where a new run of a stopped import starts: the line it stopped at."""
+    line = int((imported.failure_details or {}).get("line", imported.next_line))
+    chunks = await session.execute(
+        select(
+            ImportChunk.start_line,
+            ImportChunk.next_line,
+            ImportChunk.next_offset,
+            ImportChunk.done,
+        ).where(ImportChunk.import_id == imported.id)
+    )
+    return resume_cursor(line, [StoredChunk(*chunk) for chunk in chunks], counts_of(imported))
 
 
 # -- chunks and rows ----------------------------------------------------------------------------
@@ -264,13 +337,19 @@ async def rows_between(
 async def record_outcomes(
     session: AsyncSession, import_id: str, rows: Sequence[RowOutcome]
 ) -> None:
-    """What became of rows after their registration: set again, the same (idempotent)."""
+    """What became of rows after their registration, set once (see
+    :func:`dc_imports.domain.may_record`): set again, or answered differently by a late attempt,
+    nothing changes."""
     if not rows:
         return
     table = _ROWS
     statement = (
         update(table)
-        .where(table.c.import_id == bindparam("b_import"), table.c.line == bindparam("b_line"))
+        .where(
+            table.c.import_id == bindparam("b_import"),
+            table.c.line == bindparam("b_line"),
+            table.c.outcome == Outcome.ACCEPTED.value,
+        )
         .values(
             outcome=bindparam("b_outcome"),
             service_id=bindparam("b_service"),
@@ -295,7 +374,6 @@ async def record_outcomes(
 async def recount_chunk(
     session: AsyncSession, import_id: str, start_line: int, next_line: int
 ) -> None:
-    counts = dict.fromkeys((*NEW, Outcome.REJECTED.value, Outcome.DUPLICATE.value), 0)
     result = await session.execute(
         select(ImportRow.outcome, func.count())
         .where(
@@ -305,27 +383,30 @@ async def recount_chunk(
         )
         .group_by(ImportRow.outcome)
     )
-    counts.update({outcome: number for outcome, number in result})
+    counts = chunk_counts({outcome: number for outcome, number in result})
     await session.execute(
         update(ImportChunk)
         .where(ImportChunk.import_id == import_id, ImportChunk.start_line == start_line)
-        .values(
-            accepted=sum(counts[outcome] for outcome in NEW),
-            registered=counts[RowFate.REGISTERED.value],
-            rejected=counts[Outcome.REJECTED.value],
-            duplicates=counts[Outcome.DUPLICATE.value],
-        )
+        .values(**counts)
     )
+
+
+def _at_least(column: InstrumentedAttribute[int], value: int) -> ColumnElement[int]:
+    """The column's value, raised to ``value`` if that is more: a write that never lowers it."""
+    return case((column > value, column), else_=value)
 
 
 async def refresh_totals(
     session: AsyncSession, import_id: str, *, next_line: int | None = None
 ) -> ImportCounts:
-    """The import's counts as the sum of its chunks' (stored on the import too).
+    """The import's counts as the sum of its chunks' (stored on the import too); ``next_line``:
+    the lines before it are finished.
 
     The import's row is locked first: of two transactions changing chunks of one import at the
     same time (a chunk read while the previous one's outcomes are recorded), the one that sums
-    last sees the other's chunk, so the stored counts are never left behind.
+    last sees the other's chunk, so the stored counts are never left behind. And no count nor
+    the cursor is ever written lower than it is: whatever late attempt writes last, progress
+    does not move backwards.
     """
     await session.execute(select(Import.id).where(Import.id == import_id).with_for_update())
     sums = (
@@ -339,11 +420,13 @@ async def refresh_totals(
             ).where(ImportChunk.import_id == import_id)
         )
     ).one()
-    values: dict[str, Any] = dict(
-        zip(("rows_read", "accepted", "rejected", "duplicates", "registered"), sums, strict=True)
-    )
+    names = ("rows_read", "accepted", "rejected", "duplicates", "registered")
+    values: dict[str, Any] = {
+        name: _at_least(getattr(Import, name), int(total))
+        for name, total in zip(names, sums, strict=True)
+    }
     if next_line is not None:
-        values["next_line"] = next_line
+        values["next_line"] = _at_least(Import.next_line, next_line)
     await session.execute(update(Import).where(Import.id == import_id).values(**values))
     imported = await session.get(Import, import_id, populate_existing=True)
     assert imported is not None

@@ -9,11 +9,17 @@ from dc_workflows.contracts.imports import ImportKind, ImportStatus
 
 
 class FailureOut(BaseModel):
-    """Why the whole file was refused: the reason, then one entry per column concerned."""
+    """Why the whole file was refused (the reason, then one entry per column concerned), or why
+    the import stopped: a step kept failing at ``line`` (``retryable``)."""
 
     reason: str
-    line: int
+    line: int = Field(description="the header's line, or the line where the import stopped")
     errors: list[dict[str, str]] = Field(description="field and reason per header problem")
+    retryable: bool = Field(
+        default=False,
+        description="stopped, not refused: an operator may retry it "
+        "(POST /imports/{id}/retry), and it goes on from ``line``",
+    )
 
 
 class ImportOut(BaseModel):
@@ -24,16 +30,23 @@ class ImportOut(BaseModel):
     filename: str
     size: int = Field(description="bytes")
     status: ImportStatus = Field(description="queued, running, done or failed")
-    uploaded_by: str = Field(description="national number of who uploaded the file")
+    uploaded_by: str | None = Field(description="who uploaded the file, by name")
     rows_total: int = Field(description="non-blank rows in the file (known once it is read)")
     rows_read: int = Field(description="rows read and checked so far")
-    accepted: int = Field(description="rows that passed every check (new services or workers)")
+    accepted: int = Field(
+        description="rows that passed every check, their registration included (new services or "
+        "workers; the same number as registered: a row still to register is only read)"
+    )
     rejected: int = Field(description="rows with errors: see errors.csv")
     duplicates: int = Field(description="rows that repeat an earlier line or a known service")
     registered: int = Field(
         description="services whose lifecycle started, or workers stored in the directory"
     )
     flagged: int = Field(description="accepted rows with a plausibility flag to look at")
+    next_line: int = Field(
+        description="the first line not finished: the lines before it are read, checked and "
+        "registered"
+    )
     progress_percent: int = Field(ge=0, le=100)
     file_format: str | None
     encoding: str | None

@@ -1,6 +1,8 @@
 """What a caller can do with imports: upload a file (processed in the background by an
-ImportWorkflow), follow it, list them, read its rows and its error report."""
+ImportWorkflow), follow it, list them, read its rows and its error report, and retry an import
+that stopped because a step kept failing (operators)."""
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -10,19 +12,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from dc_common.belgian_numbers import enterprise_number_error, establishment_unit_number_error
 from dc_common.db import Database
 from dc_common.problems import Problem, field_error
 from dc_imports import repository
+from dc_imports.domain import import_key, is_refused, may_retry
 from dc_imports.formats import FileError, HeaderIssue
 from dc_imports.models import Import, ImportRow
 from dc_imports.records import RowError
@@ -32,17 +41,19 @@ from dc_imports.validation import brussels_today
 from dc_workflows import search_attributes
 from dc_workflows.contracts.common import Actor, TaskQueue
 from dc_workflows.contracts.imports import (
-    ImportCounts,
+    ImportCursor,
     ImportKind,
     ImportProgress,
     ImportStatus,
+    RetryImport,
     StartImport,
 )
 from dc_workflows.ids import import_workflow_id
-from dc_workflows.imports import PROGRESS_MEMO, ImportWorkflow
+from dc_workflows.imports import PROGRESS_MEMO, RETRY_UPDATE, ImportWorkflow
 
 log = structlog.get_logger(__name__)
 _REPORT_BATCH = 2000
+_RESUME_WAIT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,9 @@ class ImportDesk:
         company_id: str,
         branch_id: str | None,
     ) -> Upload:
-        """Store the file (once) and start its import; the same file of the same company and
-        kind again is the first import, whoever sends it."""
+        """Store the file (once) and start its import; the same file of the same kind again for
+        the same company and branch (or the whole company) is the first import, whoever sends
+        it. Another branch's upload of the same bytes is that branch's own import."""
         if reason := enterprise_number_error(company_id):
             raise field_error("company_id", reason)
         if branch_id is not None and (reason := establishment_unit_number_error(branch_id)):
@@ -93,7 +105,9 @@ class ImportDesk:
         content_hash = hashlib.sha256(content).hexdigest()
         now = datetime.now(UTC)
         import_id = str(uuid.uuid4())
-        workflow_id = import_workflow_id(f"{company_id}-{kind.value}-{content_hash}")
+        workflow_id = import_workflow_id(
+            import_key(company_id, branch_id, kind.value, content_hash)
+        )
         async with self._db.transaction() as session:
             await repository.store_file(session, content_hash, content, now)
             created = await repository.create_import(
@@ -107,6 +121,7 @@ class ImportDesk:
                     "filename": (filename or "upload")[:255],
                     "size": len(content),
                     "uploaded_by": caller.person or caller.id,
+                    "uploaded_by_name": caller.name,
                     "actor_kind": caller.kind.value,
                     "actor_id": caller.id,
                     "status": ImportStatus.QUEUED.value,
@@ -116,7 +131,9 @@ class ImportDesk:
                 },
             )
         async with self._db.sessions() as session:
-            imported = await repository.find_import(session, company_id, kind.value, content_hash)
+            imported = await repository.find_import(
+                session, company_id, branch_id, kind.value, content_hash
+            )
         assert imported is not None
         if imported.status == ImportStatus.QUEUED.value:
             # Also for a file sent again while its import is still queued: should the first
@@ -136,7 +153,56 @@ class ImportDesk:
         )
         return Upload(imported, created)
 
-    async def _start(self, imported: Import) -> None:
+    async def retry(self, caller: Actor, import_id: str) -> Import:
+        """Retry an import stopped by a step that kept failing: it goes on from the first chunk
+        not finished, registering nothing twice. While its workflow waits, the workflow is
+        asked (update ``retry``); once it stopped waiting, a new run starts at that chunk. The
+        import is answered as it is then: resumed, or (the imports worker being slow to take
+        it up, or a new run just started) still failed, shortly resumed."""
+        imported = await self.get(import_id)
+        if not may_retry(imported.status, imported.retryable):
+            raise _not_stopped(imported)
+        handle = self._temporal.get_workflow_handle(imported.workflow_id)
+        try:
+            waiting = (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+            if waiting:
+                update = await handle.start_update(
+                    RETRY_UPDATE,
+                    RetryImport(actor=caller),
+                    result_type=ImportProgress,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                )
+                # Accepted, it will happen; the answer shows the import resumed if that is quick.
+                with suppress(TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                    resumed: ImportProgress = await asyncio.wait_for(
+                        update.result(), timeout=_RESUME_WAIT_SECONDS
+                    )
+                    log.info("import resumed", import_id=imported.id, next_line=resumed.next_line)
+        except WorkflowUpdateFailedError as error:
+            raise Problem(409, "Import not stopped", _cause(error)) from error
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise _temporal_unavailable(error) from error
+            waiting = False  # it ended meanwhile
+        if not waiting:
+            async with self._db.sessions() as session:
+                cursor = await repository.stopped_cursor(session, imported)
+            try:
+                await self._start(imported, cursor=cursor, again=True)
+            except WorkflowAlreadyStartedError as error:
+                raise Problem(
+                    409, "Import not stopped", "it is being retried already; look again"
+                ) from error
+            except RPCError as error:
+                raise _temporal_unavailable(error) from error
+        log.info("import retried", import_id=imported.id, by=caller.kind.value, waiting=waiting)
+        return await self.get(import_id)
+
+    async def _start(
+        self, imported: Import, *, cursor: ImportCursor | None = None, again: bool = False
+    ) -> None:
+        """Start the import's workflow; ``again``: a new run of a stopped import whose workflow
+        ended, from ``cursor``."""
         request = StartImport(
             import_id=imported.id,
             company_id=imported.company_id,
@@ -147,9 +213,12 @@ class ImportDesk:
                     "kind": imported.actor_kind,
                     "id": imported.actor_id,
                     "person": imported.uploaded_by,
+                    "name": imported.uploaded_by_name,
                 }
             ),
             tuning=self._settings.tuning,
+            cursor=cursor or ImportCursor(),
+            resumed=again,
         )
         attributes: list[SearchAttributePair[str]] = [
             SearchAttributePair(search_attributes.COMPANY, imported.company_id)
@@ -159,21 +228,30 @@ class ImportDesk:
         progress = ImportProgress(
             import_id=imported.id,
             kind=request.kind,
-            status=ImportStatus.QUEUED,
-            chunks_done=0,
-            next_line=2,
-            counts=ImportCounts(),
+            status=ImportStatus(imported.status),
+            chunks_done=request.cursor.chunks_done,
+            next_line=request.cursor.next_line,
+            counts=request.cursor.counts,
+            failure=imported.failure if again else None,
+            retryable=again,
         )
+        start = self._temporal.start_workflow(
+            ImportWorkflow.run,
+            request,
+            id=imported.workflow_id,
+            task_queue=TaskQueue.LIFECYCLE,
+            # A new run of a stopped import follows its ended one; an upload starts once.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if again
+            else WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(attributes),
+            memo={PROGRESS_MEMO: progress.model_dump(mode="json")},
+        )
+        if again:
+            await start
+            return
         with suppress(WorkflowAlreadyStartedError):
-            await self._temporal.start_workflow(
-                ImportWorkflow.run,
-                request,
-                id=imported.workflow_id,
-                task_queue=TaskQueue.LIFECYCLE,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(attributes),
-                memo={PROGRESS_MEMO: progress.model_dump(mode="json")},
-            )
+            await start
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -218,9 +296,10 @@ class ImportDesk:
         return imported, rows
 
     async def error_report(self, import_id: str) -> AsyncIterator[bytes]:
-        """The errors.csv of the import: the whole file's problem, or every row's."""
+        """The errors.csv of the import: the whole file's problem, or every row's (so far, for
+        an import that is not finished or stopped)."""
         imported = await self.get(import_id)
-        if imported.status == ImportStatus.FAILED.value and imported.failure_details:
+        if is_refused(imported.status, imported.retryable) and imported.failure_details:
             return _single(file_error_report(_file_error(imported.failure_details)))
         return self._row_report(imported)
 
@@ -242,6 +321,23 @@ class ImportDesk:
             if len(rows) < _REPORT_BATCH:
                 return
             after = rows[-1].line
+
+
+def _not_stopped(imported: Import) -> Problem:
+    if is_refused(imported.status, imported.retryable):
+        detail = "the file was refused as a whole: correct it and upload it again"
+    else:
+        detail = f"only a stopped import is retried; this one is {imported.status}"
+    return Problem(409, "Import not stopped", detail)
+
+
+def _cause(error: WorkflowUpdateFailedError) -> str:
+    cause = error.cause
+    return str(getattr(cause, "message", None) or cause or error)
+
+
+def _temporal_unavailable(error: RPCError) -> Problem:
+    return Problem(503, "Temporal unavailable", f"the import was not retried; try again ({error})")
 
 
 async def _single(content: bytes) -> AsyncIterator[bytes]:

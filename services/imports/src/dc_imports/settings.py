@@ -39,6 +39,20 @@ class ImportsSettings(ServiceSettings):
         validation_alias="DC_IMPORTS_HEARTBEAT_SECONDS",
         description="A worker that dies is noticed after this long, and its work retried",
     )
+    activity_attempts: int = Field(
+        default=10,
+        ge=1,
+        validation_alias="DC_IMPORTS_ACTIVITY_ATTEMPTS",
+        description="Attempts of one step (1 s, 2 s, 4 s ... at most a minute apart) before the "
+        "import stops, failed, until an operator retries it",
+    )
+    retry_wait_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=1,
+        validation_alias="DC_IMPORTS_RETRY_WAIT_SECONDS",
+        description="How long a stopped import's workflow waits for an operator's retry (a "
+        "retry later starts a new run)",
+    )
     max_file_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, validation_alias="DC_IMPORTS_MAX_FILE_BYTES"
     )
@@ -50,4 +64,6 @@ class ImportsSettings(ServiceSettings):
             chunks_per_run=self.chunks_per_run,
             register_concurrency=self.register_concurrency,
             heartbeat_seconds=self.heartbeat_seconds,
+            activity_attempts=self.activity_attempts,
+            retry_wait_seconds=self.retry_wait_seconds,
         )

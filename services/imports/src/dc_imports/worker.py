@@ -11,11 +11,11 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from dc_common.db import Database, create_schema
+from dc_common.db import Database
 from dc_common.logging import configure_logging
 from dc_imports.activities import ImportsActivities
 from dc_imports.identity_client import IdentityClient
-from dc_imports.models import Base
+from dc_imports.models import create_tables
 from dc_imports.settings import ImportsSettings
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.temporal import TemporalSettings, connect
@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 async def activities(settings: ImportsSettings) -> AsyncIterator[ImportsActivities]:
     """The activities with their database and identity client, closed on exit."""
     db = Database(settings.database_url)
-    await create_schema(db.engine, Base.metadata)
+    await create_tables(db.engine)
     identity = IdentityClient(settings.identity_url, token=settings.internal_token)
     try:
         yield ImportsActivities(db, identity)

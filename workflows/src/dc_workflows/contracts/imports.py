@@ -11,13 +11,15 @@ from dc_workflows.contracts.common import ActivityCode, Actor, FieldProblem, Fro
 
 
 class ImportActivity(StrEnum):
-    """Activities an import calls, by name: the first four on TaskQueue.IMPORTS, the last two
+    """Activities an import calls, by name: the first six on TaskQueue.IMPORTS, the last two
     (bulk work on services) on TaskQueue.SERVICES_MGMT. Each is idempotent."""
 
     PROCESS_CHUNK = "imports.process_chunk"
     UPSERT_WORKERS = "imports.upsert_workers"
     RECORD_OUTCOMES = "imports.record_outcomes"
     FINISH = "imports.finish"
+    STOP = "imports.stop"
+    RESUME = "imports.resume"
     FIND_KNOWN_SERVICES = "services.find_known_services"
     REGISTER_BATCH = "services.register_batch"
 
@@ -54,9 +56,24 @@ class ImportTuning(Frozen):
         default=32, ge=1, le=256, description="lifecycle workflows started at a time"
     )
     heartbeat_seconds: int = Field(default=30, ge=1)
+    activity_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="attempts of one step (1 s, 2 s, 4 s ... at most a minute apart) before the "
+        "import stops, failed, until an operator retries it",
+    )
+    retry_wait_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=1,
+        description="how long a stopped import's workflow waits for an operator's retry; a "
+        "retry after that starts a new run from where it stopped",
+    )
 
 
 class ImportCounts(Frozen):
+    """How far an import is. Every count only grows: a row is counted once its fate is known
+    (``accepted`` once its owning service took it, so it equals ``registered``)."""
+
     rows_total: int = Field(default=0, description="non-blank rows in the file, once it is read")
     rows_read: int = 0
     accepted: int = 0
@@ -64,6 +81,12 @@ class ImportCounts(Frozen):
     duplicates: int = 0
     registered: int = 0
     flagged: int = 0
+
+    def at_least(self, other: ImportCounts) -> ImportCounts:
+        """Each count the larger of the two: what a read that may be older cannot lower."""
+        return ImportCounts.model_validate(
+            {name: max(value, getattr(other, name)) for name, value in self}
+        )
 
 
 class ImportCursor(Frozen):
@@ -73,6 +96,9 @@ class ImportCursor(Frozen):
     next_offset: int | None = None
     chunks_done: int = 0
     counts: ImportCounts = ImportCounts()
+    done: bool = Field(
+        default=False, description="every chunk is finished: only the import's end is left"
+    )
 
 
 class StartImport(Frozen):
@@ -85,6 +111,11 @@ class StartImport(Frozen):
     actor: Actor
     tuning: ImportTuning = ImportTuning()
     cursor: ImportCursor = ImportCursor()
+    resumed: bool = Field(
+        default=False,
+        description="a run started by an operator's retry of a stopped import whose workflow "
+        "had stopped waiting: the chunk at the cursor may be half registered",
+    )
 
 
 class ImportProgress(Frozen):
@@ -97,6 +128,24 @@ class ImportProgress(Frozen):
     next_line: int
     counts: ImportCounts
     failure: str | None = None
+    retryable: bool = Field(
+        default=False, description="stopped by a step that kept failing: an operator may retry"
+    )
+
+
+class ImportStop(Frozen):
+    """A step of the import kept failing: the import stops, failed, at the cursor's line."""
+
+    import_id: str
+    step: str = Field(description="the activity that kept failing")
+    line: int = Field(ge=2, description="the first line not finished: where a retry resumes")
+    reason: str
+
+
+class RetryImport(Frozen):
+    """The ``retry`` update of a stopped ImportWorkflow: who asks."""
+
+    actor: Actor
 
 
 class ChunkRequest(Frozen):

@@ -1,14 +1,21 @@
-"""One chunk of a file, read and checked, ready to store: pure, no database.
+"""The rules of an import: pure, no database, no Temporal.
 
-A chunk is checked on its own (every row against the rules of :mod:`dc_imports.validation`),
-then its duplicates are resolved against the first occurrences of the keys in the earlier
-chunks, which the caller looks up in the database (:func:`keys_of_chunk` says which). The result
-is the same as checking the whole file in one pass with a
-:class:`~dc_imports.validation.FileValidator`, whichever chunk size is used, and the same every
-time a chunk is checked again.
+- What makes an upload the same import (:func:`import_key`): the same bytes, of the same kind,
+  for the same company and the same branch, or for the company as a whole.
+- One chunk of a file, read and checked, ready to store. A chunk is checked on its own (every
+  row against the rules of :mod:`dc_imports.validation`), then its duplicates are resolved
+  against the first occurrences of the keys in the earlier chunks, which the caller looks up in
+  the database (:func:`keys_of_chunk` says which). The result is the same as checking the whole
+  file in one pass with a :class:`~dc_imports.validation.FileValidator`, whichever chunk size is
+  used, and the same every time a chunk is checked again.
+- A row's fate is decided once (:func:`may_record`), so the counts an import shows only grow
+  (:func:`chunk_counts`): progress never moves backwards, whatever late or repeated attempt of a
+  step finishes when.
+- Failed is final for a file refused as a whole; an import stopped by a step that kept failing
+  may be retried (:func:`may_retry`), from the first chunk not finished (:func:`resume_cursor`).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +24,93 @@ from dc_imports.columns import FileKind
 from dc_imports.formats import Chunk, RawRow, Source, read_chunk
 from dc_imports.records import Outcome, Record, RowError, ServiceRecord, WorkerRecord
 from dc_imports.validation import ROW, duplicate_reason, service_natural_key, validate_row
-from dc_workflows.contracts.imports import ImportedService, ImportedWorker
+from dc_workflows.contracts.imports import (
+    ImportCounts,
+    ImportCursor,
+    ImportedService,
+    ImportedWorker,
+    ImportStatus,
+    RowFate,
+)
+
+COMPANY_WIDE = "company"
+"""The scope of an import for the whole company, in its key (a branch is 10 digits)."""
+
+# -- the import ---------------------------------------------------------------------------------
+
+
+def import_key(company_id: str, branch_id: str | None, kind: str, content_hash: str) -> str:
+    """The business key of an import (its workflow id comes from it): the same bytes of the
+    same kind are one import per company and branch, or per company for the whole company."""
+    return f"{company_id}-{branch_id or COMPANY_WIDE}-{kind}-{content_hash}"
+
+
+def is_refused(status: str, retryable: bool) -> bool:
+    """A file refused as a whole: failed for good (sending it again is the same import)."""
+    return status == ImportStatus.FAILED.value and not retryable
+
+
+def may_retry(status: str, retryable: bool) -> bool:
+    """Only an import stopped by a step that kept failing is retried."""
+    return status == ImportStatus.FAILED.value and retryable
+
+
+def progress_percent(status: str, retryable: bool, rows_read: int, rows_total: int) -> int:
+    """100 once nothing more will happen; before, the share of the rows read (at most 99). A
+    stopped import shows how far it came, so its retry does not make it go back."""
+    if status == ImportStatus.DONE.value or is_refused(status, retryable):
+        return 100
+    if not rows_total:
+        return 0
+    return min(99, rows_read * 100 // rows_total)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    start_line: int
+    next_line: int
+    next_offset: int | None
+    done: bool
+
+
+def resume_cursor(line: int, chunks: Iterable[StoredChunk], counts: ImportCounts) -> ImportCursor:
+    """Where a new run of a stopped import starts: at ``line``, the first line not finished,
+    from the byte offset the chunk before it ended at (every chunk finished when that chunk
+    was the last one)."""
+    before = [chunk for chunk in chunks if chunk.start_line < line]
+    ending = [chunk for chunk in before if chunk.next_line == line]
+    return ImportCursor(
+        next_line=line,
+        next_offset=ending[0].next_offset if ending else None,
+        chunks_done=len(before),
+        counts=counts,
+        done=bool(ending) and ending[0].done,
+    )
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+
+def may_record(outcome: str) -> bool:
+    """A row's fate is set once: only a row the file's checks accepted, waiting for its
+    registration, takes what the registration made of it. A late or repeated answer for a row
+    already registered, rejected or found a duplicate changes nothing."""
+    return outcome == Outcome.ACCEPTED.value
+
+
+def chunk_counts(by_outcome: Mapping[str, int]) -> dict[str, int]:
+    """A chunk's counts from its rows by outcome. A row counts once its fate is known: a row
+    waiting for its registration is read, not yet accepted, so no count ever goes down."""
+    registered = by_outcome.get(RowFate.REGISTERED.value, 0)
+    return {
+        "accepted": registered,
+        "registered": registered,
+        "rejected": by_outcome.get(Outcome.REJECTED.value, 0),
+        "duplicates": by_outcome.get(Outcome.DUPLICATE.value, 0),
+    }
+
+
+# -- chunks -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +262,24 @@ def service_record(line: int, values: Mapping[str, Any]) -> ServiceRecord:
 
 
 __all__ = [
+    "COMPANY_WIDE",
     "CheckedChunk",
     "CheckedRow",
     "PreparedRow",
+    "StoredChunk",
     "WorkerRecord",
     "check_chunk",
+    "chunk_counts",
+    "import_key",
     "imported_service",
     "imported_worker",
+    "is_refused",
     "keys",
     "keys_of_chunk",
+    "may_record",
+    "may_retry",
     "prepare",
+    "progress_percent",
+    "resume_cursor",
     "service_record",
 ]
