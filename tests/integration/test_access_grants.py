@@ -9,7 +9,6 @@ import pytest
 from dc_common.belgian_numbers import with_national_check
 from dc_identity.demo import (
     DEMO,
-    OPERATOR,
     SCHELDE,
     SCHELDE_ANTWERPEN,
     SCHELDE_GENT,
@@ -17,7 +16,6 @@ from dc_identity.demo import (
     SCHELDE_STAFF,
 )
 from tests.support.platform import Platform
-from tests.support.servers import internal_client
 from tests.support.services import fresh_service_date
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -28,21 +26,7 @@ _serial = itertools.count(1)
 async def new_person(platform: Platform, first_name: str) -> str:
     """Someone who just logged in for the first time (registered in the directory)."""
     national_number = with_national_check(f"8512{next(_serial):05d}")
-    async with internal_client(platform.identity_url) as identity:
-        response = await identity.put(
-            "/v1/people",
-            json={
-                "national_number": national_number,
-                "first_name": first_name,
-                "last_name": "Grantflow",
-            },
-            headers={
-                "X-Actor-Kind": "operator",
-                "X-Actor-Id": OPERATOR.national_number,
-                "X-Actor-Person": OPERATOR.national_number,
-            },
-        )
-    assert response.status_code in (200, 201), response.text
+    await platform.register_person(national_number, first_name, "Grantflow")
     return national_number
 
 

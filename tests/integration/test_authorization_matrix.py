@@ -144,21 +144,7 @@ class Fixtures:
 
     async def new_person(self) -> str:
         national_number = with_national_check(f"9001{next(self.serial):05d}")
-        async with internal_client(self.platform.identity_url) as identity:
-            response = await identity.put(
-                "/v1/people",
-                json={
-                    "national_number": national_number,
-                    "first_name": "New",
-                    "last_name": f"Person {national_number}",
-                },
-                headers={
-                    "X-Actor-Kind": "operator",
-                    "X-Actor-Id": OPERATOR.national_number,
-                    "X-Actor-Person": OPERATOR.national_number,
-                },
-            )
-        assert response.status_code in (200, 201), response.text
+        await self.platform.register_person(national_number, "New", f"Person {national_number}")
         return national_number
 
     async def fresh_grant(self) -> int:

@@ -22,7 +22,6 @@ from dc_identity.demo import (
     LEIE,
     LEIE_KORTRIJK,
     LEIE_STAFF,
-    OPERATOR,
     SCHELDE,
     SCHELDE_ANTWERPEN,
     SCHELDE_GENT,
@@ -83,13 +82,7 @@ ANTWERPEN_STAFF = with_national_check("860707123")
 async def antwerpen_staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """Joris Peeters: the right on Schelde's Antwerpen branch only, granted by Els, the main
     access manager, through the gateway."""
-    async with internal_client(platform.identity_url) as identity:
-        person = await identity.put(
-            f"/v1/people/{ANTWERPEN_STAFF}",
-            json={"first_name": "Joris", "last_name": "Peeters"},
-            headers={"X-Actor-National-Number": OPERATOR.national_number},
-        )
-    assert person.status_code in (200, 201), person.text
+    await platform.register_person(ANTWERPEN_STAFF, "Joris", "Peeters")
     async with platform.as_person(SCHELDE_MAIN_ACCESS_MANAGER.national_number) as manager:
         grant = await manager.post(
             f"/api/v1/companies/{SCHELDE}/grants",

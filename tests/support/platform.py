@@ -21,6 +21,7 @@ from dc_common.db import Database
 from dc_gateway.api import create_app as create_gateway
 from dc_gateway.settings import GatewaySettings
 from dc_identity.api import create_app as create_identity
+from dc_identity.demo import OPERATOR
 from dc_identity.settings import IdentitySettings
 from dc_imports import worker as imports_worker
 from dc_imports.api import create_app as create_imports
@@ -35,7 +36,7 @@ from dc_wallet.api import create_app as create_wallet
 from dc_wallet.settings import WalletSettings
 from dc_workflows import worker as lifecycle_worker
 from dc_workflows.temporal import TemporalSettings
-from tests.support.servers import free_port, serving
+from tests.support.servers import free_port, internal_client, serving
 
 
 @dataclass
@@ -63,6 +64,26 @@ class Platform:
         response.raise_for_status()
         token: str = response.json()["access_token"]
         return token
+
+    async def register_person(self, national_number: str, first_name: str, last_name: str) -> None:
+        """Someone who just logged in for the first time, registered in the directory by an
+        operator (as identity's internal API lets the gateway do)."""
+        operator = OPERATOR.national_number
+        async with internal_client(self.identity_url) as identity:
+            response = await identity.put(
+                "/v1/people",
+                json={
+                    "national_number": national_number,
+                    "first_name": first_name,
+                    "last_name": last_name,
+                },
+                headers={
+                    "X-Actor-Kind": "operator",
+                    "X-Actor-Id": operator,
+                    "X-Actor-Person": operator,
+                },
+            )
+        assert response.status_code in (200, 201), response.text
 
     @asynccontextmanager
     async def as_person(self, national_number: str) -> AsyncIterator[httpx.AsyncClient]:
