@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from hypothesis import HealthCheck, event, given, settings, target
+from hypothesis import HealthCheck, event, example, given, settings, target
 from hypothesis import strategies as st
 
 from dc_common.problems import Problem
@@ -382,6 +382,24 @@ def fingerprint(state: object) -> tuple[object, ...]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.lists(steps, min_size=10, max_size=40))
+# Found by hypothesis: S001 (1 hour) waits while the allocation of order-1 has not run yet; the
+# claim of the newer S002 leaves S001's share (the voucher that expires first) to it and takes
+# the next ones, as the priority rule says (oldest service first). The oracle once called that
+# "a voucher that expires later was spent first".
+@example(
+    sequence=[
+        PlaceOrder(0, 2, 0),
+        Week(0, False),
+        Retry(0),
+        PlaceOrder(0, 2, 0),
+        NewService(0, 0, 1, 0),
+        PlaceOrder(0, 4, 1),
+        Advance(1, 0, False),
+        PlaceOrder(0, 3, 0),
+        Expire(),
+        NewService(0, 0, 4, 0),
+    ]
+)
 def test_random_sequences_keep_the_wallet_whole(tmp_path: Path, sequence: list[Step]) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / f'wallet-{uuid.uuid4().hex}.db'}"
 

@@ -471,7 +471,13 @@ def check_allocation_run(
 ) -> None:
     """What one allocation in ``user``'s wallet did: only usable vouchers, the ones that expire
     first, and (when it served every waiting service, ``complete``) in priority order, leaving
-    nothing usable to a service still short."""
+    nothing usable to a service still short.
+
+    A claim served alone (``complete=False``: a new service's claim, which takes only what the
+    services before it in priority leave) may leave vouchers that expire earlier than the ones
+    it took, but only as many as the services before it still need, and each of them usable by
+    one of those: their shares, kept for the allocation that the order which brought the
+    vouchers started (DOMAIN.md: oldest service first, partially paid ones before)."""
     old = before.voucher
     old_claims = before.claim
     taken: dict[str, list[Voucher]] = defaultdict(list)
@@ -480,11 +486,30 @@ def check_allocation_run(
             taken[voucher.service_id or ""].append(voucher)
     left = [v for v in after.vouchers if v.state == "available"]
     window = policy.service_window_months
+    tier = {17: 0, 16: 1, 18: 1, 11: 2}
 
     def usable(voucher: Voucher, claim: Claim) -> bool:
         return voucher.expiry_date >= today and voucher.issue_date <= add_months(
             claim.service_date, window
         )
+
+    def rank(claim: Claim) -> tuple[int, date, datetime, str]:
+        return (tier.get(claim.status, 2), claim.service_date, claim.ready_at, claim.service_id)
+
+    def waiting_before(claim: Claim) -> list[Claim]:
+        """The services of the same wallet still short that come before ``claim`` (as it was
+        before this allocation: a new claim at 11)."""
+        previous = old_claims.get(claim.service_id)
+        key = rank(previous) if previous else (tier[11], *rank(claim)[1:])
+        return [
+            other
+            for other in before.claims
+            if other.user_number == claim.user_number
+            and other.status in tier
+            and other.vouchers_allocated < other.hours
+            and other.service_id != claim.service_id
+            and rank(other) < key
+        ]
 
     for service_id, vouchers in taken.items():
         claim = old_claims.get(service_id) or after.claim[service_id]  # or a new one
@@ -492,12 +517,28 @@ def check_allocation_run(
             assert claim.status in {11, 16, 17, 18}, "allocated to a service not waiting"
         assert all(usable(v, claim) for v in vouchers), "expired or too late a voucher spent"
         latest = max(v.expiry_date for v in vouchers)
-        for other in left:
-            if other.user_number == claim.user_number and usable(other, claim):
-                assert other.expiry_date >= latest, "a voucher that expires later was spent first"
+        earlier = [
+            other
+            for other in left
+            if other.user_number == claim.user_number
+            and usable(other, claim)
+            and other.expiry_date < latest
+        ]
+        if complete or not earlier:
+            assert not earlier, "a voucher that expires later was spent first"
+            continue
+        # Served alone: what it left that expires earlier is the share of services before it.
+        first = waiting_before(claim)
+        assert all(any(usable(v, other) for other in first) for v in earlier), (
+            "a voucher that expires later was spent first (no service before it could use "
+            "the one left)"
+        )
+        assert len(earlier) <= sum(c.hours - c.vouchers_allocated for c in first), (
+            "a voucher that expires later was spent first (more left than the services "
+            "before it need)"
+        )
     if not complete:
         return
-    tier = {17: 0, 16: 1, 18: 1, 11: 2}
     now_claims = after.claim
     waiting = [
         c
