@@ -12,12 +12,13 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from dc_workflows.contracts.common import TaskQueue
     from dc_workflows.contracts.payments import (
         ExpiryRun,
+        PaymentUpdate,
         PaymentUpdates,
         WalletActivity,
         WalletChange,
@@ -28,6 +29,43 @@ with workflow.unsafe.imports_passed_through():
 
 PAYMENT_CHANGED_SIGNAL = "payment_changed"
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+
+#: The type of the ApplicationError a workflow gets when it signals a workflow that has ended
+#: (completed, failed, terminated, ...) or never existed: the SignalExternalWorkflowExecution-
+#: Failed event's cause EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND, as Temporal's core SDK reports it
+#: ("Unable to signal external workflow because it was not found"). Other causes
+#: (SignalCountLimitExceeded, NamespaceNotFound) are failures to tell a lifecycle that lives.
+LIFECYCLE_ENDED = "ExternalWorkflowExecutionNotFound"
+#: Before this patch every failure to signal was logged and ignored; histories recorded before
+#: it replay that way.
+SIGNAL_FAILURES_PATCH = "wallet-signal-failures-fail-the-task"
+
+
+class LifecycleNotTold(RuntimeError):
+    """A living lifecycle could not be told of its payment. Not a Temporal failure: it fails the
+    workflow task, which Temporal retries (visible in the UI as a failing task), and the
+    workflow never completes as if the service had heard."""
+
+
+async def tell_lifecycle(update: PaymentUpdate) -> bool:
+    """Signal the service's lifecycle of its payment update. False when the lifecycle has ended
+    (or never existed): nothing to tell. Any other failure raises :class:`LifecycleNotTold`."""
+    service = workflow.get_external_workflow_handle(service_workflow_id(update.service_id))
+    try:
+        await service.signal(PAYMENT_CHANGED_SIGNAL, update)
+    except ApplicationError as error:
+        if error.type != LIFECYCLE_ENDED and workflow.patched(SIGNAL_FAILURES_PATCH):
+            raise LifecycleNotTold(
+                f"lifecycle of {update.service_id} not told of payment version "
+                f"{update.payment_version}: {error.type}: {error.message}"
+            ) from error
+        workflow.logger.warning(
+            "lifecycle not told of payment change: it has ended",
+            extra={"service_id": update.service_id, "error": str(error)},
+        )
+        return False
+    return True
+
 
 _ACTIVITY_FOR = {
     WalletChangeKind.ALLOCATE_PENDING: WalletActivity.ALLOCATE_PENDING,
@@ -55,14 +93,7 @@ class WalletChangeWorkflow:
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
         )
         for update in result.updates:
-            service = workflow.get_external_workflow_handle(service_workflow_id(update.service_id))
-            try:
-                await service.signal(PAYMENT_CHANGED_SIGNAL, update)
-            except Exception as error:  # a service whose lifecycle has ended: nothing to tell
-                workflow.logger.warning(
-                    "lifecycle not told of payment change",
-                    extra={"service_id": update.service_id, "error": str(error)},
-                )
+            await tell_lifecycle(update)
         return result
 
 
