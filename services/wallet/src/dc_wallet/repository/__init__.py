@@ -11,6 +11,7 @@ transaction (:func:`record`), so a retry changes nothing and answers the same.
 - :mod:`.allocation`: claims of services and the allocation of vouchers to them;
 - :mod:`.reimbursement`: reimbursement requests, their submission and payout;
 - :mod:`.expiry`: the daily expiry;
+- :mod:`.reconciliation`: its runs, and the claims changed in a window;
 - :mod:`.views`: what the API shows (the wallet, statements, lists of requests).
 
 Callers use the names re-exported here (``repository.lock_wallets``, ...).
@@ -34,7 +35,9 @@ from dc_wallet.repository.locking import (
     open_database,
     reading,
     record,
+    record_change,
     recorded,
+    recorded_change,
     recorded_with_prefix,
     writing,
 )
@@ -45,6 +48,13 @@ from dc_wallet.repository.orders import (
     orders_in_year,
     place_order,
     voucher_number,
+)
+from dc_wallet.repository.reconciliation import (
+    begin_run,
+    changed_payments,
+    finish_run,
+    latest_run,
+    latest_update,
 )
 from dc_wallet.repository.reimbursement import (
     claims_by_ids,
@@ -73,12 +83,17 @@ __all__ = [
     "WalletView",
     "allocate",
     "available_vouchers",
+    "begin_run",
     "changed",
+    "changed_payments",
     "claim_view",
     "claims_by_ids",
     "create_request",
     "expire_wallet",
     "find_order",
+    "finish_run",
+    "latest_run",
+    "latest_update",
     "ledger_entry",
     "list_requests",
     "lock_wallets",
@@ -90,7 +105,9 @@ __all__ = [
     "place_order",
     "reading",
     "record",
+    "record_change",
     "recorded",
+    "recorded_change",
     "recorded_with_prefix",
     "register_claim",
     "request_services",

@@ -89,10 +89,11 @@ def voucher_view(voucher: Voucher) -> VoucherView:
 
 
 def changed(claim: Claim, now: datetime, event: Event, reason: str | None) -> PaymentUpdate:
-    """Bump the claim's payment version: every change is one update for its lifecycle."""
+    """Bump the claim's payment version: every change is one update for its lifecycle, kept
+    as the claim's latest (what the reconciliation sends again)."""
     claim.payment_version += 1
     claim.updated_at = now
-    return PaymentUpdate(
+    update = PaymentUpdate(
         service_id=claim.service_id,
         payment_version=claim.payment_version,
         status=S(claim.status),
@@ -103,6 +104,8 @@ def changed(claim: Claim, now: datetime, event: Event, reason: str | None) -> Pa
         event=event.value,
         reason=reason,
     )
+    claim.last_update = update.model_dump(mode="json")
+    return update
 
 
 async def allocate(

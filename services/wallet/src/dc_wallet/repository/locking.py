@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dc_common.db import Database, upsert
 from dc_wallet.domain import sorted_users
 from dc_wallet.models import Operation, Wallet
-from dc_workflows.contracts.payments import PaymentUpdate, PaymentUpdates
+from dc_workflows.contracts.payments import PaymentUpdate, PaymentUpdates, RecordedChange
 
 #: Execution option of a session that only reads (SQLite: a plain deferred BEGIN).
 READ_ONLY = "dc_wallet_read_only"
@@ -127,3 +127,16 @@ async def recorded_with_prefix(session: AsyncSession, prefix: str) -> PaymentUpd
         update for row in rows for update in PaymentUpdates.model_validate(row.result).updates
     ]
     return PaymentUpdates(updates=tuple(updates))
+
+
+async def recorded_change(session: AsyncSession, key: str) -> RecordedChange | None:
+    row = await session.get(Operation, key)
+    return None if row is None else RecordedChange.model_validate(row.result)
+
+
+async def record_change(
+    session: AsyncSession, key: str, result: RecordedChange, now: datetime
+) -> RecordedChange:
+    session.add(Operation(key=key, created_at=now, result=result.model_dump(mode="json")))
+    await session.flush()
+    return result

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dc_common.actors import Actor
 from dc_common.db import upsert
 from dc_wallet.domain import LedgerKind, VoucherState, WalletPolicy, expiry_date
 from dc_wallet.models import Counter, Order, Voucher
@@ -75,6 +76,7 @@ async def place_order(
     issue_date: date,
     policy: WalletPolicy,
     now: datetime,
+    ordered_by: Actor | None = None,
 ) -> Order:
     """Record a paid order and issue its vouchers. The caller holds the wallet lock and has
     checked that the reference is new and the order allowed."""
@@ -91,6 +93,7 @@ async def place_order(
         expiry_date=expires,
         first_voucher=voucher_number(first),
         last_voucher=voucher_number(first + quantity - 1),
+        ordered_by=None if ordered_by is None else ordered_by.model_dump(mode="json"),
     )
     session.add(order)
     await session.flush()

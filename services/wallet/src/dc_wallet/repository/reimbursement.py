@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dc_common.actors import Actor
 from dc_wallet.domain import (
     Event,
     VoucherState,
@@ -56,9 +57,10 @@ async def create_request(
     service_ids: Sequence[str],
     policy: WalletPolicy,
     now: datetime,
+    requested_by: Actor | None = None,
 ) -> ReimbursementRequest:
     """Record the request and reserve for it every allocated, unreserved voucher of these
-    services (still ``allocated``: the submission activity marks them ``submitted``). The caller
+    services (still ``allocated``: :func:`submit_request` marks them ``submitted``). The caller
     holds the locks of the services' wallets."""
     request = ReimbursementRequest(
         id=request_id,
@@ -70,6 +72,7 @@ async def create_request(
         vouchers=0,
         voucher_value_cents=policy.reimbursement_value_cents,
         amount_cents=0,
+        requested_by=None if requested_by is None else requested_by.model_dump(mode="json"),
     )
     session.add(request)
     await session.flush()  # a concurrent request under the same reference fails here
@@ -154,12 +157,16 @@ async def submit_request(
             f"{claim.vouchers_submitted} of {claim.hours} submitted"
         )
         updates.append(changed(claim, now, Event.REIMBURSEMENT_REQUESTED, reason))
-    request.submitted_at = now
+    if request.submitted_at is None:
+        request.submitted_at = now
     return updates
 
 
 async def pay_out_request(
-    session: AsyncSession, request: ReimbursementRequest, now: datetime
+    session: AsyncSession,
+    request: ReimbursementRequest,
+    now: datetime,
+    paid_by: Actor | None = None,
 ) -> list[PaymentUpdate]:
     """The request's vouchers become ``reimbursed``; a fully paid service with every voucher
     reimbursed goes to 14, any other keeps its status (a partially paid one stays 17)."""
@@ -185,4 +192,5 @@ async def pay_out_request(
         )
         updates.append(changed(claim, now, Event.REIMBURSED, reason))
     request.paid_at = now
+    request.paid_by = None if paid_by is None else paid_by.model_dump(mode="json")
     return updates
