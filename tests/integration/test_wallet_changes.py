@@ -6,7 +6,8 @@ real lifecycles and the real services-mgmt read model:
 - the wallet answers who ordered, who asked reimbursement and who paid out, by name and role,
   the national number to operators only;
 - the daily reconciliation finds a payment the read model missed (a lifecycle never told),
-  counts it and repairs it, and an operator reads the counts through the gateway.
+  counts it and repairs it (and counts as not repaired one whose service has no lifecycle), and
+  an operator reads the counts through the gateway.
 
 The platform runs in a Temporal namespace of its own (created here), so its workers and
 workflows meet no other test's.
@@ -34,7 +35,7 @@ from dc_wallet.activities import WalletActivities
 from dc_wallet.api import create_app as create_wallet
 from dc_wallet.starter import TemporalStarter
 from dc_workflows.contracts.common import TaskQueue
-from dc_workflows.contracts.payments import AllocatePending, ReconciliationRun
+from dc_workflows.contracts.payments import AllocatePending, ReconciliationRun, ServiceClaim
 from dc_workflows.payments import WalletReconciliationWorkflow
 from dc_workflows.search_attributes import ensure_registered
 from tests.support.platform import Platform, running_platform
@@ -252,9 +253,23 @@ async def test_the_reconciliation_counts_and_repairs_a_payment_the_read_model_mi
     service_id = await ready_service(platform, household, hours=4)
 
     # The wallet pays the service, and its lifecycle is never told (as when the WalletChange of
-    # an order of the earlier API was never started): the read model keeps showing 11.
+    # an order of the earlier API was never started): the read model keeps showing 11. It pays
+    # too a service the read model never had (no lifecycle to repair it).
     db = Database(platform.wallet_settings.database_url)
     try:
+        activities = WalletActivities(db, platform.wallet_settings.policy())
+        ghost = f"ghost-{uuid.uuid4().hex[:8]}"
+        await activities.claim_payment(
+            ServiceClaim(
+                service_id=ghost,
+                user_number=user.user_number,
+                company_id=SCHELDE,
+                branch_id=None,
+                service_date=brussels_today() - timedelta(days=1),
+                hours=2,
+                ready_at=datetime.now(UTC),
+            )
+        )
         now = datetime.now(UTC)
         async with repository.writing(db) as session:
             await repository.lock_wallets(session, [user.user_number], now)
@@ -267,13 +282,14 @@ async def test_the_reconciliation_counts_and_repairs_a_payment_the_read_model_mi
                 policy=platform.wallet_settings.policy(),
                 now=now,
             )
-        activities = WalletActivities(db, platform.wallet_settings.policy())
         paid = await activities.allocate_pending(
             AllocatePending(user_number=user.user_number, trigger="untold-1")
         )
     finally:
         await db.dispose()
-    assert [(u.service_id, int(u.status)) for u in paid.updates] == [(service_id, 12)]
+    assert sorted((u.service_id, int(u.status)) for u in paid.updates) == sorted(
+        [(service_id, 12), (ghost, 12)]
+    )
     assert (await service_status(platform, service_id))["status"] == 11
 
     handle = await platform.temporal.start_workflow(
@@ -283,12 +299,12 @@ async def test_the_reconciliation_counts_and_repairs_a_payment_the_read_model_mi
         task_queue=TaskQueue.LIFECYCLE,
     )
     report = await handle.result()
-    assert (report.counts.checked, report.counts.mismatched, report.counts.repaired) == (1, 1, 1)
-    assert report.unrepaired == ()
+    assert (report.counts.checked, report.counts.mismatched, report.counts.repaired) == (2, 2, 1)
+    assert report.unrepaired == (ghost,)
     repaired = await service_status(platform, service_id)
     assert (repaired["status"], repaired["vouchers_allocated"]) == (12, 4)
     memo = await (await handle.describe()).memo()
-    assert (memo["checked"], memo["mismatched"], memo["repaired"]) == (1, 1, 1)
+    assert (memo["checked"], memo["mismatched"], memo["repaired"]) == (2, 2, 1)
 
     async with (
         platform.as_person(OPERATOR.national_number) as operator,
@@ -297,8 +313,8 @@ async def test_the_reconciliation_counts_and_repairs_a_payment_the_read_model_mi
         latest = await operator.get("/api/v1/reconciliations/latest")
         assert latest.status_code == 200, latest.text
         assert latest.json()["key"] == handle.id
-        assert (latest.json()["checked"], latest.json()["mismatched"]) == (1, 1)
-        assert latest.json()["repaired"] == 1 and latest.json()["unrepaired"] == []
+        assert (latest.json()["checked"], latest.json()["mismatched"]) == (2, 2)
+        assert latest.json()["repaired"] == 1 and latest.json()["unrepaired"] == [ghost]
         assert (await staff.get("/api/v1/reconciliations/latest")).status_code == 403
 
         # The next run (as the schedule starts it: no window) starts where this one ended, and
