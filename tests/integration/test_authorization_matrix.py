@@ -35,6 +35,9 @@ from dc_identity.demo import (
     USER_HOLDERS,
 )
 from dc_identity.dev_idp import KeyStore
+from dc_workflows.contracts.common import TaskQueue
+from dc_workflows.contracts.payments import ReconciliationRun
+from dc_workflows.payments import WalletReconciliationWorkflow
 from tests.support.platform import Platform
 from tests.support.servers import internal_client
 from tests.support.services import fresh_service_date
@@ -262,6 +265,22 @@ async def _not_payable_request(f: Fixtures, _caller: str) -> dict[str, Any]:
     return {"company_id": SCHELDE, "reference": "NOT-PAYABLE", "service_ids": [f.service_id]}
 
 
+_RECONCILED: list[str] = []
+
+
+async def _after_a_reconciliation(f: Fixtures, _caller: str) -> str:
+    """The latest reconciliation, once one run has finished on this platform."""
+    if not _RECONCILED:
+        run = await f.platform.temporal.execute_workflow(
+            WalletReconciliationWorkflow.run,
+            ReconciliationRun(),
+            id=f"matrix-reconciliation-{next(f.serial)}",
+            task_queue=TaskQueue.LIFECYCLE,
+        )
+        _RECONCILED.append(run.key)
+    return "/api/v1/reconciliations/latest"
+
+
 def _request_path(suffix: str = "") -> Callable[[Fixtures, str], Awaitable[str]]:
     async def build(f: Fixtures, _caller: str) -> str:
         return f"/api/v1/reimbursement-requests/{await f.reimbursement_request()}{suffix}"
@@ -417,6 +436,12 @@ MATRIX: tuple[Call, ...] = (
         "/api/v1/reimbursement-requests/{request_id}/payout",
         _expect(403, operator=202),
         target=_request_path("/payout"),
+    ),
+    Call(
+        "GET",
+        "/api/v1/reconciliations/latest",
+        _expect(403, operator=200),
+        target=_after_a_reconciliation,
     ),
     Call(
         "POST",

@@ -26,7 +26,7 @@ async def test_unused_vouchers_expire_after_their_last_day_and_are_refunded(
     tmp_path: Path,
 ) -> None:
     async with wallets(url(tmp_path)) as wallet:
-        placed = await wallet.desk.order(USER, "PAY-1", 10)
+        placed = await wallet.order(USER, "PAY-1", 10)
         assert placed.order.expiry_date == date(2026, 3, 10)
         on_last_day = await wallet.activities.expire_vouchers(ExpiryRun(on=date(2026, 3, 10)))
         state = await snapshot(wallet.db)
@@ -54,7 +54,7 @@ async def test_before_the_refund_policy_expired_vouchers_are_not_refunded(
 ) -> None:
     policy = WalletPolicy(refund_expired_from=date(2030, 1, 1))
     async with wallets(url(tmp_path), policy) as wallet:
-        await wallet.desk.order(USER, "PAY-1", 10)
+        await wallet.order(USER, "PAY-1", 10)
         await wallet.activities.expire_vouchers(ExpiryRun(on=date(2026, 3, 11)))
         state = await snapshot(wallet.db)
         check_invariants(state, policy)
@@ -66,12 +66,11 @@ async def test_an_expired_voucher_is_never_spent_even_before_the_expiry_run(
     tmp_path: Path,
 ) -> None:
     async with wallets(url(tmp_path)) as wallet:
-        await wallet.desk.order(USER, "old", 10)
+        await wallet.order(USER, "old", 10)
         wallet.clock.advance(days=366)  # 2026-03-11: the vouchers' last day was yesterday
         result = await wallet.claim("svc", hours=2, service_date=wallet.clock.today)
         assert result.updates == ()
-        await wallet.desk.order(USER, "new", 10)
-        await wallet.run_changes()
+        await wallet.order(USER, "new", 10)
         state = await snapshot(wallet.db)
         check_invariants(state, wallet.policy)
         spent = [v for v in state.vouchers if v.state == "allocated"]
@@ -80,10 +79,9 @@ async def test_an_expired_voucher_is_never_spent_even_before_the_expiry_run(
 
 async def test_the_vouchers_that_expire_first_are_spent_first(tmp_path: Path) -> None:
     async with wallets(url(tmp_path)) as wallet:
-        await wallet.desk.order(USER, "march", 10)
+        await wallet.order(USER, "march", 10)
         wallet.clock.advance(days=30)
-        await wallet.desk.order(USER, "april", 10)
-        await wallet.run_changes()
+        await wallet.order(USER, "april", 10)
         await wallet.claim("svc", hours=9)
         await wallet.claim("svc-2", hours=3)
         state = await snapshot(wallet.db)
@@ -108,8 +106,7 @@ async def test_a_service_no_voucher_can_pay_any_more_goes_to_20(tmp_path: Path) 
         run = await wallet.expire()
         assert run.updates == ()
         # ... vouchers bought that day may still pay them (the one ready first first) ...
-        await wallet.desk.order(USER, "last-chance", 10)
-        await wallet.run_changes()
+        await wallet.order(USER, "last-chance", 10)
         assert wallet.lifecycles.history == {"first": [12], "late": [16]}
         # ... and the next day, its missing 2 can never be paid with vouchers.
         wallet.clock.advance(days=1)
@@ -120,9 +117,8 @@ async def test_a_service_no_voucher_can_pay_any_more_goes_to_20(tmp_path: Path) 
         assert run.updates[0].reason and "2 of 3 unpaid" in run.updates[0].reason
         # Its allocated voucher is still the company's to claim; the lifecycle, closed at 20,
         # hears nothing more.
-        request = await wallet.desk.request_reimbursement(COMPANY, "feb", ["late", "first"])
-        submitted = await wallet.run_changes()
-        assert [u.service_id for u in submitted[0].updates] == ["first"]
+        request = await wallet.request_reimbursement(COMPANY, "feb", ["late", "first"])
+        assert wallet.lifecycles.history == {"first": [12, 13], "late": [16, 20]}
         assert request.request.vouchers == 1 + 9
         state = await snapshot(wallet.db)
         check_invariants(state, wallet.policy)
@@ -138,8 +134,7 @@ async def test_a_voucher_issued_more_than_12_months_after_the_service_never_pays
         result = await wallet.claim("too-old", hours=2, service_date=service_date)
         # No voucher in the wallet, and none bought from today on could pay it: 20 at once.
         assert [(u.service_id, int(u.status)) for u in result.updates] == [("too-old", 20)]
-        await wallet.desk.order(USER, "PAY-1", 10)
-        await wallet.run_changes()
+        await wallet.order(USER, "PAY-1", 10)
         state = await snapshot(wallet.db)
         assert state.claim["too-old"].vouchers_allocated == 0
         assert {v.state for v in state.vouchers} == {"available"}

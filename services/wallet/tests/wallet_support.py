@@ -1,13 +1,15 @@
-"""Shared by the wallet tests: a clock that tests move, a fake workflow starter, a harness that
-plays WalletChangeWorkflow's part, and the invariants every wallet state must satisfy.
+"""Shared by the wallet tests: a clock that tests move, a starter that plays Temporal's part (it
+runs each WalletChange's activity as the workflow would), the acting parties, and the invariants
+every wallet state must satisfy.
 
 Import it as ``services.wallet.tests.wallet_support`` (the repository root is on the path).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -18,10 +20,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from dc_common.actors import Actor, ActorKind
 from dc_common.db import Database, create_schema
 from dc_common.internal import internal_headers
 from dc_wallet import repository
-from dc_wallet.activities import WalletActivities
+from dc_wallet.activities import Clock, WalletActivities
 from dc_wallet.api import create_app
 from dc_wallet.domain import WalletPolicy, add_months, brussels_date
 from dc_wallet.models import (
@@ -33,16 +36,25 @@ from dc_wallet.models import (
     ReimbursementRequest,
     Voucher,
 )
-from dc_wallet.service import WalletDesk
+from dc_wallet.service import PayoutStarted, Placed, Requested, WalletDesk
 from dc_wallet.settings import WalletSettings
+from dc_wallet.starter import (
+    ChangeNotStarted,
+    ChangeOutcome,
+    ChangeRefused,
+    WorkflowStarter,
+    refusal_of,
+)
 from dc_workflows.contracts.payments import (
     ExpiryRun,
     PaymentUpdate,
     PaymentUpdates,
+    RecordedChange,
     ServiceClaim,
     WalletChange,
     WalletChangeKind,
 )
+from dc_workflows.ids import wallet_change_workflow_id
 from tests.support.servers import postgres_database, postgres_unavailable_reason
 
 PROBLEM_JSON = "application/problem+json"
@@ -52,6 +64,20 @@ OTHER_COMPANY = "0412004332"
 USER = "100000000011"
 OTHER_USER = "100000000022"
 START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+#: The acting parties, as the gateway names them (X-Actor-*).
+HOUSEHOLD = Actor(kind=ActorKind.USER, id=USER, person="85073003328", name="Anna De Smet")
+STAFF = Actor(kind=ActorKind.COMPANY, id=COMPANY, person="79100812345", name="Bram Peeters")
+OPERATOR = Actor(kind=ActorKind.OPERATOR, id="platform", person="70010112345", name="Nora V.")
+
+
+def actor_headers(actor: Actor) -> dict[str, str]:
+    """The X-Actor-* headers the gateway sends for ``actor``."""
+    headers = {"X-Actor-Kind": actor.kind.value, "X-Actor-Id": actor.id}
+    if actor.person:
+        headers["X-Actor-Person"] = actor.person
+    if actor.name:
+        headers["X-Actor-Name"] = actor.name
+    return headers
 
 
 class FakeClock:
@@ -69,22 +95,85 @@ class FakeClock:
         return brussels_date(self.now)
 
 
-class RecordingStarter:
-    """Records the wallet changes the API starts; ids deduplicate like a reject-duplicate id."""
+class PlayingStarter:
+    """Plays Temporal for the API's desk, without a server.
 
-    def __init__(self) -> None:
+    A change the API waits for (an order, a request) runs at once: its activity, as
+    WalletChangeWorkflow runs it, and ``listener`` hears the result (the lifecycles told). Its id
+    behaves as "allow duplicate failed only": after a completed run the same id answers that
+    run's result, after a refusal it runs again. A change only started (a payout) waits in
+    ``started`` until ``take()`` (reject duplicate: once per id). ``unavailable`` makes every
+    start fail as an unreachable Temporal does."""
+
+    def __init__(self, activities: WalletActivities | None = None) -> None:
+        self.activities = activities
         self.started: list[WalletChange] = []
+        self.ran: list[WalletChange] = []
+        self.outcomes: list[tuple[WalletChange, RecordedChange]] = []
+        """Each change run, with what it answered."""
+        self.listener: Callable[[PaymentUpdates], None] | None = None
+        self.unavailable = False
+        self.hold = False
+        """While set, a change the API waits for is taken but not run (a workflow that has not
+        finished within the wait); :meth:`release` runs them."""
+        self.held: dict[str, WalletChange] = {}
         self._ids: set[str] = set()
+        self._completed: dict[str, RecordedChange] = {}
+        self._running: dict[str, asyncio.Future[RecordedChange]] = {}
 
     async def start(self, change: WalletChange) -> None:
-        workflow_id = f"{change.kind.value}-{change.key}"
+        if self.unavailable:
+            raise ChangeNotStarted("Temporal is unreachable")
+        workflow_id = wallet_change_workflow_id(change.kind.value, change.key)
         if workflow_id not in self._ids:
             self._ids.add(workflow_id)
             self.started.append(change)
 
+    async def run(self, change: WalletChange, *, wait: timedelta) -> ChangeOutcome:
+        if self.unavailable:
+            raise ChangeNotStarted("Temporal is unreachable")
+        workflow_id = wallet_change_workflow_id(change.kind.value, change.key)
+        if workflow_id in self._completed:
+            return ChangeOutcome(False, self._completed[workflow_id])
+        if workflow_id in self._running:  # started by another call: wait for its result
+            return ChangeOutcome(False, await asyncio.shield(self._running[workflow_id]))
+        if workflow_id in self.held or self.hold:
+            started = workflow_id not in self.held
+            self.held[workflow_id] = change
+            return ChangeOutcome(started, None)
+        assert self.activities is not None, "a PlayingStarter that runs changes needs activities"
+        running = self._running[workflow_id] = asyncio.get_running_loop().create_future()
+        try:
+            result = await run_change(self.activities, change)
+        except Exception as error:
+            refusal = refusal_of(error)
+            failure = error if refusal is None else ChangeRefused(refusal)
+            running.set_exception(failure)
+            running.exception()  # retrieved: no warning when nobody else waited
+            if refusal is None:
+                raise
+            raise failure from None
+        finally:
+            del self._running[workflow_id]
+        recorded = RecordedChange.model_validate(result.model_dump())
+        running.set_result(recorded)
+        self._completed[workflow_id] = recorded
+        self.ran.append(change)
+        self.outcomes.append((change, recorded))
+        if self.listener is not None:
+            self.listener(recorded)
+        return ChangeOutcome(True, recorded)
+
     def take(self) -> list[WalletChange]:
         changes, self.started = self.started, []
         return changes
+
+    async def release(self) -> None:
+        """The held changes run to their end (their workflows finish)."""
+        held, self.held = self.held, {}
+        self.hold = False
+        for change in held.values():
+            await self.run(change, wait=timedelta(0))
 
 
 @asynccontextmanager
@@ -104,6 +193,10 @@ async def temporary_database(
 
 async def run_change(activities: WalletActivities, change: WalletChange) -> PaymentUpdates:
     """What WalletChangeWorkflow does with the wallet: run the change's one activity."""
+    if change.kind == WalletChangeKind.PLACE_ORDER and change.order:
+        return await activities.place_order(change.order)
+    if change.kind == WalletChangeKind.REQUEST_REIMBURSEMENT and change.request:
+        return await activities.request_reimbursement(change.request)
     if change.kind == WalletChangeKind.ALLOCATE_PENDING and change.allocate:
         return await activities.allocate_pending(change.allocate)
     if change.kind == WalletChangeKind.SUBMIT_REIMBURSEMENT and change.reimbursement:
@@ -122,10 +215,35 @@ class Wallets:
     db: Database
     policy: WalletPolicy
     clock: FakeClock
-    starter: RecordingStarter
+    starter: PlayingStarter
     activities: WalletActivities
     desk: WalletDesk
     lifecycles: Lifecycles = field(default_factory=lambda: Lifecycles())
+
+    def __post_init__(self) -> None:
+        self.starter.activities = self.activities
+        self.starter.listener = lambda result: self.lifecycles.hear(
+            result, self.clock.today, self.policy
+        )
+
+    async def order(self, user: str, reference: str, quantity: int) -> Placed:
+        """The household's order, through the desk (its WalletChange runs at once)."""
+        return await self.desk.order(
+            user, reference, quantity, ordered_by=HOUSEHOLD.model_copy(update={"id": user})
+        )
+
+    async def request_reimbursement(
+        self, company: str, reference: str, service_ids: list[str]
+    ) -> Requested:
+        return await self.desk.request_reimbursement(
+            company,
+            reference,
+            service_ids,
+            requested_by=STAFF.model_copy(update={"id": company}),
+        )
+
+    async def payout(self, request_id: str) -> PayoutStarted:
+        return await self.desk.payout(request_id, paid_by=OPERATOR)
 
     async def claim(
         self,
@@ -157,7 +275,8 @@ class Wallets:
         return result
 
     async def run_changes(self) -> list[PaymentUpdates]:
-        """Run every change the API started, in order, as the WalletChange workflows would."""
+        """Run every change the API only started (payouts), in order, as their WalletChange
+        workflows would."""
         results = []
         while changes := self.starter.take():
             for change in changes:
@@ -173,7 +292,7 @@ async def wallets(url: str, policy: WalletPolicy | None = None) -> AsyncIterator
     db = repository.open_database(url)
     await create_schema(db.engine, Base.metadata)
     clock = FakeClock()
-    starter = RecordingStarter()
+    starter = PlayingStarter()
     try:
         yield Wallets(
             db=db,
@@ -193,7 +312,7 @@ def settings_for(database_url: str, **overrides: Any) -> WalletSettings:
 
 @asynccontextmanager
 async def running(
-    settings: WalletSettings, starter: RecordingStarter, clock: FakeClock
+    settings: WalletSettings, starter: WorkflowStarter, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan run (ASGITransport alone does not run it)."""
     app = create_app(settings, starter=starter, clock=clock)
@@ -471,20 +590,46 @@ def check_allocation_run(
 ) -> None:
     """What one allocation in ``user``'s wallet did: only usable vouchers, the ones that expire
     first, and (when it served every waiting service, ``complete``) in priority order, leaving
-    nothing usable to a service still short."""
+    nothing usable to a service still short.
+
+    A claim served alone (``complete=False``: a new service's claim, which takes only what the
+    services before it in priority leave) may leave vouchers that expire earlier than the ones
+    it took, but only as many as the services before it still need, and each of them usable by
+    one of those: their shares, kept for the allocation that the order which brought the
+    vouchers started (DOMAIN.md: oldest service first, partially paid ones before)."""
     old = before.voucher
     old_claims = before.claim
     taken: dict[str, list[Voucher]] = defaultdict(list)
     for voucher in after.vouchers:
-        if voucher.state in SPENT and old[voucher.number].state == "available":
+        issued_now = voucher.number not in old  # by an order that allocated in the same change
+        if voucher.state in SPENT and (issued_now or old[voucher.number].state == "available"):
             taken[voucher.service_id or ""].append(voucher)
     left = [v for v in after.vouchers if v.state == "available"]
     window = policy.service_window_months
+    tier = {17: 0, 16: 1, 18: 1, 11: 2}
 
     def usable(voucher: Voucher, claim: Claim) -> bool:
         return voucher.expiry_date >= today and voucher.issue_date <= add_months(
             claim.service_date, window
         )
+
+    def rank(claim: Claim) -> tuple[int, date, datetime, str]:
+        return (tier.get(claim.status, 2), claim.service_date, claim.ready_at, claim.service_id)
+
+    def waiting_before(claim: Claim) -> list[Claim]:
+        """The services of the same wallet still short that come before ``claim`` (as it was
+        before this allocation: a new claim at 11)."""
+        previous = old_claims.get(claim.service_id)
+        key = rank(previous) if previous else (tier[11], *rank(claim)[1:])
+        return [
+            other
+            for other in before.claims
+            if other.user_number == claim.user_number
+            and other.status in tier
+            and other.vouchers_allocated < other.hours
+            and other.service_id != claim.service_id
+            and rank(other) < key
+        ]
 
     for service_id, vouchers in taken.items():
         claim = old_claims.get(service_id) or after.claim[service_id]  # or a new one
@@ -492,12 +637,28 @@ def check_allocation_run(
             assert claim.status in {11, 16, 17, 18}, "allocated to a service not waiting"
         assert all(usable(v, claim) for v in vouchers), "expired or too late a voucher spent"
         latest = max(v.expiry_date for v in vouchers)
-        for other in left:
-            if other.user_number == claim.user_number and usable(other, claim):
-                assert other.expiry_date >= latest, "a voucher that expires later was spent first"
+        earlier = [
+            other
+            for other in left
+            if other.user_number == claim.user_number
+            and usable(other, claim)
+            and other.expiry_date < latest
+        ]
+        if complete or not earlier:
+            assert not earlier, "a voucher that expires later was spent first"
+            continue
+        # Served alone: what it left that expires earlier is the share of services before it.
+        first = waiting_before(claim)
+        assert all(any(usable(v, other) for other in first) for v in earlier), (
+            "a voucher that expires later was spent first (no service before it could use "
+            "the one left)"
+        )
+        assert len(earlier) <= sum(c.hours - c.vouchers_allocated for c in first), (
+            "a voucher that expires later was spent first (more left than the services "
+            "before it need)"
+        )
     if not complete:
         return
-    tier = {17: 0, 16: 1, 18: 1, 11: 2}
     now_claims = after.claim
     waiting = [
         c

@@ -16,7 +16,11 @@ from dc_workflows import search_attributes
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.imports import ImportWorkflow
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
-from dc_workflows.payments import DailyVoucherExpiryWorkflow, WalletChangeWorkflow
+from dc_workflows.payments import (
+    DailyVoucherExpiryWorkflow,
+    WalletChangeWorkflow,
+    WalletReconciliationWorkflow,
+)
 from dc_workflows.temporal import TemporalSettings, connect
 
 log = structlog.get_logger(__name__)
@@ -30,6 +34,7 @@ def build_worker(client: Client) -> Worker:
             ServiceLifecycleWorkflow,
             WalletChangeWorkflow,
             DailyVoucherExpiryWorkflow,
+            WalletReconciliationWorkflow,
             ImportWorkflow,
         ],
     )

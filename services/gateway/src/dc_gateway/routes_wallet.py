@@ -2,9 +2,14 @@
 
 A user orders for and reads their own household's wallet; the company's staff with the right on
 the whole company ask and read reimbursements (a branch right does not reach the company's money);
-operators pay requests out.
+operators pay requests out and read the latest reconciliation.
+
+The wallet answers who ordered, asked and paid out by name and role; it names people by national
+number only to a reader who is an operator, so every call tells it the reader's role
+(``X-Actor-Kind``), writes the whole acting party.
 """
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -21,7 +26,15 @@ from dc_gateway.policy import (
     requires,
 )
 from dc_gateway.upstream import Upstream
-from dc_wallet.schemas import OrderIn, OrderOut, ReimbursementIn, ReimbursementOut, StatementOut
+from dc_wallet.schemas import (
+    OrderIn,
+    OrderOut,
+    ProcessingOut,
+    ReconciliationOut,
+    ReimbursementIn,
+    ReimbursementOut,
+    StatementOut,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["wallet"])
 PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457)"}
@@ -33,6 +46,15 @@ def _wallet(request: Request) -> Upstream:
 
 
 Wallet = Annotated[Upstream, Depends(_wallet)]
+#: The party an operator acts for: the platform (their national number is the person, never the
+#: party's id).
+PLATFORM = "platform"
+PROCESSING = {"model": ProcessingOut, "description": "Being processed: ask again, same reference"}
+
+
+def _reader(caller: Caller, kind: str) -> dict[str, str]:
+    """The reader's role, for an answer that names people: operators see national numbers."""
+    return {"X-Actor-Kind": "operator" if caller.operator else kind}
 
 
 def _own_household(caller: Caller, user_number: str, *, operator_may: bool) -> None:
@@ -48,7 +70,12 @@ def _own_household(caller: Caller, user_number: str, *, operator_may: bool) -> N
     status_code=status.HTTP_201_CREATED,
     response_model=OrderOut,
     summary="Order vouchers into the household's wallet (idempotent on the order reference)",
-    responses={200: {"description": "The first order with this reference"}, 409: PROBLEM},
+    responses={
+        200: {"description": "The first order with this reference"},
+        202: PROCESSING,
+        409: PROBLEM,
+        503: PROBLEM,
+    },
 )
 async def order_vouchers(
     user_number: str,
@@ -76,7 +103,9 @@ async def get_wallet(
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
 ) -> Response:
     _own_household(caller, user_number, operator_may=True)
-    return await wallet.forward(request, "GET", f"/users/{user_number}/wallet")
+    return await wallet.forward(
+        request, "GET", f"/users/{user_number}/wallet", headers=_reader(caller, "user")
+    )
 
 
 @router.post(
@@ -84,7 +113,12 @@ async def get_wallet(
     status_code=status.HTTP_201_CREATED,
     response_model=StatementOut,
     summary="Ask reimbursement of the vouchers allocated to some of the company's services",
-    responses={200: {"description": "The first request with this reference"}, 422: PROBLEM},
+    responses={
+        200: {"description": "The first request with this reference"},
+        202: PROCESSING,
+        422: PROBLEM,
+        503: PROBLEM,
+    },
 )
 async def request_reimbursement(
     body: ReimbursementIn,
@@ -119,7 +153,13 @@ async def list_reimbursement_requests(
     params = {"limit": str(limit), "offset": str(offset)}
     if company_id is not None:
         params["company_id"] = company_id
-    return await wallet.forward(request, "GET", "/reimbursement-requests", params=params)
+    return await wallet.forward(
+        request,
+        "GET",
+        "/reimbursement-requests",
+        params=params,
+        headers=_reader(caller, "company"),
+    )
 
 
 @router.get(
@@ -129,15 +169,24 @@ async def list_reimbursement_requests(
 )
 async def get_statement(
     request_id: str,
+    request: Request,
     wallet: Wallet,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-) -> dict[str, Any]:
-    statement = await wallet.fetch(f"/reimbursement-requests/{request_id}")
-    if statement is None:
+) -> Response:
+    answer = await wallet.forward(
+        request,
+        "GET",
+        f"/reimbursement-requests/{request_id}",
+        headers=_reader(caller, "company"),
+    )
+    if answer.status_code in (404, 422):
         raise not_found("such reimbursement request")
+    if answer.status_code != 200:
+        return answer
+    statement = json.loads(bytes(answer.body))
     if not may_see(caller, statement["company_id"], None, company_wide=True):
         raise not_found("such reimbursement request")
-    return statement
+    return answer
 
 
 @router.post(
@@ -152,7 +201,24 @@ async def pay_out(
     wallet: Wallet,
     caller: Annotated[Caller, requires(Rule.OPERATOR)],
 ) -> Response:
-    headers = acting_as(caller, "operator", caller.national_number)
+    headers = acting_as(caller, "operator", PLATFORM)
     return await wallet.forward(
         request, "POST", f"/reimbursement-requests/{request_id}/payout", headers=headers
+    )
+
+
+@router.get(
+    "/reconciliations/latest",
+    response_model=ReconciliationOut,
+    summary="The latest daily reconciliation of the wallet against the services read model: "
+    "services checked, mismatched, repaired",
+    responses={404: PROBLEM},
+)
+async def latest_reconciliation(
+    request: Request,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.OPERATOR)],
+) -> Response:
+    return await wallet.forward(
+        request, "GET", "/reconciliations/latest", headers=_reader(caller, "operator")
     )

@@ -2,23 +2,28 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
+from dc_common.actors import Actor, ActorKind
 from dc_common.db import create_schema
 from dc_common.logging import configure_logging
-from dc_common.service_app import create_service_app
+from dc_common.service_app import acting_party, create_service_app
 from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
-from dc_wallet.models import Base, Order, ReimbursementRequest
+from dc_wallet.models import Base, Order, Reconciliation, ReimbursementRequest
 from dc_wallet.schemas import (
+    ActorOut,
     AllocationStepOut,
     BalanceOut,
     EnterpriseNumber,
     ExpiryGroupOut,
     OrderIn,
     OrderOut,
+    ProcessingOut,
+    ReconciliationOut,
     ReimbursementIn,
     ReimbursementOut,
     ServicePaymentOut,
@@ -27,7 +32,7 @@ from dc_wallet.schemas import (
     WalletOut,
     YearOut,
 )
-from dc_wallet.service import WalletDesk
+from dc_wallet.service import StillProcessing, WalletDesk
 from dc_wallet.settings import WalletSettings
 from dc_wallet.starter import TemporalStarter, WorkflowStarter
 from dc_workflows.status import ServiceStatus
@@ -39,8 +44,20 @@ def _desk(request: Request) -> WalletDesk:
     return desk
 
 
+def _shows_person(x_actor_kind: Annotated[str | None, Header()] = None) -> bool:
+    """Whether the answer may name people by national number: only to an operator (the gateway
+    names the caller's role in X-Actor-Kind, on reads too)."""
+    return x_actor_kind == ActorKind.OPERATOR
+
+
 Desk = Annotated[WalletDesk, Depends(_desk)]
+Acting = Annotated[Actor, Depends(acting_party)]
+ShowsPerson = Annotated[bool, Depends(_shows_person)]
 UserNumberPath = Annotated[str, Path(pattern=r"^\d{12}$")]
+PROCESSING = {"model": ProcessingOut, "description": "Being processed: ask again, same reference"}
+UNAVAILABLE = {
+    "description": "Nothing was recorded (the workflow service is unreachable): try again"
+}
 
 router = APIRouter(prefix="/v1")
 
@@ -52,21 +69,28 @@ router = APIRouter(prefix="/v1")
     summary="A paid voucher order: issues the vouchers and pays the services waiting for them",
     responses={
         200: {"description": "Ordered before under this reference: the first order"},
+        202: PROCESSING,
         409: {"description": "Yearly cap exceeded, or the reference names another order"},
         422: {"description": "Order too small, or invalid input"},
+        503: UNAVAILABLE,
     },
 )
 async def order_vouchers(
-    user_number: UserNumberPath, body: OrderIn, desk: Desk, response: Response
+    user_number: UserNumberPath,
+    body: OrderIn,
+    desk: Desk,
+    response: Response,
+    actor: Acting,
+    shows_person: ShowsPerson,
 ) -> OrderOut:
-    placed = await desk.order(user_number, body.reference, body.quantity)
+    placed = await desk.order(user_number, body.reference, body.quantity, ordered_by=actor)
     if not placed.created:
         response.status_code = status.HTTP_200_OK
-    return _order_out(placed.order)
+    return _order_out(placed.order, shows_person)
 
 
 @router.get("/users/{user_number}/wallet", response_model=WalletOut)
-async def wallet(user_number: UserNumberPath, desk: Desk) -> WalletOut:
+async def wallet(user_number: UserNumberPath, desk: Desk, shows_person: ShowsPerson) -> WalletOut:
     view = await desk.wallet(user_number)
     cap = desk.policy.yearly_cap
     return WalletOut(
@@ -105,7 +129,7 @@ async def wallet(user_number: UserNumberPath, desk: Desk) -> WalletOut:
             ordered=view.ordered_this_year,
             cap=cap,
             left=max(cap - view.ordered_this_year, 0),
-            orders=[_order_out(order) for order in view.orders],
+            orders=[_order_out(order, shows_person) for order in view.orders],
         ),
     )
 
@@ -114,21 +138,30 @@ async def wallet(user_number: UserNumberPath, desk: Desk) -> WalletOut:
     "/reimbursement-requests",
     status_code=status.HTTP_201_CREATED,
     response_model=StatementOut,
-    summary="A company asks reimbursement of the vouchers allocated to some of its services",
+    summary="A company asks reimbursement of the vouchers allocated to some of its services: "
+    "they are submitted at once",
     responses={
         200: {"description": "Requested before under this reference: the first request"},
+        202: PROCESSING,
         409: {"description": "The reference names a request of other services"},
         422: {"description": "A service is not payable, or invalid input"},
+        503: UNAVAILABLE,
     },
 )
 async def request_reimbursement(
-    body: ReimbursementIn, desk: Desk, response: Response
+    body: ReimbursementIn,
+    desk: Desk,
+    response: Response,
+    actor: Acting,
+    shows_person: ShowsPerson,
 ) -> StatementOut:
-    requested = await desk.request_reimbursement(body.company_id, body.reference, body.service_ids)
+    requested = await desk.request_reimbursement(
+        body.company_id, body.reference, body.service_ids, requested_by=actor
+    )
     if not requested.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/reimbursement-requests/{requested.request.id}"
-    return await _statement_out(desk, requested.request.id)
+    return await _statement_out(desk, requested.request.id, shows_person)
 
 
 @router.get(
@@ -138,12 +171,13 @@ async def request_reimbursement(
 )
 async def list_reimbursement_requests(
     desk: Desk,
+    shows_person: ShowsPerson,
     company_id: EnterpriseNumber | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ReimbursementOut]:
     requests = await desk.requests(company_id, limit=limit, offset=offset)
-    return [_request_out(request) for request in requests]
+    return [_request_out(request, shows_person) for request in requests]
 
 
 @router.get(
@@ -151,8 +185,10 @@ async def list_reimbursement_requests(
     response_model=StatementOut,
     summary="The statement of a request: services, vouchers, amount",
 )
-async def reimbursement_statement(request_id: str, desk: Desk) -> StatementOut:
-    return await _statement_out(desk, request_id)
+async def reimbursement_statement(
+    request_id: str, desk: Desk, shows_person: ShowsPerson
+) -> StatementOut:
+    return await _statement_out(desk, request_id, shows_person)
 
 
 @router.post(
@@ -165,14 +201,53 @@ async def reimbursement_statement(request_id: str, desk: Desk) -> StatementOut:
         409: {"description": "Not submitted yet"},
     },
 )
-async def pay_out(request_id: str, desk: Desk, response: Response) -> ReimbursementOut:
-    payout = await desk.payout(request_id)
+async def pay_out(
+    request_id: str, desk: Desk, response: Response, actor: Acting, shows_person: ShowsPerson
+) -> ReimbursementOut:
+    payout = await desk.payout(request_id, paid_by=actor)
     if not payout.started:
         response.status_code = status.HTTP_200_OK
-    return _request_out(payout.request)
+    return _request_out(payout.request, shows_person)
 
 
-def _order_out(order: Order) -> OrderOut:
+@router.get(
+    "/reconciliations/latest",
+    response_model=ReconciliationOut,
+    summary="The latest finished reconciliation of the wallet against the read model (operators)",
+    responses={404: {"description": "No run has finished yet"}},
+)
+async def latest_reconciliation(desk: Desk) -> ReconciliationOut:
+    return _reconciliation_out(await desk.latest_reconciliation())
+
+
+def _actor_out(stored: dict[str, Any] | None, shows_person: bool) -> ActorOut | None:
+    if stored is None:
+        return None
+    actor = Actor.model_validate(stored)
+    return ActorOut(
+        kind=actor.kind.value,
+        id=actor.id,
+        name=actor.name,
+        person=actor.person if shows_person else None,
+    )
+
+
+def _reconciliation_out(run: Reconciliation) -> ReconciliationOut:
+    assert run.finished_at is not None
+    return ReconciliationOut(
+        key=run.key,
+        since=run.since,
+        until=run.until,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        checked=run.checked,
+        mismatched=run.mismatched,
+        repaired=run.repaired,
+        unrepaired=list(run.unrepaired),
+    )
+
+
+def _order_out(order: Order, shows_person: bool) -> OrderOut:
     return OrderOut(
         user_number=order.user_number,
         reference=order.reference,
@@ -184,10 +259,11 @@ def _order_out(order: Order) -> OrderOut:
         expiry_date=order.expiry_date,
         first_voucher=order.first_voucher,
         last_voucher=order.last_voucher,
+        ordered_by=_actor_out(order.ordered_by, shows_person),
     )
 
 
-def _request_out(request: ReimbursementRequest) -> ReimbursementOut:
+def _request_out(request: ReimbursementRequest, shows_person: bool) -> ReimbursementOut:
     state = (
         "paid"
         if request.paid_at is not None
@@ -206,14 +282,16 @@ def _request_out(request: ReimbursementRequest) -> ReimbursementOut:
         vouchers=request.vouchers,
         voucher_value_cents=request.voucher_value_cents,
         amount_cents=request.amount_cents,
+        requested_by=_actor_out(request.requested_by, shows_person),
+        paid_by=_actor_out(request.paid_by, shows_person),
     )
 
 
-async def _statement_out(desk: WalletDesk, request_id: str) -> StatementOut:
+async def _statement_out(desk: WalletDesk, request_id: str, shows_person: bool) -> StatementOut:
     statement = await desk.statement(request_id)
     value = statement.request.voucher_value_cents
     return StatementOut(
-        **_request_out(statement.request).model_dump(),
+        **dict(_request_out(statement.request, shows_person)),
         services=[
             StatementLineOut(
                 service_id=line.service_id,
@@ -245,13 +323,30 @@ def create_app(
         db = repository.open_database(settings.database_url)
         await create_schema(db.engine, Base.metadata)
         workflows = starter or TemporalStarter(await connect(temporal))
-        app.state.desk = WalletDesk(db=db, policy=settings.policy(), starter=workflows, clock=clock)
+        app.state.desk = WalletDesk(
+            db=db,
+            policy=settings.policy(),
+            starter=workflows,
+            clock=clock,
+            wait=settings.change_wait,
+        )
         yield
         await db.dispose()
 
-    return create_service_app(
+    app = create_service_app(
         title="dienstencheques wallet",
         lifespan=lifespan,
         routers=[router],
         internal_token=settings.internal_token,
     )
+
+    async def on_still_processing(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StillProcessing)
+        return JSONResponse(
+            ProcessingOut(detail=exc.detail).model_dump(),
+            status_code=status.HTTP_202_ACCEPTED,
+            headers={"Retry-After": "2"},
+        )
+
+    app.add_exception_handler(StillProcessing, on_still_processing)
+    return app

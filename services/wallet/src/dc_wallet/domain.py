@@ -134,6 +134,82 @@ def window_lower_bound(on: date, policy: WalletPolicy) -> date:
     return on - timedelta(days=28 * policy.service_window_months)
 
 
+# -- refusals: what the wallet does not do, and why -------------------------------------------
+
+
+class Refused(Exception):
+    """A change the wallet refuses; nothing of it is written. What its caller hears: a status,
+    a title, a detail, and the fields at fault with their reasons."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, errors: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = tuple(errors)
+
+
+def order_refused(reason: str, *, conflict: bool = False) -> Refused:
+    """Too small (422), or over the yearly cap (409, ``conflict``)."""
+    return Refused(
+        409 if conflict else 422, "Order refused", f"quantity: {reason}", [("quantity", reason)]
+    )
+
+
+def order_reference_used(reference: str, quantity: int) -> Refused:
+    return Refused(
+        409,
+        "Order reference already used",
+        f"reference: {reference} is the order of {quantity} vouchers",
+        [("reference", "already used")],
+    )
+
+
+def request_reference_used(reference: str, request_id: str) -> Refused:
+    return Refused(
+        409,
+        "Reference already used",
+        f"reference: {reference} names another reimbursement request ({request_id}) of other "
+        "services",
+        [("reference", "already used")],
+    )
+
+
+def unpayable_services(
+    service_ids: Sequence[str],
+    company_id: str,
+    companies: dict[str, str],
+    payable: dict[str, int],
+) -> list[tuple[str, str]]:
+    """The services of a reimbursement request that cannot be paid, as (field, reason):
+    ``companies`` names the company of each service the wallet pays, ``payable`` the vouchers
+    allocated to each and in no request yet."""
+    errors = []
+    for index, service_id in enumerate(service_ids):
+        company = companies.get(service_id)
+        if company is None:
+            why = "no wallet pays it (not ready for voucher allocation, or unknown)"
+        elif company != company_id:
+            why = f"not a service of company {company_id}"
+        elif payable.get(service_id, 0) == 0:
+            why = "no allocated vouchers that are not yet submitted"
+        else:
+            continue
+        errors.append((f"service_ids.{index}", f"service not payable: {service_id}: {why}"))
+    return errors
+
+
+def not_payable(errors: Sequence[tuple[str, str]]) -> Refused:
+    return Refused(
+        422,
+        "Service not payable",
+        "; ".join(f"{field}: {reason}" for field, reason in errors),
+        errors,
+    )
+
+
 # -- orders -----------------------------------------------------------------------------------
 
 

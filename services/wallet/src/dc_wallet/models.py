@@ -1,5 +1,6 @@
 """The wallet's own database: wallets, vouchers, orders, claims, allocations, reimbursement
-requests, the ledger, and the recorded results of idempotent operations."""
+requests, the ledger, the recorded results of idempotent operations, and the reconciliation
+runs."""
 
 from datetime import date, datetime
 from typing import Any
@@ -53,6 +54,9 @@ class Order(Base):
     expiry_date: Mapped[date] = mapped_column(Date)
     first_voucher: Mapped[str] = mapped_column(String(16))
     last_voucher: Mapped[str] = mapped_column(String(16))
+    ordered_by: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="the acting party (dc_common.actors.Actor); None for orders of the earlier API"
+    )
 
     __table_args__ = (
         UniqueConstraint("user_number", "reference", name="uq_orders_user_reference"),
@@ -105,10 +109,16 @@ class Claim(Base):
     allocation_steps: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_update: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON,
+        doc="the PaymentUpdate of the latest payment version, as its lifecycle was told; "
+        "the reconciliation sends it again when the read model shows otherwise",
+    )
 
     __table_args__ = (
         Index("ix_claims_user_status", "user_number", "status"),
         Index("ix_claims_company_date", "company_id", "service_date"),
+        Index("ix_claims_updated", "updated_at", "service_id"),
     )
 
 
@@ -141,6 +151,12 @@ class ReimbursementRequest(Base):
     vouchers: Mapped[int] = mapped_column(Integer)
     voucher_value_cents: Mapped[int] = mapped_column(Integer)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+    requested_by: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="the acting party who asked (an Actor); None for requests of the earlier API"
+    )
+    paid_by: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="the operator who paid it out (an Actor)"
+    )
 
     __table_args__ = (
         UniqueConstraint("company_id", "reference", name="uq_reimbursement_company_reference"),
@@ -184,3 +200,22 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Reconciliation(Base):
+    """One run of the daily reconciliation: the window of claim changes it checked against the
+    services-mgmt read model, and what it found (written when the run finishes)."""
+
+    __tablename__ = "reconciliations"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True, doc="its workflow id")
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked: Mapped[int] = mapped_column(Integer)
+    mismatched: Mapped[int] = mapped_column(Integer)
+    repaired: Mapped[int] = mapped_column(Integer)
+    unrepaired: Mapped[list[str]] = mapped_column(JSON, doc="service ids, at most 100")
+
+    __table_args__ = (Index("ix_reconciliations_finished", "finished_at"),)

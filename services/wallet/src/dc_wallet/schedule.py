@@ -1,4 +1,7 @@
-"""The daily expiry of vouchers: a Temporal schedule at 02:00 Europe/Brussels.
+"""The wallet's daily Temporal schedules: the expiry of vouchers at 02:00 Europe/Brussels, and
+the reconciliation of the wallet against the services-mgmt read model at 03:30.
+
+The expiry:
 
 A schedule starts its action with fixed arguments: it cannot put the day of each run into
 ``ExpiryRun(on=...)`` or into the WalletChange key. So the schedule starts the tiny workflow
@@ -18,6 +21,14 @@ rejected as a duplicate anyway.)
 
 The tiny workflow (``dc_workflows.payments.DailyVoucherExpiryWorkflow``) and the WalletChange it
 starts run on the lifecycle worker, like every other wallet change.
+
+The reconciliation: the schedule starts ``WalletReconciliationWorkflow`` with an empty
+``ReconciliationRun`` (Temporal appends the scheduled time to the workflow id, one id per day; a
+run still going when the next is due makes the next one skip). The run checks the claims whose
+payment changed since the previous finished run ended, up to its scheduled time less a settling
+margin (``DC_WALLET_RECONCILIATION_SETTLE_SECONDS``), and records its counts in the wallet
+database (``GET /v1/reconciliations/latest``) and in its memo. An operator may start one by hand
+with a window of their own (``ReconciliationRun(since=..., until=...)``).
 """
 
 from __future__ import annotations
@@ -37,12 +48,16 @@ from temporalio.client import (
 )
 
 from dc_workflows.contracts.common import TaskQueue
-from dc_workflows.payments import DailyVoucherExpiryWorkflow
+from dc_workflows.contracts.payments import ReconciliationRun
+from dc_workflows.payments import DailyVoucherExpiryWorkflow, WalletReconciliationWorkflow
 
 SCHEDULE_ID = "wallet-expire-vouchers-daily"
 DAILY_WORKFLOW_ID = "wallet-expire-vouchers-daily"
 EXPIRY_HOUR = 2
 TIME_ZONE = "Europe/Brussels"
+RECONCILIATION_SCHEDULE_ID = "wallet-reconciliation-daily"
+RECONCILIATION_WORKFLOW_ID = "wallet-reconciliation"
+RECONCILIATION_HOUR, RECONCILIATION_MINUTE = 3, 30
 
 
 def expiry_schedule(task_queue: str = TaskQueue.LIFECYCLE) -> Schedule:
@@ -65,6 +80,41 @@ async def ensure_expiry_schedule(
     not, as an operator may have left it). True when created now."""
     try:
         await client.create_schedule(schedule_id, expiry_schedule(task_queue))
+    except ScheduleAlreadyRunningError:
+        return False
+    return True
+
+
+def reconciliation_schedule(task_queue: str = TaskQueue.LIFECYCLE) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            WalletReconciliationWorkflow.run,
+            ReconciliationRun(),
+            id=RECONCILIATION_WORKFLOW_ID,
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(RECONCILIATION_HOUR)],
+                    minute=[ScheduleRange(RECONCILIATION_MINUTE)],
+                )
+            ],
+            time_zone_name=TIME_ZONE,
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
+    )
+
+
+async def ensure_reconciliation_schedule(
+    client: Client,
+    *,
+    schedule_id: str = RECONCILIATION_SCHEDULE_ID,
+    task_queue: str = TaskQueue.LIFECYCLE,
+) -> bool:
+    """Create the daily reconciliation schedule unless it exists. True when created now."""
+    try:
+        await client.create_schedule(schedule_id, reconciliation_schedule(task_queue))
     except ScheduleAlreadyRunningError:
         return False
     return True

@@ -45,6 +45,25 @@ class OrderIn(In):
     quantity: Annotated[int, Field(ge=1, le=100_000, description="number of vouchers")]
 
 
+class ActorOut(BaseModel):
+    """Who acted: the party (a household, a company, the platform's operators) and the person by
+    name; their national number only in an answer to an operator."""
+
+    kind: str = Field(description="the role: user, company, operator, ...", examples=["user"])
+    id: str = Field(description="the party: a user number, an enterprise number, ...")
+    name: str | None = Field(default=None, description="the person who acted, by name")
+    person: str | None = Field(
+        default=None, description="the person's national number: shown to operators only"
+    )
+
+
+class ProcessingOut(BaseModel):
+    """Taken but not finished yet: ask again with the same reference for the outcome."""
+
+    state: Literal["processing"] = "processing"
+    detail: str
+
+
 class OrderOut(BaseModel):
     user_number: str
     reference: str
@@ -56,6 +75,9 @@ class OrderOut(BaseModel):
     expiry_date: date = Field(description="the last day the vouchers may be spent")
     first_voucher: str
     last_voucher: str
+    ordered_by: ActorOut | None = Field(
+        default=None, description="who ordered (none for orders recorded before this was kept)"
+    )
 
 
 class BalanceOut(BaseModel):
@@ -129,6 +151,8 @@ class ReimbursementOut(BaseModel):
     vouchers: int
     voucher_value_cents: Cents
     amount_cents: Cents
+    requested_by: ActorOut | None = Field(default=None, description="who asked reimbursement")
+    paid_by: ActorOut | None = Field(default=None, description="who paid it out")
 
 
 class StatementLineOut(BaseModel):
@@ -142,3 +166,18 @@ class StatementLineOut(BaseModel):
 
 class StatementOut(ReimbursementOut):
     services: list[StatementLineOut]
+
+
+class ReconciliationOut(BaseModel):
+    """A finished run of the daily reconciliation of the wallet's payments against the
+    services-mgmt read model."""
+
+    key: str = Field(description="its workflow id in Temporal")
+    since: datetime = Field(description="it checked the payments changed from this instant ...")
+    until: datetime = Field(description="... up to this one")
+    started_at: datetime
+    finished_at: datetime
+    checked: int = Field(description="services whose payment changed in the window")
+    mismatched: int = Field(description="of those, shown otherwise by the read model")
+    repaired: int = Field(description="of those, shown as the wallet says after a resend")
+    unrepaired: list[str] = Field(description="service ids still shown otherwise (at most 100)")

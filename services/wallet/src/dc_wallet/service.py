@@ -1,26 +1,50 @@
-"""What the API does: orders, reimbursement requests and payouts write the wallet's database,
-then hand the consequences for the services to a WalletChange workflow; views read."""
+"""The application layer of the wallet's API: what each call does.
+
+An order and a reimbursement request are one durable step: the API starts their
+WalletChangeWorkflow first (keyed by user and reference, or by the request id of company and
+reference) and waits for its result; the workflow's one activity checks, writes and pays (or
+submits) in one transaction under the wallet lock, then tells the lifecycles. So:
+
+- a start that fails has written nothing (503: try again);
+- the same call again answers as the first (its workflow ran or runs: its result);
+- a refusal (too small, over the yearly cap, a reference used for another quantity or other
+  services, a service not payable) writes nothing and keeps its problem document;
+- a workflow that has not finished within the wait answers 202 (:class:`StillProcessing`): being
+  processed, ask again with the same reference.
+
+A payout is started and answered at once (202); views read.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 
+from dc_common.actors import Actor
 from dc_common.db import Database
 from dc_common.problems import Problem
 from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
-from dc_wallet.domain import OrderRejected, WalletPolicy, brussels_date, check_order
-from dc_wallet.models import Order, ReimbursementRequest
-from dc_wallet.starter import WorkflowStarter
+from dc_wallet.domain import (
+    Refused,
+    WalletPolicy,
+    brussels_date,
+    order_reference_used,
+    order_refused,
+    request_reference_used,
+)
+from dc_wallet.models import Order, Reconciliation, ReimbursementRequest
+from dc_wallet.starter import ChangeNotStarted, ChangeOutcome, ChangeRefused, WorkflowStarter
 from dc_workflows.contracts.payments import (
-    AllocatePending,
+    ChangeRefusal,
+    OrderPlacement,
     Payout,
-    ReimbursementSubmission,
+    RecordedChange,
+    ReimbursementAsk,
     WalletChange,
     WalletChangeKind,
 )
@@ -55,6 +79,15 @@ class PayoutStarted:
     """False when the request was already paid out: nothing started."""
 
 
+class StillProcessing(Exception):
+    """The change was taken but has not finished within the wait: ask again with the same
+    reference for its outcome (nothing is done twice)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
 def request_id_for(company_id: str, reference: str) -> str:
     """The id of a company's request under its reference: the same on every attempt."""
     return str(uuid.uuid5(_REQUEST_NAMESPACE, f"{company_id}:{reference}"))
@@ -68,11 +101,13 @@ class WalletDesk:
         policy: WalletPolicy,
         starter: WorkflowStarter,
         clock: Clock = utc_now,
+        wait: timedelta = timedelta(seconds=10),
     ) -> None:
         self._db = db
         self._policy = policy
         self._starter = starter
         self._clock = clock
+        self._wait = wait
 
     @property
     def policy(self) -> WalletPolicy:
@@ -80,55 +115,42 @@ class WalletDesk:
 
     # -- orders -----------------------------------------------------------------------------
 
-    async def order(self, user_number: str, reference: str, quantity: int) -> Placed:
-        """Record a paid order and issue its vouchers, once per (user, reference), then have
-        the wallet pay the services waiting for it."""
+    async def order(
+        self, user_number: str, reference: str, quantity: int, *, ordered_by: Actor
+    ) -> Placed:
+        """Place a paid order once per (user, reference): its vouchers issued and the services
+        waiting for them paid, by its WalletChange."""
         if quantity < self._policy.minimum_order:
-            raise _order_refused(f"order too small: at least {self._policy.minimum_order} vouchers")
-        now = self._clock()
-        async with repository.writing(self._db) as session:
-            await repository.lock_wallets(session, [user_number], now)
-            existing = await repository.find_order(session, user_number, reference)
-            if existing is not None:
-                if existing.quantity != quantity:
-                    raise Problem(
-                        409,
-                        "Order reference already used",
-                        f"reference: {reference} is the order of {existing.quantity} vouchers",
-                        errors=[{"field": "reference", "reason": "already used"}],
-                    )
-                placed = Placed(existing, created=False)
-            else:
-                today = brussels_date(now)
-                ordered = await repository.ordered_in_year(session, user_number, today.year)
-                try:
-                    check_order(quantity, ordered, self._policy)
-                except OrderRejected as refused:
-                    raise _order_refused(refused.reason, conflict=refused.conflict) from None
-                order = await repository.place_order(
-                    session,
+            raise _problem(
+                order_refused(f"order too small: at least {self._policy.minimum_order} vouchers")
+            )
+        outcome = await self._run(
+            WalletChange(
+                kind=WalletChangeKind.PLACE_ORDER,
+                key=f"{user_number}-{reference}",
+                order=OrderPlacement(
                     user_number=user_number,
                     reference=reference,
                     quantity=quantity,
-                    issue_date=today,
-                    policy=self._policy,
-                    now=now,
-                )
-                placed = Placed(order, created=True)
+                    ordered_by=ordered_by,
+                ),
+            ),
+            what=f"the order {reference}",
+            not_done=f"nothing was recorded: the order {reference} was not placed",
+        )
+        async with repository.reading(self._db) as session:
+            order = await repository.find_order(session, user_number, reference)
+        if order is None:  # the change completed, so its order was written
+            raise Problem(500, "Order missing", f"the order {reference} completed unrecorded")
+        if order.quantity != quantity:
+            raise _problem(order_reference_used(reference, order.quantity))
+        placed = Placed(order, created=outcome.started and _created(outcome))
         log.info(
             "voucher order",
             user_number=user_number,
             reference=reference,
             quantity=quantity,
             created=placed.created,
-        )
-        await self._start(
-            WalletChange(
-                kind=WalletChangeKind.ALLOCATE_PENDING,
-                key=f"{user_number}-{reference}",
-                allocate=AllocatePending(user_number=user_number, trigger=reference),
-            ),
-            then=f"the order {reference} is recorded; repeat it to pay the waiting services",
         )
         return placed
 
@@ -140,93 +162,49 @@ class WalletDesk:
     # -- reimbursement ----------------------------------------------------------------------
 
     async def request_reimbursement(
-        self, company_id: str, reference: str, service_ids: Sequence[str]
+        self,
+        company_id: str,
+        reference: str,
+        service_ids: Sequence[str],
+        *,
+        requested_by: Actor,
     ) -> Requested:
-        """Reserve the allocated vouchers of these services for a new request, then submit it.
+        """Reserve and submit the allocated vouchers of these services in a new request, once
+        per (company, reference), by its WalletChange.
 
         The same reference again with the same services answers the first request; with other
-        services it is refused (409).
-        """
+        services it is refused (409)."""
         request_id = request_id_for(company_id, reference)
-        try:
-            requested = await self._create_request(request_id, company_id, reference, service_ids)
-        except IntegrityError:
-            # The same reference, created at the same time by another call: answer as it.
-            requested = await self._create_request(request_id, company_id, reference, service_ids)
-        await self._start(
+        outcome = await self._run(
             WalletChange(
-                kind=WalletChangeKind.SUBMIT_REIMBURSEMENT,
+                kind=WalletChangeKind.REQUEST_REIMBURSEMENT,
                 key=request_id,
-                reimbursement=ReimbursementSubmission(request_id=request_id),
+                request=ReimbursementAsk(
+                    request_id=request_id,
+                    company_id=company_id,
+                    reference=reference,
+                    service_ids=tuple(service_ids),
+                    requested_by=requested_by,
+                ),
             ),
-            then=f"the request {reference} is recorded; repeat it to submit it",
+            what=f"the reimbursement request {reference}",
+            not_done=f"nothing was recorded: the reimbursement request {reference} was not made",
         )
-        return requested
-
-    async def _create_request(
-        self, request_id: str, company_id: str, reference: str, service_ids: Sequence[str]
-    ) -> Requested:
-        now = self._clock()
-        async with repository.writing(self._db) as session:
-            # A claim's user and company never change: read before locking its wallet. Look for
-            # the request only once the wallets are locked, so that the same request made at
-            # the same time is found by the second, not refused for lack of payable vouchers.
-            claims = await repository.claims_by_ids(session, service_ids)
-            await repository.lock_wallets(
-                session, (claim.user_number for claim in claims.values()), now
-            )
-            existing = await session.get(ReimbursementRequest, request_id)
-            if existing is not None:
-                if set(await repository.request_services(session, request_id)) != set(service_ids):
-                    raise Problem(
-                        409,
-                        "Reference already used",
-                        f"reference: {reference} names another reimbursement request "
-                        f"({request_id}) of other services",
-                        errors=[{"field": "reference", "reason": "already used"}],
-                    )
-                return Requested(existing, created=False)
-            payable = await repository.payable_counts(session, service_ids)
-            errors: list[dict[str, str]] = []
-            for index, service_id in enumerate(service_ids):
-                claim = claims.get(service_id)
-                if claim is None:
-                    why = "no wallet pays it (not ready for voucher allocation, or unknown)"
-                elif claim.company_id != company_id:
-                    why = f"not a service of company {company_id}"
-                elif payable.get(service_id, 0) == 0:
-                    why = "no allocated vouchers that are not yet submitted"
-                else:
-                    continue
-                errors.append(
-                    {
-                        "field": f"service_ids.{index}",
-                        "reason": f"service not payable: {service_id}: {why}",
-                    }
-                )
-            if errors:
-                raise Problem(
-                    422,
-                    "Service not payable",
-                    "; ".join(f"{error['field']}: {error['reason']}" for error in errors),
-                    errors=errors,
-                )
-            request = await repository.create_request(
-                session,
-                request_id=request_id,
-                company_id=company_id,
-                reference=reference,
-                service_ids=service_ids,
-                policy=self._policy,
-                now=now,
-            )
+        async with repository.reading(self._db) as session:
+            request = await session.get(ReimbursementRequest, request_id)
+            named = await repository.request_services(session, request_id)
+        if request is None:
+            raise Problem(500, "Request missing", f"the request {reference} completed unrecorded")
+        if set(named) != set(service_ids):
+            raise _problem(request_reference_used(reference, request_id))
         log.info(
             "reimbursement requested",
             request_id=request_id,
             company_id=company_id,
             vouchers=request.vouchers,
+            created=outcome.started and _created(outcome),
         )
-        return Requested(request, created=True)
+        return Requested(request, created=outcome.started and _created(outcome))
 
     async def requests(
         self, company_id: str | None, *, limit: int, offset: int
@@ -241,7 +219,7 @@ class WalletDesk:
                 raise Problem(404, "Reimbursement request not found", f"no request {request_id}")
             return Statement(request, await repository.statement_lines(session, request_id))
 
-    async def payout(self, request_id: str) -> PayoutStarted:
+    async def payout(self, request_id: str, *, paid_by: Actor) -> PayoutStarted:
         """Pay a submitted request out. Idempotent: while the payout runs, asking again starts
         nothing new; once paid, the answer is the paid request."""
         async with repository.reading(self._db) as session:
@@ -256,28 +234,75 @@ class WalletDesk:
                 "Reimbursement request not submitted yet",
                 f"request {request_id} is still being submitted; ask again in a moment",
             )
-        await self._start(
-            WalletChange(
-                kind=WalletChangeKind.PAY_OUT,
-                key=request_id,
-                payout=Payout(request_id=request_id),
-            ),
-            then="nothing was paid out; ask again",
+        change = WalletChange(
+            kind=WalletChangeKind.PAY_OUT,
+            key=request_id,
+            payout=Payout(request_id=request_id, paid_by=paid_by),
         )
-        return PayoutStarted(request, started=True)
-
-    async def _start(self, change: WalletChange, *, then: str) -> None:
         try:
             await self._starter.start(change)
-        except Exception as error:
-            log.exception("wallet change not started", kind=change.kind.value, key=change.key)
-            raise Problem(503, "Workflow service unavailable", then) from error
+        except ChangeNotStarted as error:
+            log.warning("wallet change not started", kind=change.kind.value, key=change.key)
+            raise Problem(
+                503, "Workflow service unavailable", "nothing was paid out; ask again"
+            ) from error
+        return PayoutStarted(request, started=True)
+
+    # -- the reconciliation -----------------------------------------------------------------
+
+    async def latest_reconciliation(self) -> Reconciliation:
+        async with repository.reading(self._db) as session:
+            run = await repository.latest_run(session)
+        if run is None:
+            raise Problem(404, "No reconciliation yet", "no reconciliation run has finished")
+        return run
+
+    # -- running a change -------------------------------------------------------------------
+
+    async def _run(self, change: WalletChange, *, what: str, not_done: str) -> ChangeOutcome:
+        try:
+            outcome = await self._starter.run(change, wait=self._wait)
+        except ChangeNotStarted as error:
+            log.warning(
+                "wallet change not started",
+                kind=change.kind.value,
+                key=change.key,
+                error=str(error),
+            )
+            raise Problem(
+                503,
+                "Workflow service unavailable",
+                f"{not_done}; try again with the same reference",
+            ) from error
+        except ChangeRefused as refused:
+            raise _problem_of(refused.refusal) from None
+        if outcome.result is None:
+            raise StillProcessing(
+                f"{what} is being processed; ask again with the same reference for its outcome"
+            )
+        return outcome
 
 
-def _order_refused(reason: str, *, conflict: bool = False) -> Problem:
+def _created(outcome: ChangeOutcome) -> bool:
+    result: RecordedChange | None = outcome.result
+    return result is not None and result.created
+
+
+def _problem(refused: Refused) -> Problem:
     return Problem(
-        409 if conflict else 422,
-        "Order refused",
-        f"quantity: {reason}",
-        errors=[{"field": "quantity", "reason": reason}],
+        refused.status,
+        refused.title,
+        refused.detail,
+        errors=[{"field": field, "reason": reason} for field, reason in refused.errors]
+        if refused.errors
+        else None,
+    )
+
+
+def _problem_of(refusal: ChangeRefusal) -> Problem:
+    return Problem(
+        refusal.status,
+        refusal.title,
+        refusal.detail,
+        errors=[{"field": e.field, "reason": e.reason} for e in refusal.errors] or None,
     )

@@ -4,7 +4,7 @@ Every value here that is policy (price, validity, minimum order, yearly cap, rei
 is read once per process and handed to the domain as a :class:`~dc_wallet.domain.WalletPolicy`.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from pydantic import Field
 
@@ -40,6 +40,32 @@ class WalletSettings(ServiceSettings):
         validation_alias="DC_WALLET_REFUND_EXPIRED_FROM",
         description="vouchers expiring on a run from this date on are refunded to the user",
     )
+
+    change_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias="DC_WALLET_CHANGE_WAIT_SECONDS",
+        description="how long the API waits for an order's or a request's WalletChange before "
+        "it answers 202 (being processed: ask again with the same reference)",
+    )
+    reconciliation_settle_seconds: int = Field(
+        default=300,
+        ge=0,
+        validation_alias="DC_WALLET_RECONCILIATION_SETTLE_SECONDS",
+        description="the reconciliation leaves the changes of the last moments before its run "
+        "to the next run (their lifecycles may still be being told)",
+    )
+    reconciliation_first_window_days: int = Field(
+        default=31,
+        ge=1,
+        validation_alias="DC_WALLET_RECONCILIATION_FIRST_WINDOW_DAYS",
+        description="how far back the first reconciliation run looks (later runs start where "
+        "the previous finished run ended)",
+    )
+
+    @property
+    def change_wait(self) -> timedelta:
+        return timedelta(seconds=self.change_wait_seconds)
 
     def policy(self) -> WalletPolicy:
         return WalletPolicy(

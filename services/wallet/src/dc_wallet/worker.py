@@ -1,9 +1,11 @@
-"""The wallet worker: runs the wallet's activities on its own task queue, and the tiny workflow
-of the daily expiry schedule (which it creates on start when missing)."""
+"""The wallet worker: runs the wallet's activities on its own task queue, and creates the daily
+schedules (expiry, reconciliation) on start when missing; their workflows run on the lifecycle
+worker."""
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
@@ -14,7 +16,7 @@ from dc_common.logging import configure_logging
 from dc_wallet import repository
 from dc_wallet.activities import WalletActivities
 from dc_wallet.models import Base
-from dc_wallet.schedule import ensure_expiry_schedule
+from dc_wallet.schedule import ensure_expiry_schedule, ensure_reconciliation_schedule
 from dc_wallet.settings import WalletSettings
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.temporal import TemporalSettings, connect
@@ -28,7 +30,12 @@ async def activities(settings: WalletSettings) -> AsyncIterator[WalletActivities
     db = repository.open_database(settings.database_url)
     await create_schema(db.engine, Base.metadata)
     try:
-        yield WalletActivities(db, settings.policy())
+        yield WalletActivities(
+            db,
+            settings.policy(),
+            reconciliation_settle=timedelta(seconds=settings.reconciliation_settle_seconds),
+            reconciliation_first_window=timedelta(days=settings.reconciliation_first_window_days),
+        )
     finally:
         await db.dispose()
 
@@ -45,6 +52,8 @@ async def run(settings: WalletSettings, temporal: TemporalSettings | None = None
     client = await connect(temporal)
     if await ensure_expiry_schedule(client):
         log.info("daily expiry schedule created")
+    if await ensure_reconciliation_schedule(client):
+        log.info("daily reconciliation schedule created")
     async with activities(settings) as wallet:
         log.info("wallet worker started", task_queue=TaskQueue.WALLET.value)
         await build_worker(client, wallet).run()
