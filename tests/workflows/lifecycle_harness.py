@@ -141,6 +141,11 @@ class ServicesMgmtFake:
     async def send_reminder(self, request: NotificationRequest) -> None:
         self.reminders[service_workflow_id(request.service_id)].append(request)
 
+    @property
+    def all(self) -> list[Callable[..., Awaitable[object]]]:
+        """Every services-mgmt activity the lifecycle calls."""
+        return [self.project_service, self.move_key, self.request_validation, self.send_reminder]
+
 
 def natural_key(parties: ServiceParties, details: ServiceDetails) -> tuple[object, ...]:
     return (
@@ -172,16 +177,7 @@ async def running_workers(
 ) -> AsyncIterator[None]:
     """The lifecycle workflow on its queue, the fake activities on theirs."""
     workflows = Worker(client, task_queue=TaskQueue.LIFECYCLE, workflows=[ServiceLifecycleWorkflow])
-    services_mgmt = Worker(
-        client,
-        task_queue=TaskQueue.SERVICES_MGMT,
-        activities=[
-            fake.project_service,
-            fake.move_key,
-            fake.request_validation,
-            fake.send_reminder,
-        ],
-    )
+    services_mgmt = Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=fake.all)
     wallets = Worker(client, task_queue=TaskQueue.WALLET, activities=[wallet.claim_payment])
     async with workflows, services_mgmt, wallets:
         yield
@@ -192,12 +188,13 @@ async def start_service(
     service_id: str,
     *,
     details: ServiceDetails = DETAILS,
+    parties: ServiceParties = PARTIES,
     policy: LifecyclePolicy | None = None,
 ) -> Handle:
     """Register a service as the worker does, and wait until it is in the read model."""
     request = RegisterService(
         service_id=service_id,
-        parties=PARTIES,
+        parties=parties,
         details=details,
         registered_by=WORKER,
         **({"policy": policy} if policy else {}),
