@@ -194,6 +194,7 @@ async def test_who_ordered_asked_and_paid_out_by_name_and_role(
             "kind": "user",
             "id": user.user_number,
             "name": holder.name,
+            "role": "household",
             "person": None,
         }
         assert holder.national_number not in ordered.text
@@ -212,6 +213,7 @@ async def test_who_ordered_asked_and_paid_out_by_name_and_role(
             "kind": "company",
             "id": SCHELDE,
             "name": SCHELDE_STAFF.name,
+            "role": "company staff",
             "person": None,
         }
         await reaches(platform, service_id, 13)
@@ -225,6 +227,7 @@ async def test_who_ordered_asked_and_paid_out_by_name_and_role(
             "kind": "operator",
             "id": "platform",
             "name": OPERATOR.name,
+            "role": "operator",
             "person": None,
         }
         assert statement.json()["requested_by"]["name"] == SCHELDE_STAFF.name

@@ -132,6 +132,7 @@ async def test_an_order_issues_vouchers_valid_twelve_months_in_one_change(api: A
         "kind": "user",
         "id": USER,
         "name": HOUSEHOLD.name,
+        "role": "household",
         "person": None,
     }
     assert api.starter.ran == [
@@ -364,6 +365,7 @@ async def test_request_statement_payout_and_who_did_each(api: Api) -> None:
         "kind": "company",
         "id": COMPANY,
         "name": STAFF.name,
+        "role": "company staff",
         "person": None,
     }
     assert statement["paid_by"] is None
@@ -400,6 +402,7 @@ async def test_request_statement_payout_and_who_did_each(api: Api) -> None:
         "kind": "operator",
         "id": "platform",
         "name": OPERATOR.name,
+        "role": "operator",
         "person": OPERATOR.person,  # an operator reads it
     }
     assert not api.starter.started

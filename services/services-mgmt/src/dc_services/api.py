@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
 
+from dc_common.actors import ActorOut
 from dc_common.db import Database
 from dc_common.logging import configure_logging
 from dc_common.service_app import acting_party, create_service_app
@@ -14,7 +15,6 @@ from dc_services import repository
 from dc_services.identity_client import IdentityClient
 from dc_services.models import Service, ServiceHistory
 from dc_services.schemas import (
-    ActorOut,
     BranchNumber,
     ContestIn,
     EnterpriseNumber,
@@ -213,7 +213,13 @@ def _history_out(entry: ServiceHistory, *, private: bool) -> HistoryEntryOut:
         status=ServiceStatus(entry.status),
         status_label=ServiceStatus(entry.status).label,
         actor=ActorOut.of(
-            entry.actor_kind, entry.actor_id, entry.actor_name, entry.actor_person, private=private
+            Actor(
+                kind=ActorKind(entry.actor_kind),
+                id=entry.actor_id,
+                name=entry.actor_name,
+                person=entry.actor_person,
+            ),
+            private=private,
         ),
         reason=entry.reason,
         details=entry.details,
@@ -250,13 +256,7 @@ def _state_out(state: ServiceState, *, private: bool) -> ServiceDetailOut:
                 event=entry.event,
                 status=entry.status,
                 status_label=entry.status.label,
-                actor=ActorOut.of(
-                    entry.actor.kind.value,
-                    entry.actor.id,
-                    entry.actor.name,
-                    entry.actor.person,
-                    private=private,
-                ),
+                actor=ActorOut.of(entry.actor, private=private),
                 reason=entry.reason,
                 details=entry.details.model_dump(mode="json") if entry.details else None,
             )

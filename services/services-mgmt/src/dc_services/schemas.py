@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from dc_common.actors import ActorOut
 from dc_workflows.deadline import BRUSSELS
 from dc_workflows.status import ServiceStatus
 
@@ -74,38 +75,6 @@ class ModificationIn(Strict):
     hours: Hours | None = None
     activity_type: ActivityType | None = None
     reason: str | None = Field(default=None, max_length=500)
-
-
-ACTOR_ROLES = {
-    "company": "company staff",
-    "user": "household",
-    "worker": "worker",
-    "operator": "operator",
-    "system": "the platform",
-}
-
-
-class ActorOut(BaseModel):
-    kind: str = Field(description="the party: company, user, worker, operator or system")
-    id: str = Field(description="the party's number: enterprise, user or worker login")
-    name: str | None = Field(default=None, description="the person who acted for it, by name")
-    role: str = Field(description="what the person acted as")
-    person: str | None = Field(
-        default=None, description="national number of who acted: shown to operators only"
-    )
-
-    @classmethod
-    def of(
-        cls, kind: str, party_id: str, name: str | None, person: str | None, *, private: bool
-    ) -> "ActorOut":
-        """``private``: with the national number (for an operator)."""
-        return cls(
-            kind=kind,
-            id=party_id,
-            name=name,
-            role=ACTOR_ROLES.get(kind, kind),
-            person=person if private else None,
-        )
 
 
 class HistoryEntryOut(BaseModel):

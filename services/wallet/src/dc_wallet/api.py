@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from dc_common.actors import Actor, ActorKind
+from dc_common.actors import Actor, ActorKind, ActorOut
 from dc_common.db import create_schema
 from dc_common.logging import configure_logging
 from dc_common.service_app import acting_party, create_service_app
@@ -15,7 +15,6 @@ from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
 from dc_wallet.models import Base, Order, Reconciliation, ReimbursementRequest
 from dc_wallet.schemas import (
-    ActorOut,
     AllocationStepOut,
     BalanceOut,
     EnterpriseNumber,
@@ -223,13 +222,7 @@ async def latest_reconciliation(desk: Desk) -> ReconciliationOut:
 def _actor_out(stored: dict[str, Any] | None, shows_person: bool) -> ActorOut | None:
     if stored is None:
         return None
-    actor = Actor.model_validate(stored)
-    return ActorOut(
-        kind=actor.kind.value,
-        id=actor.id,
-        name=actor.name,
-        person=actor.person if shows_person else None,
-    )
+    return ActorOut.of(Actor.model_validate(stored), private=shows_person)
 
 
 def _reconciliation_out(run: Reconciliation) -> ReconciliationOut:

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from dc_common.actors import ActorOut
 from dc_workflows.status import ServiceStatus
 
 UserNumber = Annotated[str, Field(pattern=r"^\d{12}$", examples=["100000000011"])]
@@ -43,18 +44,6 @@ class In(BaseModel):
 class OrderIn(In):
     reference: OrderReference
     quantity: Annotated[int, Field(ge=1, le=100_000, description="number of vouchers")]
-
-
-class ActorOut(BaseModel):
-    """Who acted: the party (a household, a company, the platform's operators) and the person by
-    name; their national number only in an answer to an operator."""
-
-    kind: str = Field(description="the role: user, company, operator, ...", examples=["user"])
-    id: str = Field(description="the party: a user number, an enterprise number, ...")
-    name: str | None = Field(default=None, description="the person who acted, by name")
-    person: str | None = Field(
-        default=None, description="the person's national number: shown to operators only"
-    )
 
 
 class ProcessingOut(BaseModel):
