@@ -27,7 +27,7 @@ from dc_services.schemas import (
     ServicePage,
     TransitionIn,
 )
-from dc_services.service import ServiceDesk
+from dc_services.service import Action, ServiceDesk
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import Actor, ActorKind
 from dc_workflows.contracts.lifecycle import ServiceState
@@ -118,36 +118,34 @@ async def get_service(service_id: str, desk: Desk, private: Private = False) -> 
     )
 
 
-@router.post("/services/{service_id}/validate", response_model=ServiceDetailOut)
-async def validate_service(
-    service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
-) -> ServiceDetailOut:
-    reason = body.reason if body else None
-    return _state_out(await desk.validate(caller, service_id, reason), private=_private(caller))
+def _transition_route(action: Action) -> None:
+    """``POST /services/{id}/{action}``: the party's transition, with an optional reason."""
+
+    async def transition(
+        service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
+    ) -> ServiceDetailOut:
+        reason = body.reason if body else None
+        state = await desk.transition(action, caller, service_id, reason)
+        return _state_out(state, private=_private(caller))
+
+    router.post(
+        f"/services/{{service_id}}/{action}",
+        response_model=ServiceDetailOut,
+        name=f"{action}_service",
+    )(transition)
 
 
-@router.post("/services/{service_id}/confirm", response_model=ServiceDetailOut)
-async def confirm_service(
-    service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
-) -> ServiceDetailOut:
-    reason = body.reason if body else None
-    return _state_out(await desk.confirm(caller, service_id, reason), private=_private(caller))
+for _action in ("validate", "confirm", "cancel"):
+    _transition_route(_action)
 
 
 @router.post("/services/{service_id}/contest", response_model=ServiceDetailOut)
 async def contest_service(
     service_id: str, body: ContestIn, desk: Desk, caller: Acting
 ) -> ServiceDetailOut:
-    state = await desk.contest(caller, service_id, body.reason)
+    """A contest needs its reason."""
+    state = await desk.transition("contest", caller, service_id, body.reason)
     return _state_out(state, private=_private(caller))
-
-
-@router.post("/services/{service_id}/cancel", response_model=ServiceDetailOut)
-async def cancel_service(
-    service_id: str, desk: Desk, caller: Acting, body: TransitionIn | None = None
-) -> ServiceDetailOut:
-    reason = body.reason if body else None
-    return _state_out(await desk.cancel(caller, service_id, reason), private=_private(caller))
 
 
 @router.patch("/services/{service_id}", response_model=ServiceDetailOut)

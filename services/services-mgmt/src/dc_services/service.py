@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
@@ -93,6 +94,16 @@ async def _orphaned(
     except RPCError as error:
         return error.status == RPCStatusCode.NOT_FOUND
     return False
+
+
+#: The parties' transitions, by the name the API gives them.
+Action = Literal["validate", "confirm", "contest", "cancel"]
+_TRANSITIONS = {
+    "validate": ServiceLifecycleWorkflow.validate,
+    "confirm": ServiceLifecycleWorkflow.confirm,
+    "contest": ServiceLifecycleWorkflow.contest,
+    "cancel": ServiceLifecycleWorkflow.cancel,
+}
 
 
 @dataclass(frozen=True)
@@ -188,24 +199,12 @@ class ServiceDesk:
                 return None
             raise
 
-    async def validate(self, caller: Actor, service_id: str, reason: str | None) -> ServiceState:
+    async def transition(
+        self, action: Action, caller: Actor, service_id: str, reason: str | None
+    ) -> ServiceState:
+        """A party validates, confirms, contests or cancels the service."""
         return await self._update(
-            service_id, ServiceLifecycleWorkflow.validate, Transition(actor=caller, reason=reason)
-        )
-
-    async def confirm(self, caller: Actor, service_id: str, reason: str | None) -> ServiceState:
-        return await self._update(
-            service_id, ServiceLifecycleWorkflow.confirm, Transition(actor=caller, reason=reason)
-        )
-
-    async def contest(self, caller: Actor, service_id: str, reason: str) -> ServiceState:
-        return await self._update(
-            service_id, ServiceLifecycleWorkflow.contest, Transition(actor=caller, reason=reason)
-        )
-
-    async def cancel(self, caller: Actor, service_id: str, reason: str | None) -> ServiceState:
-        return await self._update(
-            service_id, ServiceLifecycleWorkflow.cancel, Transition(actor=caller, reason=reason)
+            service_id, _TRANSITIONS[action], Transition(actor=caller, reason=reason)
         )
 
     async def modify(self, caller: Actor, service_id: str, change: ModificationIn) -> ServiceState:
