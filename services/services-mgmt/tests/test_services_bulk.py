@@ -6,11 +6,9 @@ key another service holds is a duplicate of it."""
 import asyncio
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from pydantic import SecretStr
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -79,14 +77,6 @@ class FakeHandle:
     async def describe(self) -> None:
         if not self._exists:
             raise RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> Any:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'services.db'}")
-    await repository.prepare(database)
-    yield database
-    await database.dispose()
 
 
 def identity(calls: Counter[str]) -> IdentityClient:

@@ -1,18 +1,13 @@
 """Settled history holds its natural keys: a service loaded from the previous system (and not
 cancelled there) is what a new registration of the same service duplicates."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from pathlib import Path
-
-import pytest
 
 from dc_common.db import Database
 from dc_services import repository
 from dc_services.domain import NaturalKey
 from dc_services.history_load import HistoryService, load_services
 from dc_workflows.status import ServiceStatus
-from tests.support.servers import postgres_database, postgres_unavailable_reason
 
 REIMBURSED = HistoryService(
     company_id="0712345630",
@@ -41,23 +36,6 @@ def key_of(service: HistoryService) -> NaturalKey:
         service.activity_type,
         service.hours,
     )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'services.db'}")
-        await repository.prepare(database)
-        yield database
-        await database.dispose()
-        return
-    if reason := await postgres_unavailable_reason():
-        pytest.skip(reason)
-    async with postgres_database("dc_services_history_keys") as url:
-        database = Database(url)
-        await repository.prepare(database)
-        yield database
-        await database.dispose()
 
 
 async def test_loaded_history_holds_the_keys_of_what_was_not_cancelled(db: Database) -> None:

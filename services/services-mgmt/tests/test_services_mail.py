@@ -11,7 +11,6 @@ import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from email.message import Message
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,13 +22,12 @@ from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
 from dc_common.db import Database
-from dc_services import repository
 from dc_services.activities import ServicesActivities
 from dc_services.identity_client import IdentityClient
 from dc_services.mail import MailRelay, SmtpMailer
 from dc_services.models import OutboxMessage
 from dc_workflows.contracts.lifecycle import NotificationRequest, ServiceDetails, ServiceParties
-from tests.support.servers import free_port, postgres_database, postgres_unavailable_reason
+from tests.support.servers import free_port
 from tests.support.waiting import eventually
 
 DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -65,24 +63,6 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture(params=DIALECTS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'services.db'}"
-        database = Database(url)
-        await repository.prepare(database)
-        yield database
-        await database.dispose()
-        return
-    if reason := await postgres_unavailable_reason():
-        pytest.skip(reason)
-    async with postgres_database("dc_services_mail") as url:
-        database = Database(url)
-        await repository.prepare(database)
-        yield database
-        await database.dispose()
 
 
 @pytest.fixture
