@@ -25,7 +25,7 @@ from dc_services.history_load import (
 )
 from dc_services.models import Base, Service, ServiceHistory
 from dc_workflows.status import ServiceStatus
-from tests.support.servers import postgres_database, postgres_unavailable_reason
+from tests.support.servers import DIALECTS, empty_database
 
 COMPANY = "0712345630"
 STATUSES = (ServiceStatus.REIMBURSED, ServiceStatus.PAY_OUTSIDE_VOUCHERS, ServiceStatus.CANCELLED)
@@ -50,17 +50,12 @@ def history(rows: int, *, seed: int = 7) -> list[HistoryService]:
     return list(services.values())
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DIALECTS)
 async def databases(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[list[str]]:
     """Two empty read models of one kind."""
-    if request.param == "sqlite":
-        yield [f"sqlite+aiosqlite:///{tmp_path / f'services-{n}.db'}" for n in (1, 2)]
-        return
-    if reason := await postgres_unavailable_reason():
-        pytest.skip(reason)
     async with (
-        postgres_database("dc_history_a") as first,
-        postgres_database("dc_history_b") as second,
+        empty_database(request.param, tmp_path, "history_a") as first,
+        empty_database(request.param, tmp_path, "history_b") as second,
     ):
         yield [first, second]
 

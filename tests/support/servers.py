@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 
@@ -41,6 +42,23 @@ async def postgres_unavailable_reason() -> str | None:
         return f"PostgreSQL at 127.0.0.1:5432 is not reachable ({error!r})"
     await connection.close()
     return None
+
+
+#: Tests of a data layer run on both: ``@pytest.fixture(params=DIALECTS)``.
+DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@asynccontextmanager
+async def empty_database(dialect: str, tmp_path: Path, name: str) -> AsyncIterator[str]:
+    """A fresh, empty database URL: a SQLite file under ``tmp_path`` or a new PostgreSQL
+    database, dropped afterwards (the test is skipped when no PostgreSQL server runs)."""
+    if dialect == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+        return
+    if reason := await postgres_unavailable_reason():
+        pytest.skip(f"needs PostgreSQL: {reason}")
+    async with postgres_database(f"dc_{name}_test") as url:
+        yield url
 
 
 @asynccontextmanager

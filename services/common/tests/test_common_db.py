@@ -1,15 +1,13 @@
 """Schema creation brings a database of an earlier version up to date, additively."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, select
 
 from dc_common.db import Database, create_schema
-from tests.support.servers import postgres_database, postgres_unavailable_reason
+from tests.support.servers import empty_database
 
 
 def version(number: int) -> MetaData:
@@ -67,7 +65,7 @@ async def test_processes_starting_together_each_find_the_schema_made(
     dialect: str, tmp_path: Path
 ) -> None:
     """A service's API and worker start at once and both create the schema: neither fails."""
-    async with _database_url(dialect, tmp_path) as url:
+    async with empty_database(dialect, tmp_path, "common_schema") as url:
         databases = [Database(url) for _ in range(4)]
         try:
             await asyncio.gather(*(create_schema(db.engine, many_tables()) for db in databases))
@@ -77,14 +75,3 @@ async def test_processes_starting_together_each_find_the_schema_made(
             for db in databases:
                 await db.dispose()
     assert set(tables) == {f"table_{number}" for number in range(30)}
-
-
-@asynccontextmanager
-async def _database_url(dialect: str, tmp_path: Path) -> AsyncIterator[str]:
-    if dialect == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-        return
-    if reason := await postgres_unavailable_reason():
-        pytest.skip(reason)
-    async with postgres_database("dc_common_schema") as url:
-        yield url

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from dc_common.db import Database
 from dc_imports import repository
 from dc_imports.models import create_tables
-from tests.support.servers import postgres_database, postgres_unavailable_reason
+from tests.support.servers import DIALECTS, empty_database
 
 COMPANY = "0712345630"
 GENT, ANTWERPEN = "2234567818", "2234567917"
@@ -100,14 +100,9 @@ def _import(branch_id: str | None, **values: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DIALECTS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'imports.db'}"
-        return
-    if reason := await postgres_unavailable_reason():
-        pytest.skip(reason)
-    async with postgres_database("dc_imports_schema") as url:
+    async with empty_database(request.param, tmp_path, "imports_schema") as url:
         yield url
 
 

@@ -36,7 +36,6 @@ from dc_workflows.contracts.payments import (
 )
 from services.wallet.tests.wallet_support import (
     COMPANY,
-    DIALECTS,
     HOUSEHOLD,
     OTHER_USER,
     STAFF,
@@ -48,6 +47,7 @@ from services.wallet.tests.wallet_support import (
     temporary_database,
     wallets,
 )
+from tests.support.servers import DIALECTS
 
 T = TypeVar("T")
 PROCESSES = 3

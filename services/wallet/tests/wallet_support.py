@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from dc_common.actors import Actor, ActorKind
@@ -55,10 +54,9 @@ from dc_workflows.contracts.payments import (
     WalletChangeKind,
 )
 from dc_workflows.ids import wallet_change_workflow_id
-from tests.support.servers import postgres_database, postgres_unavailable_reason
+from tests.support.servers import empty_database
 
 PROBLEM_JSON = "application/problem+json"
-DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 COMPANY = "0403170701"
 OTHER_COMPANY = "0412004332"
 USER = "100000000011"
@@ -180,14 +178,8 @@ class PlayingStarter:
 async def temporary_database(
     dialect: str, tmp_path: Path, name: str = "wallet"
 ) -> AsyncIterator[str]:
-    """A fresh, empty database URL: a SQLite file under ``tmp_path`` or a new PostgreSQL
-    database (skips the test when no PostgreSQL server is running)."""
-    if dialect == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'var' / f'{name}.db'}"
-        return
-    if reason := await postgres_unavailable_reason():
-        pytest.skip(f"needs PostgreSQL: {reason}")
-    async with postgres_database("dc_wallet_test") as url:
+    """A fresh, empty database URL (see tests.support.servers.empty_database)."""
+    async with empty_database(dialect, tmp_path, name) as url:
         yield url
 
 

@@ -107,6 +107,17 @@ def pseudonym(value: str) -> str:
     return f"p-{digest[:16]}"
 
 
+class _CurrentStderr:
+    """``sys.stderr`` as it is when a line is written, not when logging was configured (a test
+    harness, or a daemon, may replace it meanwhile)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(
     *, json: bool = False, level: str = "INFO", pseudonym_key: SecretStr | None = None
 ) -> None:
@@ -132,10 +143,10 @@ def configure_logging(
     structlog.configure(
         processors=_PROCESSORS,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     handler.addFilter(NationalNumberFilter())
     logging.basicConfig(level=level, handlers=[handler])
