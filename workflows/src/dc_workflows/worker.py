@@ -10,7 +10,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from dc_common.logging import configure_logging
+from dc_common.logging import configure_logging_for
 from dc_common.settings import ServiceSettings
 from dc_workflows import search_attributes
 from dc_workflows.contracts.common import TaskQueue
@@ -51,7 +51,7 @@ async def run(settings: TemporalSettings | None = None) -> None:
 
 def main() -> None:
     settings = ServiceSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging_for(settings)
     asyncio.run(run())
 
 

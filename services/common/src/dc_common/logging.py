@@ -22,6 +22,7 @@ import structlog
 from pydantic import SecretStr
 
 from dc_common.belgian_numbers import national_number_century
+from dc_common.settings import ServiceSettings
 
 MASK = "<national-number>"
 
@@ -150,3 +151,11 @@ def configure_logging(
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     handler.addFilter(NationalNumberFilter())
     logging.basicConfig(level=level, handlers=[handler])
+
+
+def configure_logging_for(settings: ServiceSettings) -> None:
+    """Logging as a service's settings say, pseudonyms keyed by the internal secret (so every
+    process of a deployment gives one person the same pseudonym)."""
+    configure_logging(
+        json=settings.log_json, level=settings.log_level, pseudonym_key=settings.internal_token
+    )

@@ -1,10 +1,10 @@
 """The FastAPI application of an internal service, built the same way for each of them."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, FastAPI, Header
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from pydantic import SecretStr
 
 from dc_common.actors import Actor, ActorKind
@@ -33,6 +33,15 @@ def create_service_app(
         return {"status": "ok"}
 
     return app
+
+
+def app_state(name: str) -> Callable[[Request], Any]:
+    """A dependency giving what the app's lifespan put in ``app.state.<name>`` (its desk)."""
+
+    def from_state(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return from_state
 
 
 def acting_party(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
 
-from dc_common.logging import configure_logging
+from dc_common.logging import configure_logging_for
 from dc_common.problems import install_problem_handlers
 from dc_gateway import routes_identity, routes_imports, routes_services, routes_wallet
 from dc_gateway.access import Caller, IdentityDirectory
@@ -38,7 +38,7 @@ ROUTERS = (
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -11,7 +11,6 @@ from fastapi import (
     File,
     Form,
     Query,
-    Request,
     Response,
     UploadFile,
     status,
@@ -19,8 +18,8 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 
 from dc_common.db import Database
-from dc_common.logging import configure_logging
-from dc_common.service_app import acting_party, create_service_app
+from dc_common.logging import configure_logging_for
+from dc_common.service_app import acting_party, app_state, create_service_app
 from dc_imports.domain import progress_percent
 from dc_imports.models import Import, ImportRow, create_tables
 from dc_imports.schemas import (
@@ -44,12 +43,7 @@ OUTCOMES = ("accepted", "registered", "duplicate", "rejected")
 CSV = "text/csv; charset=utf-8"
 
 
-def _desk(request: Request) -> ImportDesk:
-    desk: ImportDesk = request.app.state.desk
-    return desk
-
-
-Desk = Annotated[ImportDesk, Depends(_desk)]
+Desk = Annotated[ImportDesk, Depends(app_state("desk"))]
 router = APIRouter(prefix="/v1", tags=["imports"])
 
 
@@ -227,7 +221,7 @@ def create_app(
     settings: ImportsSettings | None = None, temporal: TemporalSettings | None = None
 ) -> FastAPI:
     settings = settings or ImportsSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from dc_common.db import Database
-from dc_common.logging import configure_logging
+from dc_common.logging import configure_logging_for
 from dc_imports.activities import ImportsActivities
 from dc_imports.identity_client import IdentityClient
 from dc_imports.models import create_tables
@@ -49,7 +49,7 @@ async def run(settings: ImportsSettings, temporal: TemporalSettings | None = Non
 
 def main() -> None:
     settings = ImportsSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging_for(settings)
     asyncio.run(run(settings))
 
 

@@ -5,12 +5,12 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, status
 
 from dc_common.actors import ActorOut
 from dc_common.db import Database
-from dc_common.logging import configure_logging
-from dc_common.service_app import acting_party, create_service_app
+from dc_common.logging import configure_logging_for
+from dc_common.service_app import acting_party, app_state, create_service_app
 from dc_services import repository
 from dc_services.identity_client import IdentityClient
 from dc_services.models import Service, ServiceHistory
@@ -34,13 +34,7 @@ from dc_workflows.contracts.lifecycle import ServiceState
 from dc_workflows.status import ServiceStatus
 from dc_workflows.temporal import TemporalSettings, connect
 
-
-def _desk(request: Request) -> ServiceDesk:
-    desk: ServiceDesk = request.app.state.desk
-    return desk
-
-
-Desk = Annotated[ServiceDesk, Depends(_desk)]
+Desk = Annotated[ServiceDesk, Depends(app_state("desk"))]
 
 router = APIRouter(prefix="/v1")
 
@@ -267,7 +261,7 @@ def create_app(
     settings: ServicesSettings | None = None, temporal: TemporalSettings | None = None
 ) -> FastAPI:
     settings = settings or ServicesSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -49,7 +49,7 @@ from dc_common.belgian_numbers import (
     worker_login_error,
 )
 from dc_common.db import Database, is_postgres
-from dc_common.logging import configure_logging
+from dc_common.logging import configure_logging_for
 from dc_services import repository
 from dc_services.domain import NaturalKey
 from dc_services.models import Service, ServiceHistory, ServiceKey
@@ -410,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
     args = parser.parse_args(argv)
     settings = ServicesSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging_for(settings)
     try:
         result = asyncio.run(run(args.file, settings, batch_size=args.batch_size))
     except HistoryFileError as error:

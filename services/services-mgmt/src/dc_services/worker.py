@@ -9,7 +9,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from dc_common.db import Database
-from dc_common.logging import configure_logging
+from dc_common.logging import configure_logging_for
 from dc_services import repository
 from dc_services.activities import ServicesActivities
 from dc_services.bulk import BulkActivities, bulk_activities
@@ -57,7 +57,7 @@ async def run(settings: ServicesSettings, temporal: TemporalSettings | None = No
 
 def main() -> None:
     settings = ServicesSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging_for(settings)
     asyncio.run(run(settings))
 
 

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 
 from dc_common.actors import Actor, ActorKind, ActorOut
 from dc_common.db import create_schema
-from dc_common.logging import configure_logging
-from dc_common.service_app import acting_party, create_service_app
+from dc_common.logging import configure_logging_for
+from dc_common.service_app import acting_party, app_state, create_service_app
 from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
 from dc_wallet.models import Base, Order, Reconciliation, ReimbursementRequest
@@ -38,18 +38,13 @@ from dc_workflows.status import ServiceStatus
 from dc_workflows.temporal import TemporalSettings, connect
 
 
-def _desk(request: Request) -> WalletDesk:
-    desk: WalletDesk = request.app.state.desk
-    return desk
-
-
 def _shows_person(x_actor_kind: Annotated[str | None, Header()] = None) -> bool:
     """Whether the answer may name people by national number: only to an operator (the gateway
     names the caller's role in X-Actor-Kind, on reads too)."""
     return x_actor_kind == ActorKind.OPERATOR
 
 
-Desk = Annotated[WalletDesk, Depends(_desk)]
+Desk = Annotated[WalletDesk, Depends(app_state("desk"))]
 Acting = Annotated[Actor, Depends(acting_party)]
 ShowsPerson = Annotated[bool, Depends(_shows_person)]
 UserNumberPath = Annotated[str, Path(pattern=r"^\d{12}$")]
@@ -309,7 +304,7 @@ def create_app(
     """The API. ``starter``: how wallet changes reach Temporal (by default a client of the
     server ``temporal`` names); ``clock``: tests move time."""
     settings = settings or WalletSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from dc_common.db import create_schema
-from dc_common.logging import configure_logging
+from dc_common.logging import configure_logging_for
 from dc_wallet import repository
 from dc_wallet.activities import WalletActivities
 from dc_wallet.models import Base
@@ -61,7 +61,7 @@ async def run(settings: WalletSettings, temporal: TemporalSettings | None = None
 
 def main() -> None:
     settings = WalletSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_logging_for(settings)
     asyncio.run(run(settings))
 
 
