@@ -1,11 +1,11 @@
 """Settled history holds its natural keys: a service loaded from the previous system (and not
 cancelled there) is what a new registration of the same service duplicates."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from dc_common.db import Database
 from dc_services import repository
-from dc_services.domain import NaturalKey
 from dc_services.history_load import HistoryService, load_services
 from dc_workflows.status import ServiceStatus
 
@@ -17,25 +17,7 @@ REIMBURSED = HistoryService(
     hours=3,
     activity_type=1,
 )
-CANCELLED = HistoryService(
-    company_id="0712345630",
-    worker_login="980100000001",
-    user_number="100000000001",
-    service_date=date(2019, 5, 7),
-    hours=3,
-    activity_type=1,
-    status=ServiceStatus.CANCELLED,
-)
-
-
-def key_of(service: HistoryService) -> NaturalKey:
-    return NaturalKey(
-        service.worker_login,
-        service.user_number,
-        service.service_date,
-        service.activity_type,
-        service.hours,
-    )
+CANCELLED = replace(REIMBURSED, service_date=date(2019, 5, 7), status=ServiceStatus.CANCELLED)
 
 
 async def test_loaded_history_holds_the_keys_of_what_was_not_cancelled(db: Database) -> None:
@@ -43,12 +25,14 @@ async def test_loaded_history_holds_the_keys_of_what_was_not_cancelled(db: Datab
     await load_services(db, [REIMBURSED, CANCELLED])  # loading again changes nothing
 
     async with db.transaction() as session:
-        holders = await repository.key_holders(session, [key_of(REIMBURSED), key_of(CANCELLED)])
+        holders = await repository.key_holders(
+            session, [REIMBURSED.natural_key, CANCELLED.natural_key]
+        )
         again = await repository.reserve_keys(
             session,
-            {"new-1": key_of(REIMBURSED), "new-2": key_of(CANCELLED)},
+            {"new-1": REIMBURSED.natural_key, "new-2": CANCELLED.natural_key},
             datetime.now(UTC),
         )
 
-    assert holders == {key_of(REIMBURSED): REIMBURSED.service_id}
+    assert holders == {REIMBURSED.natural_key: REIMBURSED.service_id}
     assert again == {"new-1": REIMBURSED.service_id, "new-2": "new-2"}

@@ -119,11 +119,14 @@ class HistoryService:
 
     @property
     def service_id(self) -> str:
-        reference = self.legacy_id or (
-            f"{self.worker_login}:{self.user_number}:{self.service_date.isoformat()}"
-            f":{self.activity_type}:{self.hours}"
-        )
+        reference = self.legacy_id or self.natural_key.text()
         return str(uuid.uuid5(HISTORY_NAMESPACE, f"{self.company_id}:{reference}"))
+
+    @property
+    def natural_key(self) -> NaturalKey:
+        return NaturalKey(
+            self.worker_login, self.user_number, self.service_date, self.activity_type, self.hours
+        )
 
     @property
     def entered_at(self) -> datetime:
@@ -372,9 +375,7 @@ async def _insert_batch(connection: AsyncConnection, batch: Sequence[HistoryServ
     await connection.execute(sqlite_insert(ServiceHistory).on_conflict_do_nothing(), entries)
     keys = [
         {
-            **NaturalKey(
-                s.worker_login, s.user_number, s.service_date, s.activity_type, s.hours
-            ).columns(),
+            **s.natural_key.columns(),
             "service_id": s.service_id,
             "reserved_at": s.entered_at,
         }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,32 +133,63 @@ async def _move_request_vouchers(
     return counts
 
 
+@dataclass(frozen=True)
+class _Step:
+    """What one step of a request does to each of its services: the count it adds to, the
+    status rule, and the event the lifecycle hears."""
+
+    counter: Literal["vouchers_submitted", "vouchers_reimbursed"]
+    status_after: Callable[[S, int, int, int], S]
+    event: Event
+
+
+async def _advance_request(
+    session: AsyncSession,
+    request: ReimbursementRequest,
+    source: VoucherState,
+    target: VoucherState,
+    now: datetime,
+    *,
+    step: _Step,
+    wording: tuple[str, str],
+) -> list[PaymentUpdate]:
+    """Move the request's vouchers from ``source`` to ``target`` and update each service: its
+    count, its status by the step's rule, one update for its lifecycle (none at 20: closed)."""
+    counts = await _move_request_vouchers(session, request.id, source, target, now)
+    claims = await claims_by_ids(session, counts)
+    updates: list[PaymentUpdate] = []
+    where, done = wording
+    for service_id in sorted(counts):
+        claim = claims[service_id]
+        total = getattr(claim, step.counter) + counts[service_id]
+        setattr(claim, step.counter, total)
+        claim.updated_at = now
+        if claim.status == S.PAY_OUTSIDE_VOUCHERS:
+            continue
+        status = step.status_after(S(claim.status), claim.hours, claim.vouchers_allocated, total)
+        claim.status = int(status)
+        reason = (
+            f"{counts[service_id]} voucher(s) {where} {request.reference}: "
+            f"{total} of {claim.hours} {done}"
+        )
+        updates.append(changed(claim, now, step.event, reason))
+    return updates
+
+
 async def submit_request(
     session: AsyncSession, request: ReimbursementRequest, now: datetime
 ) -> list[PaymentUpdate]:
     """The request's vouchers become ``submitted``; partially paid services 17, fully paid and
     wholly submitted 13. A service at 20 keeps its status and tells no lifecycle (closed)."""
-    counts = await _move_request_vouchers(
-        session, request.id, VoucherState.ALLOCATED, VoucherState.SUBMITTED, now
+    updates = await _advance_request(
+        session,
+        request,
+        VoucherState.ALLOCATED,
+        VoucherState.SUBMITTED,
+        now,
+        step=_Step("vouchers_submitted", status_after_submission, Event.REIMBURSEMENT_REQUESTED),
+        wording=("in reimbursement request", "submitted"),
     )
-    claims = await claims_by_ids(session, counts)
-    updates: list[PaymentUpdate] = []
-    for service_id in sorted(counts):
-        claim = claims[service_id]
-        claim.vouchers_submitted += counts[service_id]
-        claim.updated_at = now
-        if claim.status == S.PAY_OUTSIDE_VOUCHERS:
-            continue
-        claim.status = int(
-            status_after_submission(
-                S(claim.status), claim.hours, claim.vouchers_allocated, claim.vouchers_submitted
-            )
-        )
-        reason = (
-            f"{counts[service_id]} voucher(s) in reimbursement request {request.reference}: "
-            f"{claim.vouchers_submitted} of {claim.hours} submitted"
-        )
-        updates.append(changed(claim, now, Event.REIMBURSEMENT_REQUESTED, reason))
     if request.submitted_at is None:
         request.submitted_at = now
     return updates
@@ -170,27 +203,15 @@ async def pay_out_request(
 ) -> list[PaymentUpdate]:
     """The request's vouchers become ``reimbursed``; a fully paid service with every voucher
     reimbursed goes to 14, any other keeps its status (a partially paid one stays 17)."""
-    counts = await _move_request_vouchers(
-        session, request.id, VoucherState.SUBMITTED, VoucherState.REIMBURSED, now
+    updates = await _advance_request(
+        session,
+        request,
+        VoucherState.SUBMITTED,
+        VoucherState.REIMBURSED,
+        now,
+        step=_Step("vouchers_reimbursed", status_after_payout, Event.REIMBURSED),
+        wording=("paid out in request", "reimbursed"),
     )
-    claims = await claims_by_ids(session, counts)
-    updates: list[PaymentUpdate] = []
-    for service_id in sorted(counts):
-        claim = claims[service_id]
-        claim.vouchers_reimbursed += counts[service_id]
-        claim.updated_at = now
-        if claim.status == S.PAY_OUTSIDE_VOUCHERS:
-            continue
-        claim.status = int(
-            status_after_payout(
-                S(claim.status), claim.hours, claim.vouchers_allocated, claim.vouchers_reimbursed
-            )
-        )
-        reason = (
-            f"{counts[service_id]} voucher(s) paid out in request {request.reference}: "
-            f"{claim.vouchers_reimbursed} of {claim.hours} reimbursed"
-        )
-        updates.append(changed(claim, now, Event.REIMBURSED, reason))
     request.paid_at = now
     request.paid_by = None if paid_by is None else paid_by.model_dump(mode="json")
     return updates
