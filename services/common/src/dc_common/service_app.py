@@ -44,6 +44,12 @@ def app_state(name: str) -> Callable[[Request], Any]:
     return from_state
 
 
+def reader_is_operator(x_actor_kind: Annotated[str | None, Header()] = None) -> bool:
+    """Whether an answer may name people by national number: only to an operator (the gateway
+    names the reader's role in ``X-Actor-Kind``, on reads too)."""
+    return x_actor_kind == ActorKind.OPERATOR
+
+
 def acting_party(
     x_actor_kind: Annotated[ActorKind | None, Header()] = None,
     x_actor_id: Annotated[str | None, Header(max_length=64)] = None,

@@ -42,6 +42,12 @@ def require_part(caller: Caller, service: dict[str, Any] | None, part: Part) -> 
     return service
 
 
+def reader(caller: Caller, kind: str) -> dict[str, str]:
+    """The reader's role, for an answer that names people: an operator sees national numbers,
+    anyone else names only (``kind``: the part the reader plays)."""
+    return {"X-Actor-Kind": "operator" if caller.operator else kind}
+
+
 def acting_as(caller: Caller, kind: str, party_id: str) -> dict[str, str]:
     """Headers naming the acting party for an internal API (believed because the gateway holds
     the internal secret): the party, and the person acting for it by national number and name

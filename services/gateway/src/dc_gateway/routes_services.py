@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from dc_gateway.access import Caller
-from dc_gateway.parties import Part, acting_as, parts_in, require_part
+from dc_gateway.parties import Part, acting_as, parts_in, reader, require_part
 from dc_gateway.policy import (
     Rule,
     branch_filter,
@@ -130,8 +130,7 @@ async def get_service(
     services: Services,
     caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
 ) -> dict[str, Any]:
-    private = {"with_national_numbers": "true"} if caller.operator else None
-    service = await services.fetch(f"/services/{service_id}", params=private)
+    service = await services.fetch(f"/services/{service_id}", headers=reader(caller, "party"))
     if service is None or not parts_in(caller, service):
         raise not_found("such service")
     return service
@@ -155,38 +154,33 @@ async def _transition(
     return await services.forward(request, method, path, json=_json(body), headers=actor)
 
 
-@router.post(
-    "/services/{service_id}/validate",
-    response_model=ServiceDetailOut,
-    summary="The company validates the service",
-    responses=TRANSITION_RESPONSES,
-)
-async def validate_service(
-    service_id: str,
-    request: Request,
-    services: Services,
-    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
-    body: TransitionIn | None = None,
-) -> Response:
-    path = f"/services/{service_id}/validate"
-    return await _transition(request, services, caller, service_id, Part.STAFF, "POST", path, body)
+def _transition_route(action: str, part: Part, summary: str) -> None:
+    """``POST /services/{id}/{action}``: the transition of one party, with an optional reason."""
+
+    async def transition(
+        service_id: str,
+        request: Request,
+        services: Services,
+        caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
+        body: TransitionIn | None = None,
+    ) -> Response:
+        path = f"/services/{service_id}/{action}"
+        return await _transition(request, services, caller, service_id, part, "POST", path, body)
+
+    router.post(
+        f"/services/{{service_id}}/{action}",
+        response_model=ServiceDetailOut,
+        summary=summary,
+        responses=TRANSITION_RESPONSES,
+        name=f"{action}_service",
+    )(transition)
 
 
-@router.post(
-    "/services/{service_id}/confirm",
-    response_model=ServiceDetailOut,
-    summary="The user confirms the service",
-    responses=TRANSITION_RESPONSES,
+_transition_route("validate", Part.STAFF, "The company validates the service")
+_transition_route("confirm", Part.USER, "The user confirms the service")
+_transition_route(
+    "cancel", Part.STAFF, "The company withdraws the service before voucher allocation"
 )
-async def confirm_service(
-    service_id: str,
-    request: Request,
-    services: Services,
-    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
-    body: TransitionIn | None = None,
-) -> Response:
-    path = f"/services/{service_id}/confirm"
-    return await _transition(request, services, caller, service_id, Part.USER, "POST", path, body)
 
 
 @router.post(
@@ -204,23 +198,6 @@ async def contest_service(
 ) -> Response:
     path = f"/services/{service_id}/contest"
     return await _transition(request, services, caller, service_id, Part.USER, "POST", path, body)
-
-
-@router.post(
-    "/services/{service_id}/cancel",
-    response_model=ServiceDetailOut,
-    summary="The company withdraws the service before voucher allocation",
-    responses=TRANSITION_RESPONSES,
-)
-async def cancel_service(
-    service_id: str,
-    request: Request,
-    services: Services,
-    caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
-    body: TransitionIn | None = None,
-) -> Response:
-    path = f"/services/{service_id}/cancel"
-    return await _transition(request, services, caller, service_id, Part.STAFF, "POST", path, body)
 
 
 @router.patch(

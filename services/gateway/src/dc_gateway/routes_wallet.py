@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from dc_gateway.access import Caller
-from dc_gateway.parties import acting_as
+from dc_gateway.parties import acting_as, reader
 from dc_gateway.policy import (
     Rule,
     company_wide_scope,
@@ -50,11 +50,6 @@ Wallet = Annotated[Upstream, Depends(_wallet)]
 #: party's id).
 PLATFORM = "platform"
 PROCESSING = {"model": ProcessingOut, "description": "Being processed: ask again, same reference"}
-
-
-def _reader(caller: Caller, kind: str) -> dict[str, str]:
-    """The reader's role, for an answer that names people: operators see national numbers."""
-    return {"X-Actor-Kind": "operator" if caller.operator else kind}
 
 
 def _own_household(caller: Caller, user_number: str, *, operator_may: bool) -> None:
@@ -104,7 +99,7 @@ async def get_wallet(
 ) -> Response:
     _own_household(caller, user_number, operator_may=True)
     return await wallet.forward(
-        request, "GET", f"/users/{user_number}/wallet", headers=_reader(caller, "user")
+        request, "GET", f"/users/{user_number}/wallet", headers=reader(caller, "user")
     )
 
 
@@ -158,7 +153,7 @@ async def list_reimbursement_requests(
         "GET",
         "/reimbursement-requests",
         params=params,
-        headers=_reader(caller, "company"),
+        headers=reader(caller, "company"),
     )
 
 
@@ -177,7 +172,7 @@ async def get_statement(
         request,
         "GET",
         f"/reimbursement-requests/{request_id}",
-        headers=_reader(caller, "company"),
+        headers=reader(caller, "company"),
     )
     if answer.status_code in (404, 422):
         raise not_found("such reimbursement request")
@@ -220,5 +215,5 @@ async def latest_reconciliation(
     caller: Annotated[Caller, requires(Rule.OPERATOR)],
 ) -> Response:
     return await wallet.forward(
-        request, "GET", "/reconciliations/latest", headers=_reader(caller, "operator")
+        request, "GET", "/reconciliations/latest", headers=reader(caller, "operator")
     )

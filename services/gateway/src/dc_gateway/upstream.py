@@ -33,9 +33,15 @@ class Upstream:
         self._internal_prefix = internal_prefix
         self._public_prefix = public_prefix
 
-    async def fetch(self, path: str, *, params: QueryParams = None) -> dict[str, Any] | None:
+    async def fetch(
+        self,
+        path: str,
+        *,
+        params: QueryParams = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any] | None:
         """The resource's JSON, or None when the service does not know it."""
-        answer = await self._call("GET", path, params=params)
+        answer = await self._call("GET", path, params=params, headers=headers)
         if answer.status_code in (404, 422):
             return None
         if answer.status_code != 200:

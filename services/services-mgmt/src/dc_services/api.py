@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, status
 from dc_common.actors import ActorOut
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
-from dc_common.service_app import acting_party, app_state, create_service_app
+from dc_common.service_app import acting_party, app_state, create_service_app, reader_is_operator
 from dc_services import repository
 from dc_services.identity_client import IdentityClient
 from dc_services.models import Service, ServiceHistory
@@ -40,14 +40,7 @@ router = APIRouter(prefix="/v1")
 
 
 Acting = Annotated[Actor, Depends(acting_party)]
-#: The gateway asks for the national numbers of who acted for operators only.
-Private = Annotated[
-    bool,
-    Query(
-        alias="with_national_numbers",
-        description="Show who acted by national number too (for operators)",
-    ),
-]
+Private = Annotated[bool, Depends(reader_is_operator)]
 
 
 @router.post(

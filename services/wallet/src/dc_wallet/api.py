@@ -4,13 +4,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from dc_common.actors import Actor, ActorKind, ActorOut
+from dc_common.actors import Actor, ActorOut
 from dc_common.db import create_schema
 from dc_common.logging import configure_logging_for
-from dc_common.service_app import acting_party, app_state, create_service_app
+from dc_common.service_app import acting_party, app_state, create_service_app, reader_is_operator
 from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
 from dc_wallet.models import Base, Order, Reconciliation, ReimbursementRequest
@@ -37,16 +37,9 @@ from dc_wallet.starter import TemporalStarter, WorkflowStarter
 from dc_workflows.status import ServiceStatus
 from dc_workflows.temporal import TemporalSettings, connect
 
-
-def _shows_person(x_actor_kind: Annotated[str | None, Header()] = None) -> bool:
-    """Whether the answer may name people by national number: only to an operator (the gateway
-    names the caller's role in X-Actor-Kind, on reads too)."""
-    return x_actor_kind == ActorKind.OPERATOR
-
-
 Desk = Annotated[WalletDesk, Depends(app_state("desk"))]
 Acting = Annotated[Actor, Depends(acting_party)]
-ShowsPerson = Annotated[bool, Depends(_shows_person)]
+ShowsPerson = Annotated[bool, Depends(reader_is_operator)]
 UserNumberPath = Annotated[str, Path(pattern=r"^\d{12}$")]
 PROCESSING = {"model": ProcessingOut, "description": "Being processed: ask again, same reference"}
 UNAVAILABLE = {
