@@ -17,6 +17,7 @@ from fastapi import (
 )
 from fastapi.responses import StreamingResponse
 
+from dc_common.answers import answer
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
 from dc_common.service_app import acting_party, app_state, create_service_app
@@ -34,7 +35,7 @@ from dc_imports.schemas import (
 from dc_imports.service import ImportDesk
 from dc_imports.settings import ImportsSettings
 from dc_workflows.contracts.common import Actor
-from dc_workflows.contracts.imports import ImportKind, ImportStatus
+from dc_workflows.contracts.imports import ImportKind
 from dc_workflows.temporal import TemporalSettings, connect
 
 EnterpriseNumber = Annotated[str, Query(pattern=r"^\d{10}$")]
@@ -167,34 +168,14 @@ def import_out(imported: Import) -> ImportOut:
             errors=list(details.get("errors", [])),
             retryable=imported.retryable,
         )
-    return ImportOut(
-        id=imported.id,
-        company_id=imported.company_id,
-        branch_id=imported.branch_id,
-        kind=ImportKind(imported.kind),
-        filename=imported.filename,
-        size=imported.size,
-        status=ImportStatus(imported.status),
+    return answer(
+        ImportOut,
+        imported,
         uploaded_by=imported.uploaded_by_name,
-        rows_total=imported.rows_total,
-        rows_read=imported.rows_read,
-        accepted=imported.accepted,
-        rejected=imported.rejected,
-        duplicates=imported.duplicates,
-        registered=imported.registered,
-        flagged=imported.flagged,
-        next_line=imported.next_line,
         progress_percent=progress_percent(
             imported.status, imported.retryable, imported.rows_read, imported.rows_total
         ),
-        file_format=imported.file_format,
-        encoding=imported.encoding,
-        delimiter=imported.delimiter,
         failure=failure,
-        created_at=imported.created_at,
-        started_at=imported.started_at,
-        finished_at=imported.finished_at,
-        workflow_id=imported.workflow_id,
     )
 
 
@@ -204,16 +185,12 @@ def _row_out(row: ImportRow, names: list[str]) -> ImportRowOut:
         (names[index] if index < len(names) and names[index] else f"column {index + 1}"): value
         for index, value in enumerate(raw)
     }
-    return ImportRowOut(
-        line=row.line,
-        outcome=row.outcome,
-        natural_key=row.natural_key,
-        duplicate_of=row.duplicate_of,
-        service_id=row.service_id,
+    return answer(
+        ImportRowOut,
+        row,
         errors=[RowErrorOut.model_validate(error) for error in row.errors or ()],
         flags=[RowFlagOut.model_validate(flag) for flag in row.flags or ()],
         values=values,
-        record=row.record,
     )
 
 

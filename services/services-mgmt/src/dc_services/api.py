@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, status
 
 from dc_common.actors import ActorOut
+from dc_common.answers import answer
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
 from dc_common.service_app import acting_party, app_state, create_service_app, reader_is_operator
@@ -166,87 +167,47 @@ async def company_inbox(
 
 
 def _row_out(row: Service) -> ServiceOut:
-    return ServiceOut(
-        id=row.id,
-        status=ServiceStatus(row.status),
-        status_label=ServiceStatus(row.status).label,
-        company_id=row.company_id,
-        branch_id=row.branch_id,
-        worker_login=row.worker_login,
-        user_number=row.user_number,
-        service_date=row.service_date,
-        hours=row.hours,
-        activity_type=row.activity_type,
-        registered_at=row.registered_at,
-        updated_at=row.updated_at,
-        validation_deadline=row.validation_deadline,
-        company_validated=row.company_validated,
-        user_confirmed=row.user_confirmed,
-        auto_validation_possible=row.auto_validation_possible,
-        vouchers_allocated=row.vouchers_allocated,
-        vouchers_submitted=row.vouchers_submitted,
-        vouchers_reimbursed=row.vouchers_reimbursed,
-        version=row.version,
-    )
+    status = ServiceStatus(row.status)
+    return answer(ServiceOut, row, status=status, status_label=status.label)
 
 
 def _history_out(entry: ServiceHistory, *, private: bool) -> HistoryEntryOut:
-    return HistoryEntryOut(
-        seq=entry.seq,
-        at=entry.at,
-        event=entry.event,
-        status=ServiceStatus(entry.status),
-        status_label=ServiceStatus(entry.status).label,
-        actor=ActorOut.of(
-            Actor(
-                kind=ActorKind(entry.actor_kind),
-                id=entry.actor_id,
-                name=entry.actor_name,
-                person=entry.actor_person,
-            ),
-            private=private,
-        ),
-        reason=entry.reason,
-        details=entry.details,
+    status = ServiceStatus(entry.status)
+    actor = Actor(
+        kind=ActorKind(entry.actor_kind),
+        id=entry.actor_id,
+        name=entry.actor_name,
+        person=entry.actor_person,
+    )
+    return answer(
+        HistoryEntryOut,
+        entry,
+        status=status,
+        status_label=status.label,
+        actor=ActorOut.of(actor, private=private),
     )
 
 
 def _state_out(state: ServiceState, *, private: bool) -> ServiceDetailOut:
     """The state the workflow returned, which the read model now holds too."""
-    return ServiceDetailOut(
+    history = [
+        answer(
+            HistoryEntryOut,
+            entry,
+            status_label=entry.status.label,
+            actor=ActorOut.of(entry.actor, private=private),
+            details=entry.details.model_dump(mode="json") if entry.details else None,
+        )
+        for entry in state.history
+    ]
+    return answer(
+        ServiceDetailOut,
+        state,
         id=state.service_id,
-        status=state.status,
         status_label=state.status.label,
-        company_id=state.parties.company_id,
-        branch_id=state.parties.branch_id,
-        worker_login=state.parties.worker_login,
-        user_number=state.parties.user_number,
-        service_date=state.details.service_date,
-        hours=state.details.hours,
-        activity_type=state.details.activity_type,
-        registered_at=state.registered_at,
-        updated_at=state.updated_at,
-        validation_deadline=state.validation_deadline,
-        company_validated=state.company_validated,
-        user_confirmed=state.user_confirmed,
-        auto_validation_possible=state.auto_validation_possible,
-        vouchers_allocated=state.vouchers_allocated,
-        vouchers_submitted=state.vouchers_submitted,
-        vouchers_reimbursed=state.vouchers_reimbursed,
-        version=state.version,
-        history=[
-            HistoryEntryOut(
-                seq=entry.seq,
-                at=entry.at,
-                event=entry.event,
-                status=entry.status,
-                status_label=entry.status.label,
-                actor=ActorOut.of(entry.actor, private=private),
-                reason=entry.reason,
-                details=entry.details.model_dump(mode="json") if entry.details else None,
-            )
-            for entry in state.history
-        ],
+        **state.parties.model_dump(),
+        **state.details.model_dump(),
+        history=history,
     )
 
 

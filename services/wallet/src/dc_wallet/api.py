@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response,
 from fastapi.responses import JSONResponse
 
 from dc_common.actors import Actor, ActorOut
+from dc_common.answers import answer
 from dc_common.db import create_schema
 from dc_common.logging import configure_logging_for
 from dc_common.service_app import acting_party, app_state, create_service_app, reader_is_operator
@@ -84,30 +85,13 @@ async def wallet(user_number: UserNumberPath, desk: Desk, shows_person: ShowsPer
         user_number=user_number,
         as_of=view.today,
         balance=BalanceOut(vouchers=view.available, value_cents=view.available_cents),
-        vouchers_by_expiry=[
-            ExpiryGroupOut(
-                expiry_date=group.expiry_date,
-                vouchers=group.vouchers,
-                value_cents=group.value_cents,
-            )
-            for group in view.by_expiry
-        ],
+        vouchers_by_expiry=[answer(ExpiryGroupOut, group) for group in view.by_expiry],
         allocations=[
-            ServicePaymentOut(
-                service_id=claim.service_id,
-                company_id=claim.company_id,
-                branch_id=claim.branch_id,
-                service_date=claim.service_date,
-                hours=claim.hours,
-                status=ServiceStatus(claim.status),
+            answer(
+                ServicePaymentOut,
+                claim,
                 status_label=ServiceStatus(claim.status).label,
-                vouchers_allocated=claim.vouchers_allocated,
-                vouchers_submitted=claim.vouchers_submitted,
-                vouchers_reimbursed=claim.vouchers_reimbursed,
-                steps=[
-                    AllocationStepOut(step=step.step, vouchers=step.vouchers, at=step.at)
-                    for step in view.steps[claim.service_id]
-                ],
+                steps=[answer(AllocationStepOut, step) for step in view.steps[claim.service_id]],
             )
             for claim in view.claims
         ],
@@ -215,33 +199,11 @@ def _actor_out(stored: dict[str, Any] | None, shows_person: bool) -> ActorOut | 
 
 def _reconciliation_out(run: Reconciliation) -> ReconciliationOut:
     assert run.finished_at is not None
-    return ReconciliationOut(
-        key=run.key,
-        since=run.since,
-        until=run.until,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        checked=run.checked,
-        mismatched=run.mismatched,
-        repaired=run.repaired,
-        unrepaired=list(run.unrepaired),
-    )
+    return answer(ReconciliationOut, run, unrepaired=list(run.unrepaired))
 
 
 def _order_out(order: Order, shows_person: bool) -> OrderOut:
-    return OrderOut(
-        user_number=order.user_number,
-        reference=order.reference,
-        quantity=order.quantity,
-        unit_price_cents=order.unit_price_cents,
-        amount_cents=order.amount_cents,
-        paid_at=order.paid_at,
-        issue_date=order.issue_date,
-        expiry_date=order.expiry_date,
-        first_voucher=order.first_voucher,
-        last_voucher=order.last_voucher,
-        ordered_by=_actor_out(order.ordered_by, shows_person),
-    )
+    return answer(OrderOut, order, ordered_by=_actor_out(order.ordered_by, shows_person))
 
 
 def _request_out(request: ReimbursementRequest, shows_person: bool) -> ReimbursementOut:
@@ -252,17 +214,10 @@ def _request_out(request: ReimbursementRequest, shows_person: bool) -> Reimburse
         if request.submitted_at is not None
         else "requested"
     )
-    return ReimbursementOut(
-        id=request.id,
-        company_id=request.company_id,
-        reference=request.reference,
+    return answer(
+        ReimbursementOut,
+        request,
         status=state,
-        created_at=request.created_at,
-        submitted_at=request.submitted_at,
-        paid_at=request.paid_at,
-        vouchers=request.vouchers,
-        voucher_value_cents=request.voucher_value_cents,
-        amount_cents=request.amount_cents,
         requested_by=_actor_out(request.requested_by, shows_person),
         paid_by=_actor_out(request.paid_by, shows_person),
     )
@@ -274,14 +229,7 @@ async def _statement_out(desk: WalletDesk, request_id: str, shows_person: bool) 
     return StatementOut(
         **dict(_request_out(statement.request, shows_person)),
         services=[
-            StatementLineOut(
-                service_id=line.service_id,
-                user_number=line.user_number,
-                branch_id=line.branch_id,
-                service_date=line.service_date,
-                vouchers=line.vouchers,
-                amount_cents=line.vouchers * value,
-            )
+            answer(StatementLineOut, line, amount_cents=line.vouchers * value)
             for line in statement.lines
         ],
     )
