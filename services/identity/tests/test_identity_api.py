@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from dc_common.db import Database
-from dc_common.internal import internal_headers
-from dc_identity.api import create_app
 from dc_identity.demo import DEMO, LEIE, SCHELDE, load_demo
 from dc_identity.models import Base, Branch, Company, User, Worker
 from dc_identity.settings import IdentitySettings
+from services.identity.tests.identity_support import running
 
 PROBLEM_JSON = "application/problem+json"
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -38,22 +36,6 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
-
-
-@asynccontextmanager
-async def running(settings: IdentitySettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan run (ASGITransport alone does not run it)."""
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=transport,
-            base_url="http://identity",
-            headers=internal_headers(settings.internal_token),
-        ) as client,
-    ):
-        yield client
 
 
 @pytest.fixture

@@ -70,6 +70,12 @@ def _person_acting(actor: Actor) -> str:
     return actor.person
 
 
+def _log_change(event: str, actor: Actor, **ids: object) -> None:
+    """A change of the directory in the log: what, where, and who by role and pseudonym
+    (never a national number)."""
+    log.info(event, **ids, actor_kind=actor.kind.value, actor=pseudonym(actor.person or ""))
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -262,12 +268,8 @@ async def put_person(
             session.add(person)
         person.first_name, person.last_name, person.email = first_name, last_name, email
         await _flush(session, f"national_number: {national_number} was registered concurrently")
-    log.info(
-        "identity.person_registered" if created else "identity.person_updated",
-        person=pseudonym(national_number),
-        actor_kind=actor.kind.value,
-        actor=pseudonym(by),
-    )
+    event = "identity.person_registered" if created else "identity.person_updated"
+    _log_change(event, actor, person=pseudonym(national_number))
     return PersonPut(person, created)
 
 
@@ -331,12 +333,11 @@ async def create_company(
             },
         )
         await _flush(session, taken)
-    log.info(
+    _log_change(
         "identity.company_created",
+        actor,
         company_id=enterprise_number,
         legal_representatives=len(representatives),
-        actor_kind=actor.kind.value,
-        actor=pseudonym(by),
     )
     return company
 
@@ -377,12 +378,11 @@ async def create_branch(
             details={"name": name},
         )
         await _flush(session, taken)
-    log.info(
+    _log_change(
         "identity.branch_created",
+        actor,
         company_id=company_id,
         branch_id=establishment_unit_number,
-        actor_kind=actor.kind.value,
-        actor=pseudonym(by),
     )
     return branch
 
@@ -399,12 +399,11 @@ async def appoint_main_access_manager(
         appointment = await add_main_access_manager(
             session, by=by, company_id=company_id, national_number=national_number
         )
-    log.info(
+    _log_change(
         "identity.main_access_manager_appointed",
+        actor,
         company_id=company_id,
         manager=pseudonym(national_number),
-        actor_kind=actor.kind.value,
-        actor=pseudonym(by),
     )
     return appointment
 
@@ -468,13 +467,12 @@ async def grant_right(
             national_number=national_number,
             branch_id=branch_id,
         )
-    log.info(
+    _log_change(
         "identity.right_granted",
+        actor,
         company_id=company_id,
         branch_id=grant.branch_id,
         grant_id=grant.id,
-        actor_kind=actor.kind.value,
-        actor=pseudonym(by),
     )
     return grant
 
@@ -555,13 +553,12 @@ async def revoke_right(*, db: Database, actor: Actor, company_id: str, grant_id:
             details={"grant_id": grant.id, "right": grant.right},
         )
         await session.flush()
-    log.info(
+    _log_change(
         "identity.right_revoked",
+        actor,
         company_id=company_id,
         branch_id=grant.branch_id,
         grant_id=grant.id,
-        actor_kind=actor.kind.value,
-        actor=pseudonym(by),
     )
     return grant
 
@@ -598,13 +595,7 @@ async def upsert_workers(
     async with db.transaction() as session:
         results = await _upsert_workers(session, by, company_id, workers)
     counts = Counter(result.outcome.value for result in results)
-    log.info(
-        "identity.workers_upserted",
-        company_id=company_id,
-        actor_kind=actor.kind.value,
-        actor=pseudonym(by),
-        **counts,
-    )
+    _log_change("identity.workers_upserted", actor, company_id=company_id, **counts)
     return results
 
 
