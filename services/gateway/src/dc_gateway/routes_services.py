@@ -1,6 +1,5 @@
 """Services ("prestaties"): forwarded to services-mgmt, scoped by the caller's part in them."""
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
@@ -19,7 +18,6 @@ from dc_gateway.policy import (
 )
 from dc_gateway.upstream import Upstream
 from dc_services.schemas import (
-    BranchNumber,
     ContestIn,
     EnterpriseNumber,
     InboxItemOut,
@@ -27,9 +25,9 @@ from dc_services.schemas import (
     ServiceDetailOut,
     ServiceIn,
     ServicePage,
+    ServiceQuery,
     TransitionIn,
 )
-from dc_workflows.status import ServiceStatus
 
 PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457)"}
 TRANSITION_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -88,21 +86,13 @@ async def list_services(
     request: Request,
     services: Services,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-    company_id: EnterpriseNumber | None = None,
-    branch_id: Annotated[list[BranchNumber] | None, Query()] = None,
-    status_code: Annotated[ServiceStatus | None, Query(alias="status")] = None,
-    worker_login: Annotated[str | None, Query(pattern=r"^980\d{9}$")] = None,
-    user_number: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-    service_date_from: date | None = None,
-    service_date_to: date | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    query: Annotated[ServiceQuery, Query()],
 ) -> Response:
     """Only what the caller may see: a staff member their company (or branches), a worker their
     own services, a user their household's, an operator everything."""
     params: dict[str, str | list[str]] = {k: v for k, v in request.query_params.items()}
     params.pop("branch_id", None)
-    params.update(_scope(caller, company_id, branch_id or []))
+    params.update(_scope(caller, query.company_id, query.branch_id))
     return await services.forward(request, "GET", "/services", params=params)
 
 

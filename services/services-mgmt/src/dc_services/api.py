@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, status
@@ -18,7 +17,6 @@ from dc_services.models import Service, ServiceHistory
 from dc_services.schemas import (
     BranchNumber,
     ContestIn,
-    EnterpriseNumber,
     HistoryEntryOut,
     InboxItemOut,
     ModificationIn,
@@ -26,6 +24,7 @@ from dc_services.schemas import (
     ServiceIn,
     ServiceOut,
     ServicePage,
+    ServiceQuery,
     TransitionIn,
 )
 from dc_services.service import Action, ServiceDesk
@@ -66,32 +65,21 @@ async def register_service(
 
 
 @router.get("/services", response_model=ServicePage, summary="Services, newest first")
-async def list_services(
-    desk: Desk,
-    company_id: EnterpriseNumber | None = None,
-    branch_id: Annotated[list[BranchNumber] | None, Query()] = None,
-    status_code: Annotated[ServiceStatus | None, Query(alias="status")] = None,
-    worker_login: Annotated[str | None, Query(pattern=r"^980\d{9}$")] = None,
-    user_number: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-    service_date_from: date | None = None,
-    service_date_to: date | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> ServicePage:
+async def list_services(desk: Desk, query: Annotated[ServiceQuery, Query()]) -> ServicePage:
     selection = repository.ServiceFilter(
-        company_id=company_id,
-        branch_ids=tuple(branch_id or ()),
-        status=status_code,
-        worker_login=worker_login,
-        user_number=user_number,
-        service_date_from=service_date_from,
-        service_date_to=service_date_to,
+        company_id=query.company_id,
+        branch_ids=tuple(query.branch_id),
+        status=query.status,
+        worker_login=query.worker_login,
+        user_number=query.user_number,
+        service_date_from=query.service_date_from,
+        service_date_to=query.service_date_to,
     )
-    result = await desk.search(selection, page=page, page_size=page_size)
+    result = await desk.search(selection, page=query.page, page_size=query.page_size)
     return ServicePage(
         items=[_row_out(row) for row in result.items],
-        page=page,
-        page_size=page_size,
+        page=query.page,
+        page_size=query.page_size,
         total_services=result.total_services,
         total_hours=result.total_hours,
     )

@@ -60,6 +60,20 @@ class ServiceIn(Strict):
     activity_type: ActivityType
 
 
+class ServiceQuery(BaseModel):
+    """The selection of a list of services (the query string), newest first, a page of it."""
+
+    company_id: EnterpriseNumber | None = None
+    branch_id: list[BranchNumber] = Field(default_factory=list, description="one or more")
+    status: ServiceStatus | None = None
+    worker_login: WorkerLogin | None = None
+    user_number: UserNumber | None = None
+    service_date_from: date | None = None
+    service_date_to: date | None = None
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=50, ge=1, le=200)
+
+
 class TransitionIn(Strict):
     reason: str | None = Field(default=None, max_length=500)
 
