@@ -15,6 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from dc_common.internal import internal_http_client
 from dc_common.settings import ServiceSettings
@@ -26,6 +27,21 @@ POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 def internal_client(base_url: str, *, timeout: float = 30) -> httpx.AsyncClient:
     """A client of an internal API, with the secret the gateway and the workers hold."""
     return internal_http_client(base_url, token=ServiceSettings().internal_token, timeout=timeout)
+
+
+@asynccontextmanager
+async def in_process(
+    app: FastAPI, base_url: str, token: SecretStr | None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app's internal API called in this process, its lifespan run
+    (``httpx.ASGITransport`` alone does not run it)."""
+    async with (
+        app.router.lifespan_context(app),
+        internal_http_client(
+            base_url, token=token, timeout=30, transport=httpx.ASGITransport(app=app)
+        ) as client,
+    ):
+        yield client
 
 
 def free_port() -> int:

@@ -3,35 +3,21 @@
 Import it as ``services.identity.tests.identity_support`` (the repository root is on the path).
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from dc_common.internal import internal_headers
 from dc_identity.api import create_app
 from dc_identity.demo import OPERATOR, SCHELDE, DemoPerson
 from dc_identity.settings import IdentitySettings
-from tests.support.servers import postgres_database, postgres_unavailable_reason
-
-PROBLEM_JSON = "application/problem+json"
-DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+from tests.support.servers import empty_database, in_process
 
 
-@asynccontextmanager
-async def temporary_database(dialect: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database URL: a SQLite file under ``tmp_path`` or a new PostgreSQL
-    database (skips the test when no PostgreSQL server is running)."""
-    if dialect == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'var' / 'identity.db'}"
-        return
-    if reason := await postgres_unavailable_reason():
-        pytest.skip(reason)
-    async with postgres_database("dc_identity_test") as url:
-        yield url
+def temporary_database(dialect: str, tmp_path: Path) -> AbstractAsyncContextManager[str]:
+    """A fresh, empty identity database URL (SQLite or PostgreSQL)."""
+    return empty_database(dialect, tmp_path, "identity")
 
 
 def settings_for(database_url: str, tmp_path: Path, **overrides: Any) -> IdentitySettings:
@@ -46,20 +32,9 @@ def settings_for(database_url: str, tmp_path: Path, **overrides: Any) -> Identit
     return IdentitySettings(**values)
 
 
-@asynccontextmanager
-async def running(settings: IdentitySettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan run (ASGITransport alone does not run it)."""
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=transport,
-            base_url="http://identity",
-            headers=internal_headers(settings.internal_token),
-        ) as client,
-    ):
-        yield client
+def running(settings: IdentitySettings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """The identity app, its lifespan run, called in this process."""
+    return in_process(create_app(settings), "http://identity", settings.internal_token)
 
 
 def as_(person: DemoPerson | str | None, *, company: str = SCHELDE) -> dict[str, str]:
@@ -84,17 +59,3 @@ async def access_of(client: httpx.AsyncClient, national_number: str) -> httpx.Re
 async def lookup(client: httpx.AsyncClient, national_number: str) -> httpx.Response:
     """``POST /v1/people/lookup``: the person."""
     return await client.post("/v1/people/lookup", json={"national_number": national_number})
-
-
-def assert_problem(
-    response: httpx.Response, status: int, field: str | None = None
-) -> dict[str, Any]:
-    """A problem document with this status (and naming this field, when given)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    if field is not None:
-        assert body["detail"].startswith(f"{field}: "), body
-        assert [error["field"] for error in body["errors"]] == [field], body
-    return body

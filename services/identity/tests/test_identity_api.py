@@ -3,7 +3,6 @@
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
@@ -15,8 +14,8 @@ from dc_identity.demo import DEMO, LEIE, SCHELDE, load_demo
 from dc_identity.models import Base, Branch, Company, User, Worker
 from dc_identity.settings import IdentitySettings
 from services.identity.tests.identity_support import running
+from tests.support.problems import assert_problem
 
-PROBLEM_JSON = "application/problem+json"
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -55,16 +54,6 @@ async def count_rows(database_url: str) -> dict[str, int]:
             }
     finally:
         await database.dispose()
-
-
-def assert_problem(response: httpx.Response, status: int, field: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["detail"].startswith(f"{field}: ")
-    assert [error["field"] for error in body["errors"]] == [field]
-    return body
 
 
 # --- health ---------------------------------------------------------------------------------

@@ -26,12 +26,12 @@ from dc_identity.demo import (
 from dc_identity.settings import IdentitySettings
 from services.identity.tests.identity_support import (
     as_,
-    assert_problem,
     lookup,
     running,
     settings_for,
     temporary_database,
 )
+from tests.support.problems import assert_problem
 
 ISSUER = "http://127.0.0.1:18001"
 AUDIENCE = "dienstencheques-platform"

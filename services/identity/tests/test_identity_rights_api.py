@@ -31,15 +31,15 @@ from dc_identity.demo import (
 )
 from dc_identity.models import AuditEntry, Base, Grant, MainAccessManager, User
 from services.identity.tests.identity_support import (
-    DIALECTS,
     access_of,
     as_,
-    assert_problem,
     lookup,
     running,
     settings_for,
     temporary_database,
 )
+from tests.support.problems import assert_problem
+from tests.support.servers import DIALECTS
 
 UNKNOWN_COMPANY = "0403170701"  # valid, not in the directory
 UNKNOWN_PERSON = "88080839112"  # valid, nobody

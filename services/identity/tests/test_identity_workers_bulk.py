@@ -24,14 +24,14 @@ from dc_identity.demo import (
     SCHELDE_STAFF,
 )
 from services.identity.tests.identity_support import (
-    DIALECTS,
     as_,
-    assert_problem,
     lookup,
     running,
     settings_for,
     temporary_database,
 )
+from tests.support.problems import assert_problem
+from tests.support.servers import DIALECTS
 
 SOFIE, MOHAMED = DEMO.workers[0], DEMO.workers[1]
 KATRIN = DEMO.workers[4]

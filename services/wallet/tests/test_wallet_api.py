@@ -39,13 +39,13 @@ from services.wallet.tests.wallet_support import (
     FakeClock,
     PlayingStarter,
     actor_headers,
-    assert_problem,
     check_invariants,
     run_change,
     running,
     settings_for,
     snapshot,
 )
+from tests.support.problems import assert_problem
 
 
 @dataclass

@@ -44,13 +44,13 @@ from services.wallet.tests.wallet_support import (
     HOUSEHOLD,
     USER,
     actor_headers,
-    assert_problem,
     check_invariants,
     snapshot,
 )
 from services.wallet.tests.wallet_support import (
     running as serving_api,
 )
+from tests.support.problems import assert_problem
 from tests.support.servers import BIN
 from tests.support.waiting import eventually
 

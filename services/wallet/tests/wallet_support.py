@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from dc_common.actors import Actor, ActorKind
 from dc_common.db import Database, create_schema
-from dc_common.internal import internal_headers
 from dc_wallet import repository
 from dc_wallet.activities import Clock, WalletActivities
 from dc_wallet.api import create_app
@@ -54,9 +53,8 @@ from dc_workflows.contracts.payments import (
     WalletChangeKind,
 )
 from dc_workflows.ids import wallet_change_workflow_id
-from tests.support.servers import empty_database
+from tests.support.servers import empty_database, in_process
 
-PROBLEM_JSON = "application/problem+json"
 COMPANY = "0403170701"
 OTHER_COMPANY = "0412004332"
 USER = "100000000011"
@@ -302,35 +300,12 @@ def settings_for(database_url: str, **overrides: Any) -> WalletSettings:
     return WalletSettings(database_url=database_url, **overrides)
 
 
-@asynccontextmanager
-async def running(
+def running(
     settings: WalletSettings, starter: WorkflowStarter, clock: Clock
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan run (ASGITransport alone does not run it)."""
+) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """The wallet app, its lifespan run, called in this process."""
     app = create_app(settings, starter=starter, clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=transport,
-            base_url="http://wallet",
-            headers=internal_headers(settings.internal_token),
-        ) as client,
-    ):
-        yield client
-
-
-def assert_problem(
-    response: httpx.Response, status: int, field: str | None = None
-) -> dict[str, Any]:
-    """A problem document with this status (and naming this field, when given)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    if field is not None:
-        assert any(error["field"] == field for error in body["errors"]), body
-    return body
+    return in_process(app, "http://wallet", settings.internal_token)
 
 
 # -- what the lifecycles hear -----------------------------------------------------------------

@@ -67,13 +67,8 @@ async def register_service(
 @router.get("/services", response_model=ServicePage, summary="Services, newest first")
 async def list_services(desk: Desk, query: Annotated[ServiceQuery, Query()]) -> ServicePage:
     selection = repository.ServiceFilter(
-        company_id=query.company_id,
         branch_ids=tuple(query.branch_id),
-        status=query.status,
-        worker_login=query.worker_login,
-        user_number=query.user_number,
-        service_date_from=query.service_date_from,
-        service_date_to=query.service_date_to,
+        **query.model_dump(exclude={"branch_id", "page", "page_size"}),
     )
     result = await desk.search(selection, page=query.page, page_size=query.page_size)
     return ServicePage(
