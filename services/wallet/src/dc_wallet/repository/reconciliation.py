@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dc_common.db import upsert
 from dc_wallet.models import Claim, Reconciliation
+from dc_wallet.repository.allocation import claim_update
 from dc_workflows.contracts.payments import (
     ChangedPaymentsPage,
     PageCursor,
@@ -19,7 +20,6 @@ from dc_workflows.contracts.payments import (
     ReconciliationWindow,
     WalletPayments,
 )
-from dc_workflows.status import ServiceStatus as S
 
 #: The event of an update rebuilt from a claim written before claims kept their latest update.
 REBUILT_EVENT = "reconciled"
@@ -108,16 +108,8 @@ def latest_update(claim: Claim) -> PaymentUpdate:
     claim for one written before claims kept it."""
     if claim.last_update is not None:
         return PaymentUpdate.model_validate(claim.last_update)
-    return PaymentUpdate(
-        service_id=claim.service_id,
-        payment_version=claim.payment_version,
-        status=S(claim.status),
-        vouchers_needed=claim.hours,
-        vouchers_allocated=claim.vouchers_allocated,
-        vouchers_submitted=claim.vouchers_submitted,
-        vouchers_reimbursed=claim.vouchers_reimbursed,
-        event=REBUILT_EVENT,
-        reason="the wallet's payment, sent again by the reconciliation",
+    return claim_update(
+        claim, REBUILT_EVENT, "the wallet's payment, sent again by the reconciliation"
     )
 
 
