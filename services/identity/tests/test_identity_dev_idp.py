@@ -1,6 +1,7 @@
 """The development identity provider: discovery, JWKS, tokens, rotation and the login page."""
 
 import json
+import re
 import stat
 import time
 from collections.abc import AsyncIterator
@@ -81,9 +82,12 @@ async def test_discovery_document(client: httpx.AsyncClient) -> None:
     assert response.json() == {
         "issuer": ISSUER,
         "jwks_uri": f"{ISSUER}/jwks.json",
-        "authorization_endpoint": f"{ISSUER}/dev/login",
-        "token_endpoint": f"{ISSUER}/dev/token",
-        "response_types_supported": ["token"],
+        "authorization_endpoint": f"{ISSUER}/dev/authorize",
+        "token_endpoint": f"{ISSUER}/dev/oauth/token",
+        "response_types_supported": ["code", "token"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
     }
@@ -363,6 +367,90 @@ def test_local_redirect_uris_are_accepted(redirect_uri: str) -> None:
 
 
 # --- switched off ---------------------------------------------------------------------------
+
+
+# --- authorization code flow with PKCE -------------------------------------------------------
+
+VERIFIER = "a-verifier-of-the-portal-that-is-long-enough-for-pkce-0123456789"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+async def code_for(
+    client: httpx.AsyncClient, national_number: str, verifier: str = VERIFIER
+) -> str:
+    """Through the pages as a browser goes: authorize, pick the person, follow the redirect."""
+    request = {
+        "response_type": "code",
+        "client_id": "portal",
+        "redirect_uri": CALLBACK,
+        "state": "s-1",
+        "code_challenge": dev_idp.pkce_challenge(verifier),
+        "code_challenge_method": "S256",
+    }
+    page = await client.get("/dev/authorize", params=request)
+    assert page.status_code == 200, page.text
+    hidden = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+    assert hidden["code_challenge"] == request["code_challenge"]
+    form = {**hidden, "national_number": national_number}
+    answer = await client.post("/dev/login", data=form)
+    assert answer.status_code == 303
+    location = urlsplit(answer.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == CALLBACK
+    query = parse_qs(location.query)
+    assert query["state"] == ["s-1"]
+    return query["code"][0]
+
+
+def exchange(code: str, changes: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": "portal",
+        "redirect_uri": CALLBACK,
+        "code_verifier": VERIFIER,
+        **(changes or {}),
+    }
+
+
+async def test_a_code_is_exchanged_once_for_a_token_of_the_person(
+    client: httpx.AsyncClient,
+) -> None:
+    code = await code_for(client, SCHELDE_GENT_STAFF.national_number)
+    response = await client.post("/dev/oauth/token", data=exchange(code))
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    token = response.json()
+    assert token["token_type"] == "Bearer"
+    decoded = await verify(client, token["access_token"])
+    assert decoded.claims["sub"] == SCHELDE_GENT_STAFF.national_number
+    again = await client.post("/dev/oauth/token", data=exchange(code))
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"code_verifier": "another-verifier-that-is-long-enough-for-pkce-000000000000"},
+        {"redirect_uri": "http://127.0.0.1:8000/elsewhere"},
+        {"client_id": "someone-else"},
+        {"code": "made-up"},
+    ],
+)
+async def test_a_code_is_refused_with_another_verifier_client_or_redirect(
+    client: httpx.AsyncClient, changes: dict[str, str]
+) -> None:
+    code = await code_for(client, OPERATOR.national_number)
+    response = await client.post("/dev/oauth/token", data=exchange(code, changes))
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_grant")
+
+
+async def test_an_authorization_request_without_pkce_is_refused(client: httpx.AsyncClient) -> None:
+    base = {"response_type": "code", "client_id": "portal", "redirect_uri": CALLBACK}
+    plain = {**base, "code_challenge": VERIFIER, "code_challenge_method": "plain"}
+    assert_problem(await client.get("/dev/authorize", params=plain), 400, "code_challenge_method")
+    assert_problem(await client.get("/dev/authorize", params=base), 400, "code_challenge")
+    foreign = {**base, "redirect_uri": "https://evil.example/cb"}
+    assert_problem(await client.get("/dev/authorize", params=foreign), 400, "redirect_uri")
 
 
 async def test_without_dev_idp_none_of_its_routes_exist(tmp_path: Path) -> None:

@@ -5,9 +5,14 @@ management does in production, and publishes its keys the same way (discovery do
 JWKS), so the gateway verifies development and production tokens with the same code.
 
 - ``GET /.well-known/openid-configuration`` and ``GET /jwks.json``;
-- ``GET /dev/login?redirect_uri=...&state=...``: pick who you are; the form posts to
-  ``POST /dev/login``, which redirects to ``redirect_uri#access_token=...&state=...`` (implicit
-  flow; only redirect URIs on this machine are accepted);
+- ``GET /dev/authorize?response_type=code&client_id=...&redirect_uri=...&state=...&
+  code_challenge=...&code_challenge_method=S256``: the authorization code flow with PKCE (what the
+  portal uses, as it does against the production provider): pick who you are, the form posts to
+  ``POST /dev/login``, which redirects to ``redirect_uri?code=...&state=...``; the code, single-use
+  and valid two minutes, is exchanged at ``POST /dev/oauth/token`` with its ``code_verifier``;
+- ``GET /dev/login?redirect_uri=...&state=...``: the same page for the implicit flow, redirecting
+  to ``redirect_uri#access_token=...&state=...`` (only redirect URIs on this machine are
+  accepted, in both flows);
 - ``POST /dev/token`` ``{"national_number": ...}``: the same token without a browser.
 
 The private keys live in a JSON file (``DC_DEV_IDP_KEY_FILE``, mode 0600), made on first start,
@@ -17,9 +22,13 @@ service picks the change up at its next request.
 """
 
 import argparse
+import base64
+import hashlib
+import hmac
 import html
 import json
 import os
+import secrets
 import sys
 import tempfile
 import threading
@@ -33,7 +42,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import structlog
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from pydantic import BaseModel
@@ -233,6 +242,56 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
+CODE_LIFETIME = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCode:
+    """An authorization code waiting for its exchange."""
+
+    national_number: str
+    client_id: str
+    redirect_uri: str
+    code_challenge: str
+    expires_at: datetime
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 S256: BASE64URL(SHA256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class CodeStore:
+    """The codes handed out and not yet exchanged, in this process (the development provider
+    runs as one process); each is taken once."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, PendingCode] = {}
+
+    def issue(self, pending: PendingCode) -> str:
+        now = datetime.now(UTC)
+        self._codes = {c: p for c, p in self._codes.items() if p.expires_at > now}
+        code = secrets.token_urlsafe(32)
+        self._codes[code] = pending
+        return code
+
+    def take(self, code: str) -> PendingCode | None:
+        pending = self._codes.pop(code, None)
+        if pending is None or pending.expires_at <= datetime.now(UTC):
+            return None
+        return pending
+
+
+def _oauth_error(error: str, description: str) -> JSONResponse:
+    """A token endpoint refusal (RFC 6749 section 5.2)."""
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=400,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def create_router(settings: IdentitySettings, keys: KeyStore) -> APIRouter:
     """The provider's routes, public (no internal secret: the browser calls them); the app
     includes them only when ``settings.dev_idp`` is true. Logs name a person by pseudonym."""
@@ -249,9 +308,12 @@ def create_router(settings: IdentitySettings, keys: KeyStore) -> APIRouter:
         return {
             "issuer": settings.dev_idp_issuer,
             "jwks_uri": f"{base}/jwks.json",
-            "authorization_endpoint": f"{base}/dev/login",
-            "token_endpoint": f"{base}/dev/token",
-            "response_types_supported": ["token"],
+            "authorization_endpoint": f"{base}/dev/authorize",
+            "token_endpoint": f"{base}/dev/oauth/token",
+            "response_types_supported": ["code", "token"],
+            "grant_types_supported": ["authorization_code"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [ALGORITHM],
         }
@@ -269,14 +331,39 @@ def create_router(settings: IdentitySettings, keys: KeyStore) -> APIRouter:
         log.info("dev_idp.token_issued", sub=pseudonym(person.national_number), via="token")
         return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
 
-    @router.get("/dev/login", response_class=HTMLResponse)
-    async def login_page(request: Request, redirect_uri: str = "", state: str = "") -> HTMLResponse:
-        _check_redirect(redirect_uri)
+    codes = CodeStore()
+
+    async def picker(request: Request, hidden: dict[str, str]) -> HTMLResponse:
         async with session(request) as db:
             people = await repository.list_people(db)
             roles = _role_lines(await repository.directory_roles(db), people)
-        page = _login_page(people, roles, redirect_uri=redirect_uri, state=state)
-        return HTMLResponse(page)
+        return HTMLResponse(_login_page(people, roles, hidden))
+
+    @router.get("/dev/authorize", response_class=HTMLResponse)
+    async def authorize(
+        request: Request,
+        response_type: str = "",
+        client_id: str = "",
+        redirect_uri: str = "",
+        state: str = "",
+        code_challenge: str = "",
+        code_challenge_method: str = "",
+    ) -> HTMLResponse:
+        _check_redirect(redirect_uri)
+        _check_code_request(response_type, client_id, code_challenge, code_challenge_method)
+        hidden = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "code_challenge": code_challenge,
+        }
+        return await picker(request, hidden)
+
+    @router.get("/dev/login", response_class=HTMLResponse)
+    async def login_page(request: Request, redirect_uri: str = "", state: str = "") -> HTMLResponse:
+        _check_redirect(redirect_uri)
+        return await picker(request, {"redirect_uri": redirect_uri, "state": state})
 
     @router.post("/dev/login")
     async def login(request: Request) -> RedirectResponse:
@@ -285,16 +372,56 @@ def create_router(settings: IdentitySettings, keys: KeyStore) -> APIRouter:
         _check_redirect(redirect_uri)
         async with session(request) as db:
             person = await _known_person(db, form.get("national_number", ""))
+        state = form.get("state", "")
+        if form.get("response_type") == "code":
+            client_id, challenge = form.get("client_id", ""), form.get("code_challenge", "")
+            _check_code_request("code", client_id, challenge, "S256")
+            code = codes.issue(
+                PendingCode(
+                    national_number=person.national_number,
+                    client_id=client_id,
+                    redirect_uri=redirect_uri,
+                    code_challenge=challenge,
+                    expires_at=datetime.now(UTC) + CODE_LIFETIME,
+                )
+            )
+            query = {"code": code, **({"state": state} if state else {})}
+            log.info("dev_idp.code_issued", sub=pseudonym(person.national_number))
+            return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=303)
         issued = issue_token(keys, settings, person)
         fragment = {
             "access_token": issued.access_token,
             "token_type": "Bearer",
             "expires_in": str(issued.expires_in),
         }
-        if state := form.get("state", ""):
+        if state:
             fragment["state"] = state
         log.info("dev_idp.token_issued", sub=pseudonym(person.national_number), via="login")
         return RedirectResponse(f"{redirect_uri}#{urlencode(fragment)}", status_code=303)
+
+    @router.post("/dev/oauth/token", response_model=TokenResponse)
+    async def exchange_code(request: Request) -> Response:
+        form = await _form(request)
+        if form.get("grant_type") != "authorization_code":
+            return _oauth_error("unsupported_grant_type", "only authorization_code")
+        pending = codes.take(form.get("code", ""))
+        if pending is None:
+            return _oauth_error("invalid_grant", "unknown, used or expired code")
+        if (pending.client_id, pending.redirect_uri) != (
+            form.get("client_id"),
+            form.get("redirect_uri"),
+        ):
+            return _oauth_error("invalid_grant", "client_id or redirect_uri differ")
+        if not hmac.compare_digest(
+            pkce_challenge(form.get("code_verifier", "")), pending.code_challenge
+        ):
+            return _oauth_error("invalid_grant", "code_verifier does not match")
+        async with session(request) as db:
+            person = await _known_person(db, pending.national_number)
+        issued = issue_token(keys, settings, person)
+        log.info("dev_idp.token_issued", sub=pseudonym(person.national_number), via="code")
+        answer = TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
+        return JSONResponse(answer.model_dump(), headers={"Cache-Control": "no-store"})
 
     return router
 
@@ -307,6 +434,30 @@ def _check_redirect(redirect_uri: str) -> None:
             f"redirect_uri: {reason}",
             errors=[{"field": "redirect_uri", "reason": reason}],
         )
+
+
+def _check_code_request(
+    response_type: str, client_id: str, code_challenge: str, method: str
+) -> None:
+    """An authorization request of the code flow names its client and carries a PKCE S256
+    challenge (43 to 128 characters of base64url)."""
+    problems = {
+        "response_type": None if response_type == "code" else "must be code",
+        "client_id": None if client_id else "is required",
+        "code_challenge": None
+        if 43 <= len(code_challenge) <= 128
+        and all(c.isalnum() or c in "-._~" for c in code_challenge)
+        else "must be a PKCE challenge of 43 to 128 characters",
+        "code_challenge_method": None if method == "S256" else "must be S256",
+    }
+    for field, reason in problems.items():
+        if reason:
+            raise Problem(
+                400,
+                "Bad request",
+                f"{field}: {reason}",
+                errors=[{"field": field, "reason": reason}],
+            )
 
 
 async def _known_person(db: AsyncSession, national_number: str) -> Person:
@@ -361,15 +512,18 @@ def _role_lines(roles: repository.DirectoryRoles, people: Sequence[Person]) -> d
 
 
 def _login_page(
-    people: Sequence[Person], roles: dict[str, list[str]], *, redirect_uri: str, state: str
+    people: Sequence[Person], roles: dict[str, list[str]], hidden: dict[str, str]
 ) -> str:
     def e(value: str) -> str:
         return html.escape(value, quote=True)
 
+    fields = "\n".join(
+        f'  <input type="hidden" name="{e(name)}" value="{e(value)}">'
+        for name, value in hidden.items()
+    )
     rows = "\n".join(
         f"""<li><form method="post" action="/dev/login">
-  <input type="hidden" name="redirect_uri" value="{e(redirect_uri)}">
-  <input type="hidden" name="state" value="{e(state)}">
+{fields}
   <button type="submit" name="national_number" value="{e(person.national_number)}">
     {e(display_name(person))}</button>
   <span class="number">{e(person.national_number)}</span>
