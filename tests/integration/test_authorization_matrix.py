@@ -359,6 +359,19 @@ MATRIX: tuple[Call, ...] = (
         query={"company_id": SCHELDE},
     ),
     Call(
+        "GET",
+        "/api/v1/services/status-counts",
+        _expect(
+            200,
+            worker=403,
+            main_access_manager=403,
+            legal_representative=403,
+            other_company_staff=404,
+            user=404,
+        ),
+        query={"company_id": SCHELDE},
+    ),
+    Call(
         "POST",
         "/api/v1/services",
         _expect(403, company_staff=201, other_company_staff=404, user=404),

@@ -312,6 +312,45 @@ async def test_list_is_paged_newest_first_with_totals(leie_staff: httpx.AsyncCli
     assert too_big.status_code == 422
 
 
+async def test_counts_by_status_add_up_to_the_list_of_the_selection(
+    leie_staff: httpx.AsyncClient,
+) -> None:
+    day = date(2020, 3, 4)
+    services = [
+        await register(
+            leie_staff,
+            company_id=LEIE,
+            worker_login=KATRIN.login,
+            service_date=day.isoformat(),
+            hours=hours,
+        )
+        for hours in (1, 2, 4)
+    ]
+    await leie_staff.post(f"/api/v1/services/{services[0]['id']}/validate")
+    await leie_staff.post(f"/api/v1/services/{services[1]['id']}/cancel")
+    when = day.isoformat()
+    query = {"company_id": LEIE, "service_date_from": when, "service_date_to": when}
+
+    async def counts() -> list[dict[str, Any]]:
+        response = await leie_staff.get("/api/v1/services/status-counts", params=query)
+        assert response.status_code == 200, response.text
+        body: list[dict[str, Any]] = response.json()["counts"]
+        return body
+
+    async def projected() -> bool:
+        found = [(c["status"], c["services"], c["hours"]) for c in await counts()]
+        return found == [(1, 1, 4), (2, 1, 1), (5, 1, 2)]
+
+    await eventually(projected)
+    counted = await counts()
+    assert counted[0]["status_label"] == "encoded"
+    listed = (await leie_staff.get("/api/v1/services", params=query)).json()
+    assert listed["total_services"] == sum(c["services"] for c in counted)
+    assert listed["total_hours"] == sum(c["hours"] for c in counted)
+    other = await leie_staff.get("/api/v1/services/status-counts", params={"company_id": SCHELDE})
+    assert other.status_code == 404
+
+
 async def test_same_idempotency_key_registers_once(staff: httpx.AsyncClient) -> None:
     headers = {"Idempotency-Key": f"jobtracker-{uuid.uuid4()}"}
     body = a_service()

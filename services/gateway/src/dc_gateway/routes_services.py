@@ -26,6 +26,7 @@ from dc_services.schemas import (
     ServiceIn,
     ServicePage,
     ServiceQuery,
+    StatusCounts,
     TransitionIn,
 )
 
@@ -90,10 +91,16 @@ async def list_services(
 ) -> Response:
     """Only what the caller may see: a staff member their company (or branches), a worker their
     own services, a user their household's, an operator everything."""
-    params: dict[str, str | list[str]] = {k: v for k, v in request.query_params.items()}
+    params = _scoped(request, caller, query)
+    return await services.forward(request, "GET", "/services", params=params)
+
+
+def _scoped(request: Request, caller: Caller, query: ServiceQuery) -> dict[str, Any]:
+    """The query string as asked, narrowed to what the caller may see."""
+    params: dict[str, Any] = dict(request.query_params.items())
     params.pop("branch_id", None)
     params.update(_scope(caller, query.company_id, query.branch_id))
-    return await services.forward(request, "GET", "/services", params=params)
+    return params
 
 
 def _scope(caller: Caller, company_id: str | None, branches: list[str]) -> dict[str, Any]:
@@ -107,6 +114,23 @@ def _scope(caller: Caller, company_id: str | None, branches: list[str]) -> dict[
         return {"branch_id": branches} if branches else {}
     scope = staff_scope(caller, company_id, what="services")
     return {"company_id": company_id, "branch_id": branch_filter(scope, branches)}
+
+
+@router.get(
+    "/services/status-counts",
+    response_model=StatusCounts,
+    summary="How many services, and hours, stand at each status (the list's selection)",
+    responses={404: PROBLEM, 422: PROBLEM},
+)
+async def count_services_by_status(
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    query: Annotated[ServiceQuery, Query()],
+) -> Response:
+    """The counts behind the dashboard, scoped as the list is."""
+    params = _scoped(request, caller, query)
+    return await services.forward(request, "GET", "/services/status-counts", params=params)
 
 
 @router.get(

@@ -25,6 +25,8 @@ from dc_services.schemas import (
     ServiceOut,
     ServicePage,
     ServiceQuery,
+    StatusCountOut,
+    StatusCounts,
     TransitionIn,
 )
 from dc_services.service import Action, ServiceDesk
@@ -64,19 +66,38 @@ async def register_service(
     return _state_out(registration.state, private=_private(caller))
 
 
-@router.get("/services", response_model=ServicePage, summary="Services, newest first")
-async def list_services(desk: Desk, query: Annotated[ServiceQuery, Query()]) -> ServicePage:
-    selection = repository.ServiceFilter(
+def _selection(query: ServiceQuery) -> repository.ServiceFilter:
+    return repository.ServiceFilter(
         branch_ids=tuple(query.branch_id),
         **query.model_dump(exclude={"branch_id", "page", "page_size"}),
     )
-    result = await desk.search(selection, page=query.page, page_size=query.page_size)
+
+
+@router.get("/services", response_model=ServicePage, summary="Services, newest first")
+async def list_services(desk: Desk, query: Annotated[ServiceQuery, Query()]) -> ServicePage:
+    result = await desk.search(_selection(query), page=query.page, page_size=query.page_size)
     return ServicePage(
         items=[_row_out(row) for row in result.items],
         page=query.page,
         page_size=query.page_size,
         total_services=result.total_services,
         total_hours=result.total_hours,
+    )
+
+
+@router.get("/services/status-counts", response_model=StatusCounts)
+async def count_by_status(desk: Desk, query: Annotated[ServiceQuery, Query()]) -> StatusCounts:
+    counts = await desk.count_by_status(_selection(query))
+    return StatusCounts(
+        counts=[
+            StatusCountOut(
+                status=ServiceStatus(count.status),
+                status_label=ServiceStatus(count.status).label,
+                services=count.services,
+                hours=count.hours,
+            )
+            for count in counts
+        ]
     )
 
 

@@ -280,6 +280,13 @@ class Page:
     total_hours: int
 
 
+@dataclass(frozen=True)
+class StatusCount:
+    status: int
+    services: int
+    hours: int
+
+
 async def list_newest_first(
     session: AsyncSession, selection: ServiceFilter, *, offset: int, limit: int
 ) -> Page:
@@ -297,6 +304,17 @@ async def list_newest_first(
         )
     ).one()
     return Page(items=list(rows), total_services=totals[0], total_hours=totals[1])
+
+
+async def count_by_status(session: AsyncSession, selection: ServiceFilter) -> list[StatusCount]:
+    """How many services, and hours, of the selection stand at each status."""
+    rows = await session.execute(
+        select(Service.status, func.count(), func.coalesce(func.sum(Service.hours), 0))
+        .where(*selection.conditions())  # type: ignore[arg-type]
+        .group_by(Service.status)
+        .order_by(Service.status)
+    )
+    return [StatusCount(status=row[0], services=row[1], hours=row[2]) for row in rows]
 
 
 async def add_to_inbox(

@@ -139,6 +139,19 @@ class ServicePage(BaseModel):
     total_hours: int = Field(description="Hours in the whole selection, all pages")
 
 
+class StatusCountOut(BaseModel):
+    status: ServiceStatus
+    status_label: str
+    services: int
+    hours: int
+
+
+class StatusCounts(BaseModel):
+    """The selection's services and hours per status (only the statuses it has)."""
+
+    counts: list[StatusCountOut]
+
+
 class InboxItemOut(BaseModel):
     service_id: str
     kind: str

@@ -243,6 +243,12 @@ class ServiceDesk:
                 session, selection, offset=(page - 1) * page_size, limit=page_size
             )
 
+    async def count_by_status(
+        self, selection: repository.ServiceFilter
+    ) -> list[repository.StatusCount]:
+        async with self._db.sessions() as session:
+            return await repository.count_by_status(session, selection)
+
     async def inbox(
         self, company_id: str, *, branch_ids: tuple[str, ...] = (), limit: int
     ) -> list[InboxItem]:
