@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 MYPY_PATHS := workflows/src services/common/src services/services-mgmt/src services/identity/src services/gateway/src services/imports/src services/wallet/src
 
-.PHONY: help install run test lint format bench clean
+.PHONY: help install browser run test lint format messages bench clean
 
 help:
 	@echo "make run    start the whole platform (Temporal dev server, services, workers, gateway, demo data)"
@@ -20,8 +20,12 @@ run: install
 	@test -s var/internal-token || python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > var/internal-token
 	@DC_INTERNAL_TOKEN=$${DC_INTERNAL_TOKEN:-$$(cat var/internal-token)} $(UV) run --no-sync honcho --no-colour -f deploy/embedded/Procfile -e deploy/embedded/env start
 
-test: install
+test: install browser
 	@$(UV) run --no-sync pytest
+
+# The browser tests drive Debian's Chromium (Playwright's own download is not used).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: install
 	@$(UV) run --no-sync ruff check .
@@ -31,6 +35,13 @@ lint: install
 format: install
 	@$(UV) run --no-sync ruff check --fix .
 	@$(UV) run --no-sync ruff format .
+
+# The portal's texts: extract them from the templates and code, merge them into the catalogues
+# (then translate the new entries in services/gateway/src/dc_gateway/portal/locale/*/LC_MESSAGES).
+messages: install
+	@cd services/gateway && $(UV) run --no-sync pybabel extract -F babel.cfg -o var-messages.pot --no-location --omit-header . \
+		&& $(UV) run --no-sync pybabel update -i var-messages.pot -d src/dc_gateway/portal/locale --ignore-obsolete --width 100 \
+		&& rm var-messages.pot
 
 bench: install
 	@$(UV) run --no-sync python -m bench

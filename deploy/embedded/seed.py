@@ -146,10 +146,10 @@ def banner(gateway: str, temporal_ui: str, identity: str) -> str:
         [
             "",
             "  Dienstencheques platform is running (Ctrl-C stops everything)",
-            f"  Portal API     {gateway}/api/v1/services",
+            f"  Portal         {gateway}/  (log in: pick a demo person)",
+            f"  API            {gateway}/api/v1/services",
             f"  API docs       {gateway}/docs  (OpenAPI {gateway}/openapi.json)",
             f"  Temporal UI    {temporal_ui}/namespaces/default/workflows",
-            f"  Log in         {identity}/dev/login  (pick a demo person)",
             f'  Token (curl)   POST {identity}/dev/token  {{"national_number": "..."}}',
             "  Mail sink      var/mail/new/ (one file per message)",
             "",

@@ -165,7 +165,9 @@ async def running_platform(
         wallet_url = await stack.enter_async_context(
             serving(create_wallet(wallet_settings, temporal_settings))
         )
+        gateway_port = free_port()
         gateway_settings = GatewaySettings(
+            portal_url=f"http://127.0.0.1:{gateway_port}",
             wallet_url=wallet_url,
             imports_url=imports_url,
             services_url=services_url,
@@ -175,7 +177,9 @@ async def running_platform(
             upstream_timeout_seconds=90,
             oidc_keys_refresh_seconds=0,
         )
-        gateway_url = await stack.enter_async_context(serving(create_gateway(gateway_settings)))
+        gateway_url = await stack.enter_async_context(
+            serving(create_gateway(gateway_settings), gateway_port)
+        )
         if with_workers:
             await stack.enter_async_context(lifecycle_worker.build_worker(temporal))
             activities = await stack.enter_async_context(

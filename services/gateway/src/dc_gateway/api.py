@@ -1,4 +1,5 @@
-"""The public REST API: one door, under /api/v1, for the web portal and the Jobtracker app.
+"""The public door: the REST API under /api/v1 (for the Jobtracker app and integrations), its
+documentation at /docs and /redoc, and the web portal at / (:mod:`dc_gateway.portal`).
 
 Every route declares its contract (for the OpenAPI document and early validation) and the
 authorisation rule it needs (:mod:`dc_gateway.policy`), then forwards to the owning service.
@@ -15,7 +16,9 @@ from dc_common.problems import install_problem_handlers
 from dc_gateway import routes_identity, routes_imports, routes_services, routes_wallet
 from dc_gateway.access import Caller, IdentityDirectory
 from dc_gateway.authn import TokenVerifier
+from dc_gateway.docs import mount_docs
 from dc_gateway.policy import Rule, check_every_operation_has_a_rule, requires, route_rules
+from dc_gateway.portal.app import mount_portal, oidc_client
 from dc_gateway.settings import GatewaySettings
 from dc_gateway.upstream import Upstream
 
@@ -62,9 +65,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             return await directory.caller(identity.subject, identity.name)
 
         app.state.authenticate = authenticate
+        app.state.portal_oidc = oidc_client(settings)
         yield
         upstreams = (app.state.services, app.state.identity, app.state.wallet, app.state.imports)
-        for closable in (*upstreams, verifier, directory):
+        for closable in (*upstreams, verifier, directory, app.state.portal_oidc):
             await closable.aclose()
 
     app = FastAPI(
@@ -73,7 +77,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         description="The secure zone of recognised service-voucher companies, users and workers. "
         "Every call but /healthz needs an OpenID Connect bearer token.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_docs(app)
+    mount_portal(app, settings)
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

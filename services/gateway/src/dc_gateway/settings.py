@@ -1,6 +1,6 @@
 """Configuration of the gateway, from the environment (prefix DC_)."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from dc_common.settings import ServiceSettings
 
@@ -27,3 +27,28 @@ class GatewaySettings(ServiceSettings):
         description="At most one JWKS refetch per this many seconds for tokens of unknown key id",
     )
     upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    portal_url: str = Field(
+        default="http://127.0.0.1:8000",
+        validation_alias="DC_PORTAL_URL",
+        description="Where people open the portal (its login callback is under it); https in "
+        "production, which makes the session cookie Secure",
+    )
+    portal_client_id: str = Field(
+        default="dc-portal",
+        validation_alias="DC_PORTAL_CLIENT_ID",
+        description="The portal's client id at the OpenID Connect issuer",
+    )
+    portal_session_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="DC_PORTAL_SESSION_SECRET",
+        description="Signs the portal's session cookie; derived from DC_INTERNAL_TOKEN when unset",
+    )
+    temporal_ui_url: str = Field(
+        default="http://127.0.0.1:8233",
+        validation_alias="DC_TEMPORAL_UI_URL",
+        description="The Temporal UI operators follow a service's workflow in",
+    )
+
+    @property
+    def portal_https(self) -> bool:
+        return self.portal_url.startswith("https://")

@@ -1,0 +1,68 @@
+"""The one path of the portal into the data: the gateway's own API (/api/v1), called in this
+process with the signed-in person's token, so every page obeys the API's rules and scoping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import Request
+
+from dc_gateway.portal.session import LoginRequired
+
+
+class ApiRefused(Exception):
+    """The API answered with a problem (a 4xx): the page shows it, in the page's language
+    where the API names a field."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(problem.get("detail", ""))
+        self.status = status
+        self.problem = problem
+
+    def field_errors(self) -> dict[str, str]:
+        return {
+            str(error.get("field")): str(error.get("reason", ""))
+            for error in self.problem.get("errors", [])
+        }
+
+
+class PortalApi:
+    def __init__(self, request: Request, token: str) -> None:
+        self._request = request
+        self._http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=request.app),
+            base_url="http://gateway",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._answer(await self._http.get(f"/api/v1{path}", params=_clean(params)))
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self._answer(await self._http.post(f"/api/v1{path}", json=body))
+
+    async def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return self._answer(await self._http.patch(f"/api/v1{path}", json=body))
+
+    def _answer(self, response: httpx.Response) -> Any:
+        if response.status_code == 401:
+            raise LoginRequired(self._request.url.path)
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"detail": response.text}
+            raise ApiRefused(response.status_code, problem)
+        return response.json() if response.content else None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Without the empty fields of a submitted filter form."""
+    if params is None:
+        return None
+    return {key: value for key, value in params.items() if value not in (None, "", [])}

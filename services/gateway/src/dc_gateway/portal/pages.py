@@ -1,0 +1,349 @@
+"""The portal's pages. Each reads and changes data through :class:`PortalApi` only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from dc_gateway.portal import i18n, session, words
+from dc_gateway.portal.api import ApiRefused, PortalApi
+from dc_gateway.portal.oidc import LoginFailed, OidcClient
+
+TEMPLATES = Path(__file__).parent / "templates"
+PAGE_SIZES = (50, 100, 200)
+LIST_FILTERS = (
+    "status",
+    "worker_login",
+    "user_number",
+    "branch_id",
+    "service_date_from",
+    "service_date_to",
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+@cache
+def environment(language: str) -> Environment:
+    """The templates in one language (an environment per language: no shared mutable state
+    between requests)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    formats = i18n.Formats(language)
+    env.filters.update(
+        date=formats.date,
+        datetime=formats.datetime,
+        number=formats.number,
+        euros=formats.euros,
+        query_string=query_string,
+    )
+    env.globals.update(
+        STATUS_NAMES=words.STATUS_NAMES,
+        ACTIVITY_NAMES=words.ACTIVITY_NAMES,
+        INBOX_KINDS=words.INBOX_KINDS,
+        DONE=words.DONE,
+        LANGUAGES=i18n.LANGUAGE_NAMES,
+        language=language,
+    )
+    return env
+
+
+def query_string(values: dict[str, Any]) -> str:
+    """The address of a list with these filters (empty ones left out)."""
+    kept = {key: value for key, value in values.items() if value not in (None, "", [])}
+    return urlencode(kept, doseq=True)
+
+
+def language_of(request: Request) -> str:
+    chosen = request.session.get("language")
+    if chosen in i18n.LANGUAGES:
+        return str(chosen)
+    return i18n.negotiate(request.headers.get("accept-language"))
+
+
+@dataclass
+class Page:
+    """One page being made: who asks, in which language, and the API on their behalf."""
+
+    request: Request
+    person: session.SignedIn
+    api: PortalApi
+    language: str
+
+    @property
+    def company(self) -> str | None:
+        company: str | None = self.request.session.get("company")
+        return company
+
+    def render(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+        return render(self.request, template, status=status, person=self.person, **values)
+
+
+def render(request: Request, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+    language = language_of(request)
+    context = {
+        "request": request,
+        "csrf_token": session.csrf_token(request),
+        "companies": request.session.get("companies", []),
+        "company": request.session.get("company"),
+        "staff": bool(request.session.get("staff")),
+        "operator": bool(request.session.get("operator")),
+        "flash": request.session.pop("flash", None),
+        **values,
+    }
+    html = environment(language).get_template(template).render(context)
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Content-Language"] = language
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def page(request: Request) -> AsyncIterator[Page]:
+    person = session.require_sign_in(request)
+    api = PortalApi(request, person.token)
+    try:
+        yield Page(request=request, person=person, api=api, language=language_of(request))
+    finally:
+        await api.aclose()
+
+
+ThePage = Annotated[Page, Depends(page)]
+
+
+def see_other(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+def _oidc(request: Request) -> OidcClient:
+    client: OidcClient = request.app.state.portal_oidc
+    return client
+
+
+@router.get("/login")
+async def login(request: Request, next: str = "/") -> Response:
+    attempt = session.start_login(request, next)
+    return see_other(await _oidc(request).authorization_url(attempt))
+
+
+@router.get("/auth/callback")
+async def login_callback(request: Request, code: str = "", state: str = "") -> Response:
+    pending = session.finish_login(request, state)
+    if pending is None or not code:
+        return render(request, "login_failed.html", status=400)
+    attempt, back_to = pending
+    try:
+        tokens = await _oidc(request).exchange(code, attempt)
+    except LoginFailed:
+        return render(request, "login_failed.html", status=400)
+    session.begin_session(request, token=tokens.access_token, expires_in=tokens.expires_in, name="")
+    api = PortalApi(request, tokens.access_token)
+    try:
+        me = await api.get("/me")
+        companies = await api.get("/companies")
+    finally:
+        await api.aclose()
+    staff_of = {right["company_id"] for right in me["rights"]}
+    manages = set(me["legal_representative_of"]) | set(me["main_access_manager_of"])
+    known = [
+        {"id": c["enterprise_number"], "name": c["name"]}
+        for c in companies
+        if me["operator"] or c["enterprise_number"] in staff_of | manages
+    ]
+    request.session.update(
+        name=me["name"],
+        operator=me["operator"],
+        staff=bool(staff_of) or me["operator"],
+        companies=known,
+        company=known[0]["id"] if known else None,
+        user_numbers=me["user_numbers"],
+    )
+    return see_other(back_to)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await session.checked_form(request)
+    language = request.session.get("language")
+    request.session.clear()
+    if language:
+        request.session["language"] = language
+    return see_other("/logged-out")
+
+
+@router.get("/logged-out")
+async def logged_out(request: Request) -> Response:
+    return render(request, "logged_out.html")
+
+
+@router.post("/language")
+async def choose_language(request: Request) -> Response:
+    form = await session.checked_form(request)
+    if form.get("language") in i18n.LANGUAGES:
+        request.session["language"] = form["language"]
+    return see_other(session.safe_path(form.get("next")))
+
+
+@router.post("/company")
+async def choose_company(request: Request) -> Response:
+    form = await session.checked_form(request)
+    known = {c["id"] for c in request.session.get("companies", [])}
+    if form.get("company") in known:
+        request.session["company"] = form["company"]
+    return see_other(session.safe_path(form.get("next")))
+
+
+# --- staff and household pages -------------------------------------------------------------
+
+
+@router.get("/")
+async def dashboard(page: ThePage) -> Response:
+    if not page.request.session.get("staff"):
+        return await household_home(page)
+    counts = await page.api.get("/services/status-counts", {"company_id": page.company})
+    by_status = {c["status"]: c for c in counts["counts"]}
+    inbox = await page.api.get(f"/companies/{page.company}/inbox") if page.company else []
+
+    def group(codes: tuple[int, ...]) -> list[dict[str, Any]]:
+        return [
+            {"status": code, "services": by_status.get(code, {}).get("services", 0)}
+            for code in codes
+        ]
+
+    return page.render(
+        "dashboard.html",
+        waiting=group(words.WAITING_FOR_COMPANY),
+        contested=group(words.CONTESTED),
+        partially_paid=group(words.PARTIALLY_PAID),
+        outside=group(words.OUTSIDE_VOUCHERS),
+        inbox=inbox[:10],
+    )
+
+
+async def household_home(page: Page) -> Response:
+    waiting = await page.api.get("/services", {"status": 1, "page_size": 50})
+    validated = await page.api.get("/services", {"status": 2, "page_size": 50})
+    return page.render("household.html", to_confirm=waiting["items"] + validated["items"])
+
+
+def list_query(request: Request) -> dict[str, Any]:
+    """The filters of the list as the address carries them (a link can be sent to a colleague)."""
+    params = request.query_params
+    query: dict[str, Any] = {name: params.get(name, "") for name in LIST_FILTERS}
+    query["branch_id"] = params.getlist("branch_id")
+    size = params.get("page_size", "50")
+    query["page_size"] = int(size) if size.isdigit() and int(size) in PAGE_SIZES else 50
+    number = params.get("page", "1")
+    query["page"] = int(number) if number.isdigit() and int(number) >= 1 else 1
+    return query
+
+
+@router.get("/services")
+async def services_list(page: ThePage) -> Response:
+    query = list_query(page.request)
+    errors: dict[str, str] = {}
+    try:
+        listing = await page.api.get("/services", {**query, "company_id": page.company})
+    except ApiRefused as refused:
+        if refused.status != 422:
+            raise
+        errors = refused.field_errors()
+        listing = {"items": [], "total_services": 0, "total_hours": 0, "page": 1}
+    return page.render(
+        "services.html",
+        query=query,
+        listing=listing,
+        errors=errors,
+        page_sizes=PAGE_SIZES,
+        pages=max(1, -(-listing["total_services"] // query["page_size"])),
+        back_to=str(page.request.url.path)
+        + (f"?{page.request.url.query}" if page.request.url.query else ""),
+    )
+
+
+@router.get("/services/{service_id}")
+async def service_detail(service_id: str, page: ThePage) -> Response:
+    service = await page.api.get(f"/services/{service_id}")
+    return page.render(
+        "service.html",
+        service=service,
+        back_to=session.safe_path(page.request.query_params.get("back")),
+        temporal_url=_temporal_link(page.request, service_id),
+    )
+
+
+def _temporal_link(request: Request, service_id: str) -> str | None:
+    if not request.session.get("operator"):
+        return None
+    base: str = request.app.state.portal_temporal_ui
+    return f"{base.rstrip('/')}/namespaces/default/workflows/service-{service_id}"
+
+
+ACTIONS = {"validate", "confirm", "cancel", "contest"}
+
+
+@router.post("/services/{service_id}/{action}")
+async def service_action(service_id: str, action: str, page: ThePage) -> Response:
+    form = await session.checked_form(page.request)
+    if action not in ACTIONS:
+        return page.render("not_found.html", status=404)
+    reason = form.get("reason", "").strip()
+    body: dict[str, Any] | None = {"reason": reason} if reason or action == "contest" else None
+    back_to = session.safe_path(form.get("back"))
+    try:
+        await page.api.post(f"/services/{service_id}/{action}", body)
+    except ApiRefused as refused:
+        service = await page.api.get(f"/services/{service_id}")
+        return page.render(
+            "service.html",
+            status=refused.status,
+            service=service,
+            back_to=back_to,
+            refusal=refused.problem.get("detail", ""),
+            field_errors=refused.field_errors(),
+            temporal_url=_temporal_link(page.request, service_id),
+        )
+    page.request.session["flash"] = {"done": action}
+    return see_other(back_to if form.get("return") == "list" else f"/services/{service_id}")
+
+
+@router.post("/services")
+async def validate_selection(page: ThePage) -> Response:
+    """Validate the services ticked in the list, one by one (each answer is its own)."""
+    form = await session.checked_form(page.request)
+    selected = (await page.request.form()).getlist("service")
+    done = 0
+    for service_id in selected:
+        if not isinstance(service_id, str):
+            continue
+        try:
+            await page.api.post(f"/services/{service_id}/validate")
+            done += 1
+        except ApiRefused:
+            continue
+    page.request.session["flash"] = {
+        "done": "validate-selection",
+        "values": {"done": done, "selected": len(selected)},
+    }
+    return see_other(session.safe_path(form.get("back")))
+
+
+@router.get("/help")
+async def help_page(request: Request) -> Response:
+    return render(request, "help.html", person=session.signed_in(request))

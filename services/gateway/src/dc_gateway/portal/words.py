@@ -1,0 +1,58 @@
+"""The programme's words for codes: status names as the product brief writes them, activity
+types. Marked for extraction (``N_``) and translated when a page is rendered."""
+
+
+def N_(message: str) -> str:
+    return message
+
+
+STATUS_NAMES: dict[int, str] = {
+    1: N_("Encoded"),
+    2: N_("Validated by the company"),
+    3: N_("Contested"),
+    4: N_("Modified"),
+    5: N_("Cancelled"),
+    11: N_("Ready for the allocation of service vouchers"),
+    12: N_("Allocated"),
+    13: N_("Reimbursement requested"),
+    14: N_("Reimbursed"),
+    15: N_("Confirmed"),
+    16: N_("Partially allocated (1st partial allocation)"),
+    17: N_("Partially reimbursed"),
+    18: N_("Partially allocated (2nd partial allocation)"),
+    19: N_("Partially allocated (last partial allocation)"),
+    20: N_("To be paid outside service vouchers"),
+}
+
+ACTIVITY_NAMES: dict[int, str] = {
+    1: N_("Household help"),
+    2: N_("Household shopping"),
+    3: N_("Ironing outside the home"),
+    4: N_("Transport of persons with reduced mobility"),
+}
+
+#: What the company must do something about, first on the dashboard.
+WAITING_FOR_COMPANY = (1, 4, 15)
+CONTESTED = (3,)
+PARTIALLY_PAID = (16, 17, 18, 19)
+OUTSIDE_VOUCHERS = (20,)
+
+INBOX_KINDS: dict[str, str] = {
+    "validation-requested": N_("New service to validate"),
+    "reminder": N_("Validates automatically within a day"),
+}
+
+#: Messages the code passes to a page.
+MESSAGES = (
+    N_("This form has expired. Go back, reload the page and try again."),
+    N_("You may not do this here."),
+)
+
+#: What a page says after an action succeeded.
+DONE: dict[str, str] = {
+    "validate": N_("The service is validated."),
+    "confirm": N_("The service is confirmed."),
+    "cancel": N_("The service is cancelled."),
+    "contest": N_("The service is contested: the company will correct it."),
+    "validate-selection": N_("%(done)s of the %(selected)s selected services validated."),
+}

@@ -1,0 +1,77 @@
+"""Driving the portal in a real browser: Debian's Chromium through Playwright, headless.
+
+Every page a test visits can be looked at afterwards: ``look_at`` saves it at desktop and
+phone size under ``var/screenshots/`` and checks it with axe-core (no serious or critical
+violation of WCAG 2.2 AA).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from dc_identity.demo import DemoPerson
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@asynccontextmanager
+async def browsing(
+    browser: Browser, *, language: str = "nl-BE", phone: bool = False
+) -> AsyncIterator[BrowserContext]:
+    context = await browser.new_context(
+        viewport=PHONE if phone else DESKTOP, locale=language, is_mobile=phone, has_touch=phone
+    )
+    context.set_default_timeout(20_000)
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+async def log_in(page: Page, gateway_url: str, person: DemoPerson, path: str = "/") -> None:
+    """Open the portal, pass the identity provider's page as this person, come back logged in."""
+    await page.goto(f"{gateway_url}{path}")
+    await page.locator(f'button[value="{person.national_number}"]').click()
+    await page.wait_for_url(f"{gateway_url}{path}")
+
+
+async def look_at(page: Page, name: str) -> list[dict[str, Any]]:
+    """Save the page at desktop and phone size, and return its serious or critical axe-core
+    violations (each with the rule and where)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    await page.screenshot(path=SCREENSHOTS / f"{name}-desktop.png", full_page=True)
+    await page.set_viewport_size(PHONE)
+    await page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True)
+    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    if size is not None:
+        await page.set_viewport_size(size)
+    results = await Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    found = [
+        {"rule": v["id"], "impact": v["impact"], "where": [n["target"] for n in v["nodes"]]}
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    if wide:
+        found.append({"rule": "scrolls sideways on a phone", "impact": "serious", "where": name})
+    return found

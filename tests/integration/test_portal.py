@@ -1,0 +1,204 @@
+"""The portal in a real browser, as its people use it: staff of a company, a household."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from dc_gateway.portal import i18n
+from dc_identity.demo import DEMO, SCHELDE_GENT_STAFF, SCHELDE_STAFF, USER_HOLDERS
+from tests.integration.portal_support import browsing, chromium, log_in, look_at
+from tests.support.platform import Platform
+from tests.support.services import fresh_service_date
+
+pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
+
+SCHELDE = DEMO.companies[0].enterprise_number
+SOFIE = DEMO.workers[0]  # Schelde, branch Gent
+MARIE = DEMO.workers[2]  # Schelde, branch Antwerpen
+AN, AN_HOLDER = DEMO.users[0], USER_HOLDERS[0]
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+async def staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with platform.as_person(SCHELDE_STAFF.national_number) as client:
+        yield client
+
+
+async def register(staff: httpx.AsyncClient, worker: Any = SOFIE, **changes: Any) -> dict[str, Any]:
+    body = {
+        "company_id": SCHELDE,
+        "worker_login": worker.login,
+        "user_number": AN.user_number,
+        "service_date": fresh_service_date(worker.login, AN.user_number),
+        "hours": 3,
+        "activity_type": 1,
+        **changes,
+    }
+    response = await staff.post("/api/v1/services", json=body)
+    assert response.status_code == 201, response.text
+    service: dict[str, Any] = response.json()
+    return service
+
+
+async def status_of(staff: httpx.AsyncClient, service_id: str) -> int:
+    status: int = (await staff.get(f"/api/v1/services/{service_id}")).json()["status"]
+    return status
+
+
+async def assert_accessible(page: Page, name: str) -> None:
+    assert await look_at(page, name) == []
+
+
+async def test_staff_log_in_and_validate_a_service_from_the_dashboard(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF)
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Wat vandaag op u wacht")
+        await assert_accessible(page, "dashboard")
+
+        await page.get_by_role("link", name="· Geregistreerd").first.click()
+        await expect(page).to_have_url(f"{platform.gateway_url}/services?status=1")
+        await expect(page.locator(".totals")).to_contain_text("Totaal van de selectie")
+        await assert_accessible(page, "services")
+
+        await page.locator(f'a[href^="/services/{service["id"]}"]').click()
+        await expect(page.get_by_role("heading", level=1)).to_contain_text("Prestatie van")
+        await assert_accessible(page, "service")
+        await page.get_by_role("button", name="Valideren", exact=True).click()
+        await expect(page.get_by_role("status")).to_have_text("De prestatie is gevalideerd.")
+        await expect(page.locator(".facts")).to_contain_text("Gevalideerd door de onderneming")
+    assert await status_of(staff, service["id"]) == 2
+
+
+async def test_staff_validate_a_selection_from_the_list(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    services = [await register(staff) for _ in range(2)]
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services?status=1&page_size=200")
+        for service in services:
+            await page.locator(f'input[name="service"][value="{service["id"]}"]').check()
+        await page.get_by_role("button", name="Geselecteerde prestaties valideren").click()
+        await expect(page.get_by_role("status").first).to_contain_text("2 van de 2")
+    assert [await status_of(staff, s["id"]) for s in services] == [2, 2]
+
+
+async def test_the_household_contests_then_confirms(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
+    async with browsing(browser, phone=True) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, AN_HOLDER)
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Prestaties die op uw bevestiging wachten"
+        )
+        await assert_accessible(page, "household")
+        await page.locator(f'a[href="/services/{service["id"]}"]').click()
+        await assert_accessible(page, "household-service")
+        await page.get_by_label("Wat klopt er niet?").fill("Het waren 2 uren, geen 3.")
+        await page.get_by_role("button", name="Betwisten").click()
+        await expect(page.get_by_role("status")).to_contain_text("De prestatie is betwist")
+        assert await status_of(staff, service["id"]) == 3
+
+        corrected = await staff.patch(
+            f"/api/v1/services/{service['id']}", json={"hours": 2, "reason": "2 uren"}
+        )
+        assert corrected.status_code == 200, corrected.text
+        await page.reload()
+        await page.get_by_role("button", name="Bevestigen").click()
+        await expect(page.get_by_role("status")).to_have_text("De prestatie is bevestigd.")
+    detail = (await staff.get(f"/api/v1/services/{service['id']}")).json()
+    assert detail["user_confirmed"] is True
+    assert [entry["status"] for entry in detail["history"]][:3] == [1, 3, 4]
+
+
+async def test_staff_of_gent_cannot_reach_a_service_of_antwerpen(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    antwerpen = await register(staff, worker=MARIE)
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_GENT_STAFF)
+        response = await page.goto(f"{platform.gateway_url}/services/{antwerpen['id']}")
+        assert response is not None and response.status == 404
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Niet gevonden")
+        await page.goto(f"{platform.gateway_url}/services?page_size=200")
+        await expect(page.locator(f'a[href^="/services/{antwerpen["id"]}"]')).to_have_count(0)
+
+
+async def test_a_form_posted_without_its_csrf_token_is_refused(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF)
+        url = f"{platform.gateway_url}/services/{service['id']}/validate"
+        without = await context.request.post(url, form={"back": "/"}, max_redirects=0)
+        forged = await context.request.post(url, form={"csrf_token": "guess"}, max_redirects=0)
+        assert (without.status, forged.status) == (403, 403)
+    assert await status_of(staff, service["id"]) == 1
+
+
+async def test_the_language_switch_turns_every_text_of_the_page_to_french(
+    platform: Platform, browser: Browser
+) -> None:
+    french = i18n.translations("fr")
+    dutch = i18n.translations("nl")
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services")
+        await page.get_by_label("Taal").select_option("fr")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Prestations")
+        await expect(page.locator("html")).to_have_attribute("lang", "fr")
+        await assert_accessible(page, "services-fr")
+        text = await page.locator("body").inner_text()
+        for source in ("Services", "Status", "Worker", "Hours", "Entry date", "Per page"):
+            translated = french.gettext(source)
+            assert translated in text, source
+            assert dutch.gettext(source) not in text.replace(translated, ""), source
+        for path in ("/", "/help"):
+            await page.goto(f"{platform.gateway_url}{path}")
+            await expect(page.locator("html")).to_have_attribute("lang", "fr")
+            await assert_accessible(page, f"{path.strip('/') or 'dashboard'}-fr")
+
+
+async def test_logging_out_ends_the_session(platform: Platform, browser: Browser) -> None:
+    async with browsing(browser, language="en-GB") as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF)
+        await expect(page.get_by_role("heading", level=1)).to_have_text("What needs you today")
+        await page.get_by_role("button", name="Log out").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("You are logged out")
+        await page.goto(f"{platform.gateway_url}/services")
+        assert page.url.startswith(platform.identity_url), "a login again, not the list"
+
+
+async def test_the_api_documentation_renders_without_internet(
+    platform: Platform, browser: Browser
+) -> None:
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        await page.goto(f"{platform.gateway_url}/docs")
+        await expect(page.locator(".opblock").first).to_be_visible()
+        assert await page.locator(".opblock").count() > 30
+        await page.goto(f"{platform.gateway_url}/redoc")
+        await expect(page.get_by_text("Dienstencheques platform API").first).to_be_visible()
+        # ReDoc's "powered by" badge is an image from its CDN: the CSP blocks it, nothing else.
+        assert [e for e in errors if "img-src" not in e] == []
