@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dc_common.spreadsheet import safe_cell
 from dc_imports.columns import FileKind
 from dc_imports.formats import FileError, open_rows
 from dc_imports.problems import file_problem
@@ -16,7 +17,6 @@ from dc_imports.report import (
     error_report,
     file_error_report,
     iter_error_report,
-    safe_cell,
     write_error_report,
 )
 from dc_imports.settings import ImportsSettings

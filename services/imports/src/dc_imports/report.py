@@ -1,23 +1,18 @@
 """The error report (``errors.csv``): every rejected or duplicate row, one line per error.
 
 Columns: ``line``, ``field``, ``reason``, then the row's original values under the file's own
-header names. Written for Belgian Excel: UTF-8 with BOM, ``;`` as delimiter, CRLF line ends.
-Every cell is made safe against formula injection: a value starting with ``=``, ``+``, ``-``,
-``@``, a tab or a carriage return (or their full-width forms) gets a leading apostrophe, so a
-spreadsheet shows it as text instead of running it.
+header names. Written for Belgian Excel, every cell safe against formula injection
+(:mod:`dc_common.spreadsheet`).
 """
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Protocol
 
+from dc_common.spreadsheet import CsvEncoder
 from dc_imports.formats import FileError
 from dc_imports.records import RowError
 
 REPORT_COLUMNS = ("line", "field", "reason")
-DELIMITER = ";"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _BATCH = 500
 
 
@@ -29,11 +24,6 @@ class Rejected(Protocol):
 
     @property
     def original(self) -> tuple[str, ...]: ...
-
-
-def safe_cell(value: str) -> str:
-    """The value, with a leading apostrophe when a spreadsheet would read it as a formula."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _header(names: Sequence[str]) -> list[str]:
@@ -54,27 +44,16 @@ def iter_error_report(names: Sequence[str], rejected: Iterable[Rejected]) -> Ite
     ``names`` are the header names of the imported file, in order; ``rejected`` the rows to
     report (rows without errors are skipped).
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=DELIMITER, lineterminator="\r\n")
-    writer.writerow([safe_cell(cell) for cell in _header(names)])
-    yield b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
-    buffer.seek(0)
-    buffer.truncate()
-    pending = 0
+    encoder = CsvEncoder()
+    yield encoder.header(_header(names))
+    lines: list[list[str]] = []
     for row in rejected:
-        values = [safe_cell(value) for value in row.original]
-        for error in row.errors:
-            writer.writerow(
-                [str(error.line), safe_cell(error.field), safe_cell(error.reason), *values]
-            )
-            pending += 1
-        if pending >= _BATCH:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    if pending:
-        yield buffer.getvalue().encode("utf-8")
+        lines.extend([str(e.line), e.field, e.reason, *row.original] for e in row.errors)
+        if len(lines) >= _BATCH:
+            yield encoder.rows(lines)
+            lines = []
+    if lines:
+        yield encoder.rows(lines)
 
 
 def write_error_report(out: IO[bytes], names: Sequence[str], rejected: Iterable[Rejected]) -> None:
