@@ -312,6 +312,83 @@ async def test_list_is_paged_newest_first_with_totals(leie_staff: httpx.AsyncCli
     assert too_big.status_code == 422
 
 
+async def test_list_sorts_oldest_first_and_filters_on_activity_and_entry_date(
+    leie_staff: httpx.AsyncClient,
+) -> None:
+    day = date(2020, 5, 6)
+    ids = [
+        (
+            await register(
+                leie_staff,
+                company_id=LEIE,
+                worker_login=KATRIN.login,
+                service_date=day.isoformat(),
+                hours=hours,
+                activity_type=activity,
+            )
+        )["id"]
+        for hours, activity in ((1, 1), (2, 3), (3, 1))
+    ]
+    when = day.isoformat()
+    query = {"company_id": LEIE, "service_date_from": when, "service_date_to": when}
+
+    async def listed(**more: str) -> list[str]:
+        response = await leie_staff.get("/api/v1/services", params={**query, **more})
+        assert response.status_code == 200, response.text
+        return [s["id"] for s in response.json()["items"]]
+
+    assert await listed() == ids[::-1]
+    assert await listed(sort="oldest") == ids
+    assert await listed(activity_type="1", sort="oldest") == [ids[0], ids[2]]
+    today = brussels_today()
+    assert (
+        await listed(registered_from=today.isoformat(), registered_to=today.isoformat())
+        == (ids[::-1])
+    )
+    assert await listed(registered_to=(today - timedelta(days=1)).isoformat()) == []
+    assert await listed(registered_from=(today + timedelta(days=1)).isoformat()) == []
+    refused = await leie_staff.get("/api/v1/services", params={"sort": "random"})
+    assert refused.status_code == 422
+
+
+async def test_the_export_is_the_whole_selection_as_belgian_excel_reads_it(
+    leie_staff: httpx.AsyncClient,
+) -> None:
+    day = date(2020, 7, 8)
+    ids = [
+        (
+            await register(
+                leie_staff,
+                company_id=LEIE,
+                worker_login=KATRIN.login,
+                service_date=day.isoformat(),
+                hours=hours,
+            )
+        )["id"]
+        for hours in (2, 5, 1)
+    ]
+    when = day.isoformat()
+    query = {"company_id": LEIE, "service_date_from": when, "service_date_to": when}
+    response = await leie_staff.get("/api/v1/services/export.csv", params=query)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["content-disposition"]
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    lines = response.content.decode("utf-8-sig").split("\r\n")
+    header, *rows = [line.split(";") for line in lines if line]
+    assert header[:3] == ["entry_date", "service_date", "company_id"]
+    column = {name: i for i, name in enumerate(header)}
+    assert [row[column["service_id"]] for row in rows] == ids[::-1]
+    assert {row[column["service_date"]] for row in rows} == {"08/07/2020"}
+    assert [row[column["vouchers_missing"]] for row in rows] == ["1", "5", "2"]
+    listed = (await leie_staff.get("/api/v1/services", params=query)).json()
+    assert sum(int(row[column["hours"]]) for row in rows) == listed["total_hours"]
+    oldest = await leie_staff.get("/api/v1/services/export.csv", params={**query, "sort": "oldest"})
+    assert [line.split(";")[-1] for line in oldest.text.splitlines()[1:]] == ids
+    other = await leie_staff.get("/api/v1/services/export.csv", params={"company_id": SCHELDE})
+    assert other.status_code == 404
+
+
 async def test_counts_by_status_add_up_to_the_list_of_the_selection(
     leie_staff: httpx.AsyncClient,
 ) -> None:

@@ -1,8 +1,10 @@
 """Services ("prestaties"): forwarded to services-mgmt, scoped by the caller's part in them."""
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from dc_gateway.access import Caller
 from dc_gateway.parties import Part, acting_as, parts_in, reader, require_part
@@ -96,11 +98,15 @@ async def list_services(
 
 
 def _scoped(request: Request, caller: Caller, query: ServiceQuery) -> dict[str, Any]:
-    """The query string as asked, narrowed to what the caller may see."""
-    params: dict[str, Any] = dict(request.query_params.items())
-    params.pop("branch_id", None)
-    params.update(_scope(caller, query.company_id, query.branch_id))
-    return params
+    return scoped(dict(request.query_params.items()), caller, query)
+
+
+def scoped(params: Mapping[str, Any], caller: Caller, query: ServiceQuery) -> dict[str, Any]:
+    """The selection as asked, narrowed to what the caller may see (the portal's exports go
+    through here too)."""
+    narrowed = {name: value for name, value in params.items() if name != "branch_id"}
+    narrowed.update(_scope(caller, query.company_id, query.branch_id))
+    return narrowed
 
 
 def _scope(caller: Caller, company_id: str | None, branches: list[str]) -> dict[str, Any]:
@@ -114,6 +120,29 @@ def _scope(caller: Caller, company_id: str | None, branches: list[str]) -> dict[
         return {"branch_id": branches} if branches else {}
     scope = staff_scope(caller, company_id, what="services")
     return {"company_id": company_id, "branch_id": branch_filter(scope, branches)}
+
+
+@router.get(
+    "/services/export.csv",
+    response_class=StreamingResponse,
+    summary="The list's whole selection as CSV for Belgian Excel (;, UTF-8 with BOM), streamed",
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "One line per service"},
+        404: PROBLEM,
+        422: PROBLEM,
+    },
+)
+async def export_services(
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    query: Annotated[ServiceQuery, Query()],
+) -> Response:
+    """The same selection and order as ``GET /services``, without pages: entry and service
+    date, company, branch, worker, user, activity, hours, status code and label, and the split
+    payment (vouchers needed, allocated, submitted for reimbursement, reimbursed, still missing).
+    Cells a spreadsheet would run as a formula are written as text."""
+    return await services.stream("/services/export.csv", params=_scoped(request, caller, query))
 
 
 @router.get(

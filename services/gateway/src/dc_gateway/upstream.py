@@ -5,7 +5,9 @@ from typing import Any
 
 import httpx
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import SecretStr
+from starlette.background import BackgroundTask
 
 from dc_common.internal import internal_http_client
 from dc_common.problems import Problem
@@ -87,6 +89,26 @@ class Upstream:
             status_code=answer.status_code,
             media_type=answer.headers.get("content-type"),
             headers=response_headers,
+        )
+
+    async def stream(self, path: str, *, params: QueryParams = None) -> Response:
+        """A large answer (an export) passed on as it comes, in flat memory; a refusal as is."""
+        request = self._http.build_request("GET", self._internal_prefix + path, params=params)
+        try:
+            answer = await self._http.send(request, stream=True)
+        except httpx.TransportError as error:
+            raise Problem(503, "Service unavailable", f"{self._http.base_url}: {error}") from error
+        media_type = answer.headers.get("content-type")
+        if answer.status_code != 200:
+            await answer.aread()
+            await answer.aclose()
+            return Response(answer.content, status_code=answer.status_code, media_type=media_type)
+        passed = {n: answer.headers[n] for n in ("content-disposition",) if n in answer.headers}
+        return StreamingResponse(
+            answer.aiter_raw(),
+            media_type=media_type,
+            headers=passed,
+            background=BackgroundTask(answer.aclose),
         )
 
     async def _call(

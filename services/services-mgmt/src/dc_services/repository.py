@@ -1,8 +1,8 @@
 """Reads and writes of the services-mgmt database. Writes are idempotent."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from dc_services.domain import NaturalKey
 from dc_services.models import Base, InboxItem, OutboxMessage, Service, ServiceHistory, ServiceKey
 from dc_workflows.contracts.lifecycle import ServiceState
 from dc_workflows.contracts.payments import ProjectedPayment
+from dc_workflows.deadline import BRUSSELS
 from dc_workflows.status import ServiceStatus
 
 _KEYS_PER_QUERY = 500
@@ -251,6 +252,11 @@ class ServiceFilter:
     user_number: str | None = None
     service_date_from: date | None = None
     service_date_to: date | None = None
+    activity_type: int | None = None
+    registered_from: date | None = None
+    """Entry dates are days in Brussels, from this one ..."""
+    registered_to: date | None = None
+    """... up to and including this one."""
 
     def conditions(self) -> list[object]:
         columns = {
@@ -258,6 +264,7 @@ class ServiceFilter:
             "status": Service.status,
             "worker_login": Service.worker_login,
             "user_number": Service.user_number,
+            "activity_type": Service.activity_type,
         }
         conditions: list[object] = [
             column == getattr(self, name)
@@ -270,7 +277,17 @@ class ServiceFilter:
             conditions.append(Service.service_date >= self.service_date_from)
         if self.service_date_to:
             conditions.append(Service.service_date <= self.service_date_to)
+        if self.registered_from:
+            conditions.append(Service.registered_at >= start_of_day(self.registered_from))
+        if self.registered_to:
+            next_day = self.registered_to + timedelta(days=1)
+            conditions.append(Service.registered_at < start_of_day(next_day))
         return conditions
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight of a Brussels day, in UTC (as entry dates are stored)."""
+    return datetime.combine(day, time(0), tzinfo=BRUSSELS).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -280,6 +297,30 @@ class Page:
     total_hours: int
 
 
+async def export_batches(
+    session: AsyncSession, selection: ServiceFilter, *, oldest_first: bool, batch: int
+) -> AsyncIterator[list[Service]]:
+    """The whole selection in the list's order, a batch at a time, each batch read after the
+    last row of the one before (keyset): flat memory and the same cost for every batch."""
+    conditions = selection.conditions()
+    key = tuple_(Service.registered_at, Service.id)
+    order = (
+        (Service.registered_at.asc(), Service.id.asc())
+        if oldest_first
+        else (Service.registered_at.desc(), Service.id.desc())
+    )
+    after: tuple[datetime, str] | None = None
+    while True:
+        query = select(Service).where(*conditions)  # type: ignore[arg-type]
+        if after is not None:
+            query = query.where(key > after if oldest_first else key < after)
+        rows = list(await session.scalars(query.order_by(*order).limit(batch)))
+        if not rows:
+            return
+        yield rows
+        after = (rows[-1].registered_at, rows[-1].id)
+
+
 @dataclass(frozen=True)
 class StatusCount:
     status: int
@@ -287,14 +328,26 @@ class StatusCount:
     hours: int
 
 
-async def list_newest_first(
-    session: AsyncSession, selection: ServiceFilter, *, offset: int, limit: int
+async def list_services(
+    session: AsyncSession,
+    selection: ServiceFilter,
+    *,
+    offset: int,
+    limit: int,
+    oldest_first: bool = False,
 ) -> Page:
+    """A page of the selection by entry date, newest first (or oldest first), with the totals
+    of the whole selection."""
     conditions = selection.conditions()
+    order = (
+        (Service.registered_at.asc(), Service.id.asc())
+        if oldest_first
+        else (Service.registered_at.desc(), Service.id.desc())
+    )
     rows = await session.scalars(
         select(Service)
         .where(*conditions)  # type: ignore[arg-type]
-        .order_by(Service.registered_at.desc(), Service.id.desc())
+        .order_by(*order)
         .offset(offset)
         .limit(limit)
     )

@@ -1,7 +1,7 @@
 """The public HTTP contract of services-mgmt, also served by the gateway under /api/v1."""
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -70,6 +70,12 @@ class ServiceQuery(BaseModel):
     user_number: UserNumber | None = None
     service_date_from: date | None = None
     service_date_to: date | None = None
+    activity_type: ActivityType | None = None
+    registered_from: date | None = Field(default=None, description="entry date from (Brussels)")
+    registered_to: date | None = Field(default=None, description="entry date up to and including")
+    sort: Literal["newest", "oldest"] = Field(
+        default="newest", description="by entry date: newest first, or oldest first"
+    )
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=50, ge=1, le=200)
 

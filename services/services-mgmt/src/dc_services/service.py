@@ -6,7 +6,7 @@ natural key is reserved for it (:func:`claim_keys`), atomically in this service'
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -42,6 +42,8 @@ _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c52-7e4b-4a8e-9d0a-2f4d1f3c5b10")
 #: A key reserved longer ago than this by a service that has no workflow was left behind by a
 #: registration that stopped between reserving and starting: another service may take it.
 ORPHANED_AFTER = timedelta(minutes=1)
+#: Rows read at a time by an export.
+EXPORT_BATCH = 2000
 
 
 def duplicate_of(holder: str, detail: str | None = None) -> Problem:
@@ -236,12 +238,32 @@ class ServiceDesk:
             return service, await repository.history(session, service_id)
 
     async def search(
-        self, selection: repository.ServiceFilter, *, page: int, page_size: int
+        self,
+        selection: repository.ServiceFilter,
+        *,
+        page: int,
+        page_size: int,
+        oldest_first: bool = False,
     ) -> repository.Page:
         async with self._db.sessions() as session:
-            return await repository.list_newest_first(
-                session, selection, offset=(page - 1) * page_size, limit=page_size
+            return await repository.list_services(
+                session,
+                selection,
+                offset=(page - 1) * page_size,
+                limit=page_size,
+                oldest_first=oldest_first,
             )
+
+    async def export(
+        self, selection: repository.ServiceFilter, *, oldest_first: bool
+    ) -> AsyncIterator[list[Service]]:
+        """The whole selection, in batches, for a streamed export."""
+        async with self._db.sessions() as session:
+            batches = repository.export_batches(
+                session, selection, oldest_first=oldest_first, batch=EXPORT_BATCH
+            )
+            async for rows in batches:
+                yield rows
 
     async def count_by_status(
         self, selection: repository.ServiceFilter
