@@ -1,6 +1,10 @@
 """The portal in a real browser, as its people use it: staff of a company, a household."""
 
+import asyncio
+import re
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -96,6 +100,31 @@ async def test_staff_validate_a_selection_from_the_list(
     assert [await status_of(staff, s["id"]) for s in services] == [2, 2]
 
 
+async def test_the_list_exports_to_a_csv_with_the_page_totals(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    for hours in (1, 4):
+        await register(staff, hours=hours)
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services?status=1&sort=oldest")
+        totals = await page.locator(".totals").inner_text()
+        services, hours = (int(n.replace(".", "")) for n in re.findall(r"[\d.]+", totals))
+        async with page.expect_download() as started:
+            await page.get_by_role("link", name="Exporteren naar CSV").click()
+        download = await started.value
+        content = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert content.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM, for Excel"
+    header, *rows = [line.split(";") for line in content.decode("utf-8-sig").splitlines()]
+    column = {name: i for i, name in enumerate(header)}
+    assert {"vouchers_needed", "vouchers_allocated", "vouchers_missing"} <= set(column)
+    assert {row[column["status"]] for row in rows} == {"1"}
+    assert len(rows) == services
+    assert sum(int(row[column["hours"]]) for row in rows) == hours
+    entered = [row[column["entry_date"]] for row in rows]
+    assert entered == sorted(entered, key=lambda d: (d[6:10], d[3:5], d[:2], d[11:]))
+
+
 async def test_the_household_contests_then_confirms(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:
@@ -114,16 +143,49 @@ async def test_the_household_contests_then_confirms(
         await expect(page.get_by_role("status")).to_contain_text("De prestatie is betwist")
         assert await status_of(staff, service["id"]) == 3
 
-        corrected = await staff.patch(
-            f"/api/v1/services/{service['id']}", json={"hours": 2, "reason": "2 uren"}
-        )
-        assert corrected.status_code == 200, corrected.text
+        await correct_in_the_portal(platform, browser, service["id"], hours="2")
         await page.reload()
         await page.get_by_role("button", name="Bevestigen").click()
         await expect(page.get_by_role("status")).to_have_text("De prestatie is bevestigd.")
     detail = (await staff.get(f"/api/v1/services/{service['id']}")).json()
     assert detail["user_confirmed"] is True
     assert [entry["status"] for entry in detail["history"]][:3] == [1, 3, 4]
+
+
+async def correct_in_the_portal(
+    platform: Platform, browser: Browser, service_id: str, *, hours: str
+) -> None:
+    """Staff open the contested service and correct its hours, saying why."""
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF, f"/services/{service_id}")
+        await expect(page.locator(".facts")).to_contain_text("Betwist")
+        await page.get_by_label("Uren").fill(hours)
+        await page.get_by_label("Waarom (de gebruiker ziet het)").fill("2 uren, zoals gemeld")
+        await page.get_by_role("button", name="Correctie bewaren").click()
+        await expect(page.get_by_role("status")).to_contain_text("De prestatie is gewijzigd")
+        await expect(page.locator(".facts")).to_contain_text("Gewijzigd")
+        await assert_accessible(page, "service-modified")
+
+
+async def test_a_correction_the_api_refuses_is_explained_next_to_its_field(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
+    future = (date.today() + timedelta(days=30)).isoformat()
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF, f"/services/{service['id']}")
+        await page.get_by_label("Prestatiedatum").fill(future)
+        await page.get_by_role("button", name="Correctie bewaren").click()
+        field = page.get_by_label("Prestatiedatum")
+        await expect(field).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#m-service_date-error")).to_have_text(
+            "Typ een datum vanaf 1 januari 2016 tot vandaag."
+        )
+        await expect(field).to_have_value(future)
+        await assert_accessible(page, "service-refused")
+    assert (await staff.get(f"/api/v1/services/{service['id']}")).json()["hours"] == 3
 
 
 async def test_staff_of_gent_cannot_reach_a_service_of_antwerpen(

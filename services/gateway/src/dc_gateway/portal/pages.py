@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cache
@@ -12,10 +13,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 
+from dc_gateway import routes_services
 from dc_gateway.portal import i18n, session, words
 from dc_gateway.portal.api import ApiRefused, PortalApi
 from dc_gateway.portal.oidc import LoginFailed, OidcClient
+from dc_gateway.upstream import Upstream
+from dc_services.schemas import ServiceQuery
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZES = (50, 100, 200)
@@ -23,9 +28,11 @@ LIST_FILTERS = (
     "status",
     "worker_login",
     "user_number",
-    "branch_id",
+    "activity_type",
     "service_date_from",
     "service_date_to",
+    "registered_from",
+    "registered_to",
 )
 
 router = APIRouter(include_in_schema=False)
@@ -56,6 +63,8 @@ def environment(language: str) -> Environment:
         ACTIVITY_NAMES=words.ACTIVITY_NAMES,
         INBOX_KINDS=words.INBOX_KINDS,
         DONE=words.DONE,
+        ROLE_NAMES=words.ROLE_NAMES,
+        FIELD_HELP=words.FIELD_HELP,
         LANGUAGES=i18n.LANGUAGE_NAMES,
         language=language,
     )
@@ -247,11 +256,33 @@ def list_query(request: Request) -> dict[str, Any]:
     params = request.query_params
     query: dict[str, Any] = {name: params.get(name, "") for name in LIST_FILTERS}
     query["branch_id"] = params.getlist("branch_id")
+    query["sort"] = "oldest" if params.get("sort") == "oldest" else "newest"
     size = params.get("page_size", "50")
     query["page_size"] = int(size) if size.isdigit() and int(size) in PAGE_SIZES else 50
     number = params.get("page", "1")
     query["page"] = int(number) if number.isdigit() and int(number) >= 1 else 1
     return query
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names of the company's workers (by login) and branches (by number), for staff."""
+
+    workers: dict[str, str]
+    branches: dict[str, str]
+
+
+async def names_of(page: Page, company_id: str | None) -> Names:
+    if not company_id or not page.request.session.get("staff"):
+        return Names({}, {})
+    workers, branches = await asyncio.gather(
+        page.api.get(f"/companies/{company_id}/workers"),
+        page.api.get(f"/companies/{company_id}/branches"),
+    )
+    return Names(
+        workers={w["login"]: f"{w['first_name']} {w['last_name']}" for w in workers},
+        branches={b["establishment_unit_number"]: b["name"] for b in branches},
+    )
 
 
 @router.get("/services")
@@ -267,6 +298,7 @@ async def services_list(page: ThePage) -> Response:
         listing = {"items": [], "total_services": 0, "total_hours": 0, "page": 1}
     return page.render(
         "services.html",
+        names=await names_of(page, page.company),
         query=query,
         listing=listing,
         errors=errors,
@@ -277,11 +309,32 @@ async def services_list(page: ThePage) -> Response:
     )
 
 
+@router.get("/services/export.csv")
+async def export_services(page: ThePage) -> Response:
+    """The list's selection as CSV, streamed: the API's export, with its scoping, for the
+    person of this session."""
+    query = list_query(page.request)
+    params = {
+        name: value
+        for name, value in {**query, "company_id": page.company}.items()
+        if name not in ("page", "page_size") and value not in (None, "", [])
+    }
+    try:
+        selection = ServiceQuery.model_validate(params)
+    except ValidationError:
+        return see_other(f"/services?{page.request.url.query}")
+    caller = await page.request.app.state.authenticate(page.person.token)
+    services: Upstream = page.request.app.state.services
+    narrowed = routes_services.scoped(params, caller, selection)
+    return await services.stream("/services/export.csv", params=narrowed)
+
+
 @router.get("/services/{service_id}")
 async def service_detail(service_id: str, page: ThePage) -> Response:
     service = await page.api.get(f"/services/{service_id}")
     return page.render(
         "service.html",
+        names=await names_of(page, service["company_id"]),
         service=service,
         back_to=session.safe_path(page.request.query_params.get("back")),
         temporal_url=_temporal_link(page.request, service_id),
@@ -298,6 +351,45 @@ def _temporal_link(request: Request, service_id: str) -> str | None:
 ACTIONS = {"validate", "confirm", "cancel", "contest"}
 
 
+async def _service_refused(
+    page: Page, service_id: str, refused: ApiRefused, back_to: str, form: dict[str, str]
+) -> Response:
+    """The service's page again, with what was refused next to its field."""
+    service = await page.api.get(f"/services/{service_id}")
+    return page.render(
+        "service.html",
+        names=await names_of(page, service["company_id"]),
+        status=refused.status,
+        service=service,
+        back_to=back_to,
+        refusal=None if refused.field_errors() else refused.problem.get("detail", ""),
+        field_errors=refused.field_errors(),
+        form=form,
+        temporal_url=_temporal_link(page.request, service_id),
+    )
+
+
+@router.post("/services/{service_id}/modify")
+async def modify_service(service_id: str, page: ThePage) -> Response:
+    """The company corrects the service (after a contest, for example): only what changed."""
+    form = await session.checked_form(page.request)
+    service = await page.api.get(f"/services/{service_id}")
+    changes: dict[str, Any] = {}
+    for name in ("service_date", "hours", "activity_type"):
+        value = form.get(name, "").strip()
+        if value and value != str(service[name]):
+            changes[name] = value
+    if reason := form.get("reason", "").strip():
+        changes["reason"] = reason
+    back_to = session.safe_path(form.get("back"))
+    try:
+        await page.api.patch(f"/services/{service_id}", changes)
+    except ApiRefused as refused:
+        return await _service_refused(page, service_id, refused, back_to, form)
+    page.request.session["flash"] = {"done": "modify"}
+    return see_other(f"/services/{service_id}")
+
+
 @router.post("/services/{service_id}/{action}")
 async def service_action(service_id: str, action: str, page: ThePage) -> Response:
     form = await session.checked_form(page.request)
@@ -309,16 +401,7 @@ async def service_action(service_id: str, action: str, page: ThePage) -> Respons
     try:
         await page.api.post(f"/services/{service_id}/{action}", body)
     except ApiRefused as refused:
-        service = await page.api.get(f"/services/{service_id}")
-        return page.render(
-            "service.html",
-            status=refused.status,
-            service=service,
-            back_to=back_to,
-            refusal=refused.problem.get("detail", ""),
-            field_errors=refused.field_errors(),
-            temporal_url=_temporal_link(page.request, service_id),
-        )
+        return await _service_refused(page, service_id, refused, back_to, form)
     page.request.session["flash"] = {"done": action}
     return see_other(back_to if form.get("return") == "list" else f"/services/{service_id}")
 

@@ -48,9 +48,29 @@ MESSAGES = (
     N_("You may not do this here."),
 )
 
+#: Who acted, by the kind of party (a service's history).
+ROLE_NAMES: dict[str, str] = {
+    "company": N_("company staff"),
+    "user": N_("household"),
+    "worker": N_("worker"),
+    "operator": N_("operator"),
+    "system": N_("the platform"),
+}
+
+#: What to type instead, next to a field the API refused.
+FIELD_HELP: dict[str, str] = {
+    "service_date": N_("Type a date from 1 January 2016 up to today."),
+    "hours": N_("Type a whole number of hours from 1 to 9."),
+    "activity_type": N_("Choose one of the activities."),
+    "reason": N_("Say in a few words what is wrong (at most 500 characters)."),
+    "worker_login": N_("Type the worker's 12-digit login, starting with 980."),
+    "user_number": N_("Type the user's 12-digit number."),
+}
+
 #: What a page says after an action succeeded.
 DONE: dict[str, str] = {
     "validate": N_("The service is validated."),
+    "modify": N_("The service is modified: the user is asked to confirm it again."),
     "confirm": N_("The service is confirmed."),
     "cancel": N_("The service is cancelled."),
     "contest": N_("The service is contested: the company will correct it."),
