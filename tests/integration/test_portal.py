@@ -16,13 +16,15 @@ from dc_identity.demo import DEMO, SCHELDE_GENT_STAFF, SCHELDE_STAFF, USER_HOLDE
 from tests.integration.portal_support import browsing, chromium, log_in, look_at
 from tests.support.platform import Platform
 from tests.support.services import fresh_service_date
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
 
 SCHELDE = DEMO.companies[0].enterprise_number
 SOFIE = DEMO.workers[0]  # Schelde, branch Gent
 MARIE = DEMO.workers[2]  # Schelde, branch Antwerpen
-AN, AN_HOLDER = DEMO.users[0], USER_HOLDERS[0]
+AN = DEMO.users[0]
+CLAIRE, CLAIRE_HOLDER = DEMO.users[2], USER_HOLDERS[2]  # no other test pays her services here
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +40,12 @@ async def staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def register(staff: httpx.AsyncClient, worker: Any = SOFIE, **changes: Any) -> dict[str, Any]:
+    user_number = changes.pop("user_number", AN.user_number)
     body = {
         "company_id": SCHELDE,
         "worker_login": worker.login,
-        "user_number": AN.user_number,
-        "service_date": fresh_service_date(worker.login, AN.user_number),
+        "user_number": user_number,
+        "service_date": fresh_service_date(worker.login, user_number),
         "hours": 3,
         "activity_type": 1,
         **changes,
@@ -125,31 +128,64 @@ async def test_the_list_exports_to_a_csv_with_the_page_totals(
     assert entered == sorted(entered, key=lambda d: (d[6:10], d[3:5], d[:2], d[11:]))
 
 
-async def test_the_household_contests_then_confirms(
+async def test_a_service_from_validation_to_payment_through_the_browser_alone(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:
-    service = await register(staff)
+    """Staff validate, the household contests, staff correct, both agree again: at 11 the
+    service waits for vouchers, which the household orders on its wallet page."""
+    service = await register(staff, user_number=CLAIRE.user_number)
+    path = f"/services/{service['id']}"
+    await act_as_staff(platform, browser, path, "Valideren", "De prestatie is gevalideerd.")
     async with browsing(browser, phone=True) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, AN_HOLDER)
-        await expect(page.get_by_role("heading", level=1)).to_have_text(
+        household = await context.new_page()
+        await log_in(household, platform.gateway_url, CLAIRE_HOLDER)
+        await expect(household.get_by_role("heading", level=1)).to_have_text(
             "Prestaties die op uw bevestiging wachten"
         )
-        await assert_accessible(page, "household")
-        await page.locator(f'a[href="/services/{service["id"]}"]').click()
-        await assert_accessible(page, "household-service")
-        await page.get_by_label("Wat klopt er niet?").fill("Het waren 2 uren, geen 3.")
-        await page.get_by_role("button", name="Betwisten").click()
-        await expect(page.get_by_role("status")).to_contain_text("De prestatie is betwist")
-        assert await status_of(staff, service["id"]) == 3
+        await assert_accessible(household, "household")
+        await household.locator(f'a[href="{path}"]').click()
+        await assert_accessible(household, "household-service")
+        await household.get_by_label("Wat klopt er niet?").fill("Het waren 2 uren, geen 3.")
+        await household.get_by_role("button", name="Betwisten").click()
+        await expect(household.get_by_role("status")).to_contain_text("De prestatie is betwist")
 
         await correct_in_the_portal(platform, browser, service["id"], hours="2")
-        await page.reload()
-        await page.get_by_role("button", name="Bevestigen").click()
-        await expect(page.get_by_role("status")).to_have_text("De prestatie is bevestigd.")
+
+        await household.reload()
+        await household.get_by_role("button", name="Bevestigen").click()
+        await expect(household.get_by_role("status")).to_have_text("De prestatie is bevestigd.")
+        await act_as_staff(platform, browser, path, "Valideren", "De prestatie is gevalideerd.")
+        await household.reload()
+        await expect(household.locator(".facts")).to_contain_text(
+            "Klaar voor de toekenning van dienstencheques"
+        )
+
+        await household.get_by_role("link", name="Mijn portefeuille").click()
+        await household.get_by_label("Aantal cheques").fill("10")
+        await household.get_by_role("button", name="Bestellen en betalen").click()
+        await expect(household.get_by_role("status")).to_contain_text("Uw cheques staan")
+
+        async def paid() -> bool:
+            return await status_of(staff, service["id"]) == 12
+
+        await eventually(paid)
+        await household.reload()
+        await expect(household.locator(f'a[href="{path}"]')).to_be_visible()
+        await expect(household.locator(".big")).to_have_text("8 cheques")
+        await assert_accessible(household, "wallet")
     detail = (await staff.get(f"/api/v1/services/{service['id']}")).json()
-    assert detail["user_confirmed"] is True
-    assert [entry["status"] for entry in detail["history"]][:3] == [1, 3, 4]
+    assert [entry["status"] for entry in detail["history"]] == [1, 2, 3, 4, 15, 11, 12]
+    assert detail["vouchers_allocated"] == 2
+
+
+async def act_as_staff(
+    platform: Platform, browser: Browser, path: str, button: str, done: str
+) -> None:
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF, path)
+        await page.get_by_role("button", name=button, exact=True).click()
+        await expect(page.get_by_role("status")).to_have_text(done)
 
 
 async def correct_in_the_portal(

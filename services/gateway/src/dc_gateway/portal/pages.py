@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cache
@@ -425,6 +426,48 @@ async def validate_selection(page: ThePage) -> Response:
         "values": {"done": done, "selected": len(selected)},
     }
     return see_other(session.safe_path(form.get("back")))
+
+
+def _household(page: Page) -> str | None:
+    numbers: list[str] = page.request.session.get("user_numbers", [])
+    return numbers[0] if numbers else None
+
+
+@router.get("/wallet")
+async def wallet_page(page: ThePage) -> Response:
+    """The household's wallet: balance, vouchers by expiry date, what they paid, the cap left,
+    and an order form (its reference made with the form, so sending it twice orders once)."""
+    user_number = _household(page)
+    if user_number is None:
+        return page.render("not_found.html", status=404)
+    wallet = await page.api.get(f"/users/{user_number}/wallet")
+    return page.render(
+        "wallet.html", wallet=wallet, reference=f"portal-{secrets.token_hex(8)}", errors={}
+    )
+
+
+@router.post("/wallet/orders")
+async def order_vouchers(page: ThePage) -> Response:
+    form = await session.checked_form(page.request)
+    user_number = _household(page)
+    if user_number is None:
+        return page.render("not_found.html", status=404)
+    body = {"reference": form.get("reference", ""), "quantity": form.get("quantity", "")}
+    try:
+        answer = await page.api.post(f"/users/{user_number}/voucher-orders", body)
+    except ApiRefused as refused:
+        wallet = await page.api.get(f"/users/{user_number}/wallet")
+        return page.render(
+            "wallet.html",
+            status=refused.status,
+            wallet=wallet,
+            reference=body["reference"],
+            quantity=body["quantity"],
+            errors=refused.field_errors() or {"quantity": refused.problem.get("detail", "")},
+        )
+    done = "order-processing" if answer and answer.get("state") == "processing" else "order"
+    page.request.session["flash"] = {"done": done}
+    return see_other("/wallet")
 
 
 @router.get("/help")

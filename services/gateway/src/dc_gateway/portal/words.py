@@ -65,6 +65,7 @@ FIELD_HELP: dict[str, str] = {
     "reason": N_("Say in a few words what is wrong (at most 500 characters)."),
     "worker_login": N_("Type the worker's 12-digit login, starting with 980."),
     "user_number": N_("Type the user's 12-digit number."),
+    "quantity": N_("Order at least the minimum, and no more than the yearly limit left."),
 }
 
 #: What a page says after an action succeeded.
@@ -74,5 +75,7 @@ DONE: dict[str, str] = {
     "confirm": N_("The service is confirmed."),
     "cancel": N_("The service is cancelled."),
     "contest": N_("The service is contested: the company will correct it."),
+    "order": N_("Your vouchers are in your wallet."),
+    "order-processing": N_("Your order is being processed: it appears here in a moment."),
     "validate-selection": N_("%(done)s of the %(selected)s selected services validated."),
 }
