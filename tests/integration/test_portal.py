@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, expect
 
 from dc_gateway.portal import i18n
 from dc_identity.demo import DEMO, SCHELDE_GENT_STAFF, SCHELDE_STAFF, USER_HOLDERS
+from tests.integration.imports_support import SERVICES_HEADER, csv_bytes
 from tests.integration.portal_support import browsing, chromium, log_in, look_at
 from tests.support.platform import Platform
 from tests.support.services import fresh_service_date
@@ -222,6 +223,37 @@ async def test_a_correction_the_api_refuses_is_explained_next_to_its_field(
         await expect(field).to_have_value(future)
         await assert_accessible(page, "service-refused")
     assert (await staff.get(f"/api/v1/services/{service['id']}")).json()["hours"] == 3
+
+
+async def test_an_import_uploaded_in_the_portal_is_watched_until_done(
+    platform: Platform, browser: Browser, tmp_path: Path
+) -> None:
+    rows = [
+        [SOFIE.login, AN.user_number, "15/03/2021", "2", "1", ""],
+        [SOFIE.login, AN.user_number, "16/03/2021", "12", "1", ""],
+    ]
+    upload = tmp_path / "prestaties-maart.csv"
+    await asyncio.to_thread(upload.write_bytes, csv_bytes(SERVICES_HEADER, rows))
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/imports")
+        await assert_accessible(page, "imports")
+        await page.get_by_label("CSV- of Excel-bestand").set_input_files(upload)
+        await page.get_by_role("button", name="Opladen").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Import van prestaties-maart.csv"
+        )
+        await expect(page.locator(".totals")).to_contain_text("klaar", timeout=90_000)
+        facts = page.locator(".facts")
+        await expect(facts).to_contain_text("Aanvaard1")
+        await expect(facts).to_contain_text("Geweigerd1")
+        await assert_accessible(page, "import")
+        async with page.expect_download() as started:
+            await page.get_by_role("link", name="Foutenrapport downloaden").click()
+        report = await asyncio.to_thread(Path(await (await started.value).path()).read_text)
+    [header, line] = report.lstrip("\ufeff").splitlines()
+    assert header.startswith("line;field;reason")
+    assert line.startswith("3;")
 
 
 async def test_staff_of_gent_cannot_reach_a_service_of_antwerpen(

@@ -43,6 +43,17 @@ class PortalApi:
     async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         return self._answer(await self._http.post(f"/api/v1{path}", json=body))
 
+    async def upload(self, path: str, *, data: dict[str, str], file: tuple[str, bytes, str]) -> Any:
+        answer = await self._http.post(f"/api/v1{path}", data=data, files={"file": file})
+        return self._answer(answer)
+
+    async def download(self, path: str) -> httpx.Response:
+        """A file the API hands out (a report), passed on as it is."""
+        answer = await self._http.get(f"/api/v1{path}")
+        if answer.status_code != 200:
+            self._answer(answer)
+        return answer
+
     async def patch(self, path: str, body: dict[str, Any]) -> Any:
         return self._answer(await self._http.patch(f"/api/v1{path}", json=body))
 

@@ -63,11 +63,18 @@ class Formats:
         day = date.fromisoformat(value) if isinstance(value, str) else value
         return dates.format_date(day, format="short", locale=self.language)
 
-    def datetime(self, value: datetime | str | None) -> str:
+    def date_time(self, value: datetime | str | None) -> str:
         if value is None or value == "":
             return ""
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
         return dates.format_datetime(moment, format="short", tzinfo=BRUSSELS, locale=self.language)
+
+    def time_left(self, deadline: datetime | str, now: datetime) -> str:
+        """How long until a moment, in words ("in 3 days")."""
+        moment = datetime.fromisoformat(deadline) if isinstance(deadline, str) else deadline
+        return dates.format_timedelta(
+            moment - now, granularity="hour", add_direction=True, locale=self.language
+        )
 
     def number(self, value: int | float | Decimal) -> str:
         return numbers.format_decimal(value, locale=self.language)

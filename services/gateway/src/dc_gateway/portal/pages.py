@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from dc_gateway import routes_services
 from dc_gateway.portal import i18n, session, words
@@ -54,9 +56,10 @@ def environment(language: str) -> Environment:
     formats = i18n.Formats(language)
     env.filters.update(
         date=formats.date,
-        datetime=formats.datetime,
+        datetime=formats.date_time,
         number=formats.number,
         euros=formats.euros,
+        time_left=formats.time_left,
         query_string=query_string,
     )
     env.globals.update(
@@ -65,6 +68,9 @@ def environment(language: str) -> Environment:
         INBOX_KINDS=words.INBOX_KINDS,
         DONE=words.DONE,
         ROLE_NAMES=words.ROLE_NAMES,
+        IMPORT_STATUS=words.IMPORT_STATUS,
+        IMPORT_KINDS=words.IMPORT_KINDS,
+        ROW_OUTCOMES=words.ROW_OUTCOMES,
         FIELD_HELP=words.FIELD_HELP,
         LANGUAGES=i18n.LANGUAGE_NAMES,
         language=language,
@@ -226,9 +232,17 @@ async def choose_company(request: Request) -> Response:
 async def dashboard(page: ThePage) -> Response:
     if not page.request.session.get("staff"):
         return await household_home(page)
-    counts = await page.api.get("/services/status-counts", {"company_id": page.company})
+    company = page.company
+    counts, soon, imports, requests = await asyncio.gather(
+        page.api.get("/services/status-counts", {"company_id": company}),
+        page.api.get(
+            "/services", {"company_id": company, "status": 1, "sort": "oldest", "page_size": 5}
+        ),
+        page.api.get("/imports", {"company_id": company, "page_size": 3}),
+        _optional(page.api.get("/reimbursement-requests", {"company_id": company})),
+    )
     by_status = {c["status"]: c for c in counts["counts"]}
-    inbox = await page.api.get(f"/companies/{page.company}/inbox") if page.company else []
+    inbox = await page.api.get(f"/companies/{company}/inbox") if company else []
 
     def group(codes: tuple[int, ...]) -> list[dict[str, Any]]:
         return [
@@ -242,8 +256,22 @@ async def dashboard(page: ThePage) -> Response:
         contested=group(words.CONTESTED),
         partially_paid=group(words.PARTIALLY_PAID),
         outside=group(words.OUTSIDE_VOUCHERS),
+        soon=[s for s in soon["items"] if s["validation_deadline"]],
+        now=datetime.now(UTC),
+        imports=imports["items"],
+        requests=None if requests is None else [r for r in requests if r["status"] != "paid"],
         inbox=inbox[:10],
     )
+
+
+async def _optional(call: Awaitable[Any]) -> Any:
+    """What the API answers, or None where this person may not see it (a branch right)."""
+    try:
+        return await call
+    except ApiRefused as refused:
+        if refused.status in (403, 404):
+            return None
+        raise
 
 
 async def household_home(page: Page) -> Response:
@@ -426,6 +454,61 @@ async def validate_selection(page: ThePage) -> Response:
         "values": {"done": done, "selected": len(selected)},
     }
     return see_other(session.safe_path(form.get("back")))
+
+
+@router.get("/imports")
+async def imports_page(page: ThePage) -> Response:
+    imports = await page.api.get("/imports", {"company_id": page.company, "page_size": 20})
+    return page.render("imports.html", imports=imports["items"], errors={})
+
+
+@router.post("/imports")
+async def upload_import(page: ThePage) -> Response:
+    form = await page.request.form()
+    await session.checked_form(page.request)
+    upload = form.get("file")
+    kind = form.get("kind")
+    errors: dict[str, str] = {}
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        errors["file"] = "missing"
+    if kind not in words.IMPORT_KINDS:
+        errors["kind"] = "missing"
+    if not errors and isinstance(upload, UploadFile) and isinstance(kind, str):
+        content = await upload.read()
+        file = (upload.filename or "upload", content, upload.content_type or "text/csv")
+        data = {"kind": kind, "company_id": page.company or ""}
+        try:
+            created = await page.api.upload("/imports", data=data, file=file)
+            return see_other(f"/imports/{created['id']}")
+        except ApiRefused as refused:
+            errors = {"file": refused.problem.get("detail", "")}
+    imports = await page.api.get("/imports", {"company_id": page.company, "page_size": 20})
+    return page.render("imports.html", status=422, imports=imports["items"], errors=errors)
+
+
+@router.get("/imports/{import_id}")
+async def import_page(import_id: str, page: ThePage) -> Response:
+    imported = await page.api.get(f"/imports/{import_id}")
+    number = page.request.query_params.get("page", "1")
+    outcome = page.request.query_params.get("outcome", "")
+    rows = await page.api.get(
+        f"/imports/{import_id}/rows",
+        {"page": number if number.isdigit() else 1, "page_size": 50, "outcome": outcome},
+    )
+    return page.render(
+        "import.html",
+        imported=imported,
+        rows=rows,
+        outcome=outcome,
+        running=imported["status"] in ("queued", "running"),
+    )
+
+
+@router.get("/imports/{import_id}/errors.csv")
+async def import_errors(import_id: str, page: ThePage) -> Response:
+    answer = await page.api.download(f"/imports/{import_id}/errors.csv")
+    passed = {n: answer.headers[n] for n in ("content-disposition",) if n in answer.headers}
+    return Response(answer.content, media_type=answer.headers.get("content-type"), headers=passed)
 
 
 def _household(page: Page) -> str | None:

@@ -79,3 +79,22 @@ DONE: dict[str, str] = {
     "order-processing": N_("Your order is being processed: it appears here in a moment."),
     "validate-selection": N_("%(done)s of the %(selected)s selected services validated."),
 }
+
+IMPORT_STATUS: dict[str, str] = {
+    "queued": N_("waiting to start"),
+    "running": N_("in progress"),
+    "done": N_("done"),
+    "failed": N_("stopped"),
+}
+
+IMPORT_KINDS: dict[str, str] = {
+    "services": N_("Services"),
+    "workers": N_("Workers"),
+}
+
+ROW_OUTCOMES: dict[str, str] = {
+    "accepted": N_("accepted"),
+    "registered": N_("registered"),
+    "duplicate": N_("duplicate"),
+    "rejected": N_("rejected"),
+}
