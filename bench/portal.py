@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
+import secrets
 import statistics
 import tempfile
 from datetime import UTC, date, datetime, timedelta
@@ -133,6 +135,8 @@ async def run(services: int, rounds: int) -> dict[str, Any]:
 
 
 def main() -> int:
+    # The processes of this run share a secret of their own, as make run's do.
+    os.environ.setdefault("DC_INTERNAL_TOKEN", secrets.token_urlsafe(32))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=50)

@@ -1,10 +1,15 @@
 """Who the caller is on this platform: their roles and rights, as the identity service keeps them.
 
-Rights are read at every request (not carried in the token), so a revoke takes effect at once.
+Rights are read at every request (not carried in the token), so a revoke takes effect at once;
+a portal page reads them once for all the API calls it makes in this process
+(:func:`resolved_for`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import httpx
@@ -139,3 +144,23 @@ class IdentityDirectory:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+_resolved: ContextVar[tuple[str, Caller] | None] = ContextVar("dc_resolved_caller", default=None)
+
+
+@contextmanager
+def resolved_for(token: str, caller: Caller) -> Iterator[None]:
+    """Within this block, in this task only, ``token`` stands for ``caller``: the API calls a
+    portal page makes in process reuse the lookup the page made. Nothing from outside the
+    process can set it."""
+    reset = _resolved.set((token, caller))
+    try:
+        yield
+    finally:
+        _resolved.reset(reset)
+
+
+def already_resolved(token: str) -> Caller | None:
+    known = _resolved.get()
+    return known[1] if known is not None and known[0] == token else None

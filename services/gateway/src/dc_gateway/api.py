@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from dc_common.logging import configure_logging_for
 from dc_common.problems import install_problem_handlers
 from dc_gateway import routes_identity, routes_imports, routes_services, routes_wallet
-from dc_gateway.access import Caller, IdentityDirectory
+from dc_gateway.access import Caller, IdentityDirectory, already_resolved
 from dc_gateway.authn import TokenVerifier
 from dc_gateway.docs import mount_docs
 from dc_gateway.policy import Rule, check_every_operation_has_a_rule, requires, route_rules
@@ -61,6 +61,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         directory = IdentityDirectory(settings.identity_url, token=token)
 
         async def authenticate(token: str) -> Caller:
+            if (known := already_resolved(token)) is not None:
+                return known
             identity = await verifier.verify(token)
             return await directory.caller(identity.subject, identity.name)
 

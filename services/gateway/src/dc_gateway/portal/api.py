@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 from fastapi import Request
 
+from dc_gateway.access import Caller, resolved_for
+from dc_gateway.authn import Unauthenticated
 from dc_gateway.portal.session import LoginRequired
 
 
@@ -30,6 +32,8 @@ class ApiRefused(Exception):
 class PortalApi:
     def __init__(self, request: Request, token: str) -> None:
         self._request = request
+        self._token = token
+        self._caller: Caller | None = None
         self._http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=request.app),
             base_url="http://gateway",
@@ -37,25 +41,38 @@ class PortalApi:
             timeout=30,
         )
 
+    async def caller(self) -> Caller:
+        """Who the page is for, looked up once per page (the API's own authentication)."""
+        if self._caller is None:
+            try:
+                self._caller = await self._request.app.state.authenticate(self._token)
+            except Unauthenticated as refused:
+                raise LoginRequired(self._request.url.path) from refused
+        return self._caller
+
+    async def _send(self, method: str, path: str, **options: Any) -> httpx.Response:
+        caller = await self.caller()
+        with resolved_for(self._token, caller):
+            return await self._http.request(method, f"/api/v1{path}", **options)
+
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self._answer(await self._http.get(f"/api/v1{path}", params=_clean(params)))
+        return self._answer(await self._send("GET", path, params=_clean(params)))
 
     async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self._answer(await self._http.post(f"/api/v1{path}", json=body))
+        return self._answer(await self._send("POST", path, json=body))
 
     async def upload(self, path: str, *, data: dict[str, str], file: tuple[str, bytes, str]) -> Any:
-        answer = await self._http.post(f"/api/v1{path}", data=data, files={"file": file})
-        return self._answer(answer)
+        return self._answer(await self._send("POST", path, data=data, files={"file": file}))
 
     async def download(self, path: str) -> httpx.Response:
         """A file the API hands out (a report), passed on as it is."""
-        answer = await self._http.get(f"/api/v1{path}")
+        answer = await self._send("GET", path)
         if answer.status_code != 200:
             self._answer(answer)
         return answer
 
     async def patch(self, path: str, body: dict[str, Any]) -> Any:
-        return self._answer(await self._http.patch(f"/api/v1{path}", json=body))
+        return self._answer(await self._send("PATCH", path, json=body))
 
     def _answer(self, response: httpx.Response) -> Any:
         if response.status_code == 401:

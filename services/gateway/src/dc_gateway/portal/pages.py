@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -233,16 +235,16 @@ async def dashboard(page: ThePage) -> Response:
     if not page.request.session.get("staff"):
         return await household_home(page)
     company = page.company
-    counts, soon, imports, requests = await asyncio.gather(
+    counts, soon, imports, requests, inbox = await asyncio.gather(
         page.api.get("/services/status-counts", {"company_id": company}),
         page.api.get(
             "/services", {"company_id": company, "status": 1, "sort": "oldest", "page_size": 5}
         ),
         page.api.get("/imports", {"company_id": company, "page_size": 3}),
         _optional(page.api.get("/reimbursement-requests", {"company_id": company})),
+        page.api.get(f"/companies/{company}/inbox", {"limit": 10}),
     )
     by_status = {c["status"]: c for c in counts["counts"]}
-    inbox = await page.api.get(f"/companies/{company}/inbox") if company else []
 
     def group(codes: tuple[int, ...]) -> list[dict[str, Any]]:
         return [
@@ -260,7 +262,7 @@ async def dashboard(page: ThePage) -> Response:
         now=datetime.now(UTC),
         imports=imports["items"],
         requests=None if requests is None else [r for r in requests if r["status"] != "paid"],
-        inbox=inbox[:10],
+        inbox=inbox,
     )
 
 
@@ -301,17 +303,32 @@ class Names:
     branches: dict[str, str]
 
 
+NAMES_SECONDS = 60.0
+_names: dict[tuple[str, str], tuple[float, Names]] = {}
+
+
 async def names_of(page: Page, company_id: str | None) -> Names:
+    """Asked of the API once a minute per person and company (names change rarely; what the
+    person may see of them is theirs, so they are kept per person)."""
     if not company_id or not page.request.session.get("staff"):
         return Names({}, {})
+    key = (hashlib.sha256(page.person.token.encode()).hexdigest(), company_id)
+    now = time.monotonic()
+    kept = _names.get(key)
+    if kept is not None and kept[0] > now:
+        return kept[1]
     workers, branches = await asyncio.gather(
         page.api.get(f"/companies/{company_id}/workers"),
         page.api.get(f"/companies/{company_id}/branches"),
     )
-    return Names(
+    names = Names(
         workers={w["login"]: f"{w['first_name']} {w['last_name']}" for w in workers},
         branches={b["establishment_unit_number"]: b["name"] for b in branches},
     )
+    for stale in [k for k, (until, _) in _names.items() if until <= now]:
+        del _names[stale]
+    _names[key] = (now + NAMES_SECONDS, names)
+    return names
 
 
 @router.get("/services")
@@ -352,7 +369,7 @@ async def export_services(page: ThePage) -> Response:
         selection = ServiceQuery.model_validate(params)
     except ValidationError:
         return see_other(f"/services?{page.request.url.query}")
-    caller = await page.request.app.state.authenticate(page.person.token)
+    caller = await page.api.caller()
     services: Upstream = page.request.app.state.services
     narrowed = routes_services.scoped(params, caller, selection)
     return await services.stream("/services/export.csv", params=narrowed)
