@@ -90,6 +90,42 @@ async def test_staff_log_in_and_validate_a_service_from_the_dashboard(
     assert await status_of(staff, service["id"]) == 2
 
 
+async def test_staff_register_a_service_and_a_duplicate_names_the_first(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    day = fresh_service_date(SOFIE.login, AN.user_number)
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services/new")
+
+        async def fill(user_number: str) -> None:
+            await page.get_by_label("Werknemer (login van 12 cijfers)").fill(SOFIE.login)
+            await page.get_by_label("Gebruikersnummer").fill(user_number)
+            await page.get_by_label("Prestatiedatum").fill(day)
+            await page.get_by_label("Uren").fill("2")
+            await page.get_by_role("button", name="Registreren").click()
+
+        await fill("12345")
+        await expect(page.locator("#r-user_number-error")).to_have_text(
+            "Typ het gebruikersnummer van 12 cijfers."
+        )
+        await assert_accessible(page, "register-refused")
+        await fill(AN.user_number)
+        await expect(page.get_by_role("status")).to_contain_text("De prestatie is geregistreerd")
+        first = page.url.rsplit("/", 1)[1]
+        await page.goto(f"{platform.gateway_url}/services/new")
+        await fill(AN.user_number)
+        await expect(page.get_by_role("alert")).to_contain_text("al geregistreerd")
+        link = page.get_by_role("link", name="Open de eerst geregistreerde prestatie")
+        await expect(link).to_have_attribute("href", f"/services/{first}")
+    service = (await staff.get(f"/api/v1/services/{first}")).json()
+    assert (service["worker_login"], service["hours"], service["service_date"]) == (
+        SOFIE.login,
+        2,
+        day,
+    )
+
+
 async def test_staff_validate_a_selection_from_the_list(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:

@@ -58,8 +58,14 @@ class PortalApi:
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._answer(await self._send("GET", path, params=_clean(params)))
 
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self._answer(await self._send("POST", path, json=body))
+    async def post(
+        self,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        return self._answer(await self._send("POST", path, json=body, headers=headers))
 
     async def upload(self, path: str, *, data: dict[str, str], file: tuple[str, bytes, str]) -> Any:
         return self._answer(await self._send("POST", path, data=data, files={"file": file}))

@@ -26,6 +26,7 @@ from dc_gateway.portal.api import ApiRefused, PortalApi
 from dc_gateway.portal.oidc import LoginFailed, OidcClient
 from dc_gateway.upstream import Upstream
 from dc_services.schemas import ServiceQuery
+from dc_workflows.deadline import BRUSSELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZES = (50, 100, 200)
@@ -353,6 +354,48 @@ async def services_list(page: ThePage) -> Response:
         back_to=str(page.request.url.path)
         + (f"?{page.request.url.query}" if page.request.url.query else ""),
     )
+
+
+@router.get("/services/new")
+async def new_service(page: ThePage) -> Response:
+    return await _registration_form(page, {}, {})
+
+
+async def _registration_form(
+    page: Page, values: dict[str, str], errors: dict[str, str], *, status: int = 200, **more: Any
+) -> Response:
+    today = datetime.now(BRUSSELS).date().isoformat()
+    defaults = {"service_date": today, "hours": "3", "activity_type": "1"}
+    return page.render(
+        "register.html",
+        status=status,
+        names=await names_of(page, page.company),
+        values={**defaults, **values},
+        errors=errors,
+        key=values.get("key") or f"portal-{secrets.token_hex(12)}",
+        today=today,
+        **more,
+    )
+
+
+@router.post("/services/new")
+async def register_service(page: ThePage) -> Response:
+    """Staff encode a service for a worker of the company; the form's key makes a second
+    submission of the same form register nothing new (the API's Idempotency-Key)."""
+    form = await session.checked_form(page.request)
+    fields = ("worker_login", "user_number", "service_date", "hours", "activity_type")
+    values = {name: form.get(name, "").strip() for name in (*fields, "key")}
+    body: dict[str, Any] = {"company_id": page.company, **{f: values[f] for f in fields}}
+    try:
+        created = await page.api.post("/services", body, headers={"Idempotency-Key": values["key"]})
+    except ApiRefused as refused:
+        duplicate = refused.problem.get("duplicate_of") if refused.status == 409 else None
+        errors = refused.field_errors() or ({} if duplicate else {"form": "refused"})
+        return await _registration_form(
+            page, values, errors, status=refused.status, duplicate_of=duplicate
+        )
+    page.request.session["flash"] = {"done": "register"}
+    return see_other(f"/services/{created['id']}")
 
 
 @router.get("/services/export.csv")

@@ -70,6 +70,7 @@ FIELD_HELP: dict[str, str] = {
 
 #: What a page says after an action succeeded.
 DONE: dict[str, str] = {
+    "register": N_("The service is registered: the user is asked to confirm it."),
     "validate": N_("The service is validated."),
     "modify": N_("The service is modified: the user is asked to confirm it again."),
     "confirm": N_("The service is confirmed."),
