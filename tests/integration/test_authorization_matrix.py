@@ -373,6 +373,19 @@ MATRIX: tuple[Call, ...] = (
     ),
     Call(
         "GET",
+        "/api/v1/services/worker-totals",
+        _expect(
+            200,
+            worker=403,
+            main_access_manager=403,
+            legal_representative=403,
+            other_company_staff=404,
+            user=404,
+        ),
+        query={"company_id": SCHELDE},
+    ),
+    Call(
+        "GET",
         "/api/v1/services/status-counts",
         _expect(
             200,

@@ -126,6 +126,27 @@ async def test_staff_register_a_service_and_a_duplicate_names_the_first(
     )
 
 
+async def test_services_by_worker_lead_to_the_list_of_one_worker(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    await register(staff, worker=MARIE)
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services?status=1")
+        await page.get_by_role("link", name="Per werknemer").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Prestaties per werknemer")
+        await assert_accessible(page, "by-worker")
+        await page.get_by_label("Naam van de werknemer").fill(MARIE.first_name)
+        await page.get_by_role("button", name="Tonen").click()
+        rows = page.locator("tbody tr")
+        await expect(rows).to_have_count(1)
+        await rows.get_by_role("link").click()
+        await expect(page).to_have_url(re.compile(rf"worker_login={MARIE.login}"))
+        await expect(page).to_have_url(re.compile(r"status=1"))
+        logins = await page.locator("td .login").all_inner_texts()
+        assert logins and set(logins) == {MARIE.login}
+
+
 async def test_staff_validate_a_selection_from_the_list(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:

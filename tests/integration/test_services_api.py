@@ -426,6 +426,10 @@ async def test_counts_by_status_add_up_to_the_list_of_the_selection(
     assert listed["total_hours"] == sum(c["hours"] for c in counted)
     other = await leie_staff.get("/api/v1/services/status-counts", params={"company_id": SCHELDE})
     assert other.status_code == 404
+    per_worker = await leie_staff.get("/api/v1/services/worker-totals", params=query)
+    assert per_worker.json()["workers"] == [
+        {"worker_login": KATRIN.login, "services": 3, "hours": 7}
+    ]
 
 
 async def test_same_idempotency_key_registers_once(staff: httpx.AsyncClient) -> None:

@@ -30,6 +30,7 @@ from dc_services.schemas import (
     ServiceQuery,
     StatusCounts,
     TransitionIn,
+    WorkerTotals,
 )
 
 PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457)"}
@@ -160,6 +161,23 @@ async def count_services_by_status(
     """The counts behind the dashboard, scoped as the list is."""
     params = _scoped(request, caller, query)
     return await services.forward(request, "GET", "/services/status-counts", params=params)
+
+
+@router.get(
+    "/services/worker-totals",
+    response_model=WorkerTotals,
+    summary="How many services, and hours, each worker has in the list's selection",
+    responses={404: PROBLEM, 422: PROBLEM},
+)
+async def totals_by_worker(
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    query: Annotated[ServiceQuery, Query()],
+) -> Response:
+    """The view of the list by worker, scoped as the list is."""
+    params = _scoped(request, caller, query)
+    return await services.forward(request, "GET", "/services/worker-totals", params=params)
 
 
 @router.get(

@@ -30,6 +30,8 @@ from dc_services.schemas import (
     StatusCountOut,
     StatusCounts,
     TransitionIn,
+    WorkerTotalOut,
+    WorkerTotals,
 )
 from dc_services.service import Action, ServiceDesk
 from dc_services.settings import ServicesSettings
@@ -158,16 +160,27 @@ async def export_services(desk: Desk, query: Annotated[ServiceQuery, Query()]) -
 
 @router.get("/services/status-counts", response_model=StatusCounts)
 async def count_by_status(desk: Desk, query: Annotated[ServiceQuery, Query()]) -> StatusCounts:
-    counts = await desk.count_by_status(_selection(query))
+    counts = await desk.totals_by(_selection(query), "status")
     return StatusCounts(
         counts=[
             StatusCountOut(
-                status=ServiceStatus(count.status),
-                status_label=ServiceStatus(count.status).label,
+                status=ServiceStatus(int(count.key)),
+                status_label=ServiceStatus(int(count.key)).label,
                 services=count.services,
                 hours=count.hours,
             )
             for count in counts
+        ]
+    )
+
+
+@router.get("/services/worker-totals", response_model=WorkerTotals)
+async def totals_by_worker(desk: Desk, query: Annotated[ServiceQuery, Query()]) -> WorkerTotals:
+    totals = await desk.totals_by(_selection(query), "worker_login")
+    return WorkerTotals(
+        workers=[
+            WorkerTotalOut(worker_login=str(t.key), services=t.services, hours=t.hours)
+            for t in totals
         ]
     )
 

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, cast
 
 from sqlalchemy import delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -322,8 +323,9 @@ async def export_batches(
 
 
 @dataclass(frozen=True)
-class StatusCount:
-    status: int
+class Totals:
+    key: int | str
+    """The status, or the worker's login."""
     services: int
     hours: int
 
@@ -359,15 +361,21 @@ async def list_services(
     return Page(items=list(rows), total_services=totals[0], total_hours=totals[1])
 
 
-async def count_by_status(session: AsyncSession, selection: ServiceFilter) -> list[StatusCount]:
-    """How many services, and hours, of the selection stand at each status."""
+TOTALS_BY = {"status": Service.status, "worker_login": Service.worker_login}
+
+
+async def totals_by(
+    session: AsyncSession, selection: ServiceFilter, by: Literal["status", "worker_login"]
+) -> list[Totals]:
+    """How many services, and hours, of the selection there are per status or per worker."""
+    column = TOTALS_BY[by]
     rows = await session.execute(
-        select(Service.status, func.count(), func.coalesce(func.sum(Service.hours), 0))
+        select(column, func.count(), func.coalesce(func.sum(Service.hours), 0))
         .where(*selection.conditions())  # type: ignore[arg-type]
-        .group_by(Service.status)
-        .order_by(Service.status)
+        .group_by(column)
+        .order_by(column)
     )
-    return [StatusCount(status=row[0], services=row[1], hours=row[2]) for row in rows]
+    return [Totals(key=cast(int | str, row[0]), services=row[1], hours=row[2]) for row in rows]
 
 
 async def add_to_inbox(

@@ -158,6 +158,18 @@ class StatusCounts(BaseModel):
     counts: list[StatusCountOut]
 
 
+class WorkerTotalOut(BaseModel):
+    worker_login: str
+    services: int
+    hours: int
+
+
+class WorkerTotals(BaseModel):
+    """The selection's services and hours per worker (only the workers it has)."""
+
+    workers: list[WorkerTotalOut]
+
+
 class InboxItemOut(BaseModel):
     service_id: str
     kind: str

@@ -265,11 +265,11 @@ class ServiceDesk:
             async for rows in batches:
                 yield rows
 
-    async def count_by_status(
-        self, selection: repository.ServiceFilter
-    ) -> list[repository.StatusCount]:
+    async def totals_by(
+        self, selection: repository.ServiceFilter, by: Literal["status", "worker_login"]
+    ) -> list[repository.Totals]:
         async with self._db.sessions() as session:
-            return await repository.count_by_status(session, selection)
+            return await repository.totals_by(session, selection, by)
 
     async def inbox(
         self, company_id: str, *, branch_ids: tuple[str, ...] = (), limit: int

@@ -356,6 +356,33 @@ async def services_list(page: ThePage) -> Response:
     )
 
 
+@router.get("/services/by-worker")
+async def services_by_worker(page: ThePage) -> Response:
+    """The list's selection per worker, workers alphabetically, filtered on their name."""
+    query = list_query(page.request)
+    selection = {k: v for k, v in query.items() if k not in ("page", "page_size", "sort")}
+    totals, names = await asyncio.gather(
+        page.api.get("/services/worker-totals", {**selection, "company_id": page.company}),
+        names_of(page, page.company),
+    )
+    wanted = page.request.query_params.get("name", "").strip().casefold()
+    rows = [
+        {**t, "name": names.workers.get(t["worker_login"], "")}
+        for t in totals["workers"]
+        if wanted in names.workers.get(t["worker_login"], "").casefold()
+    ]
+    rows.sort(key=lambda r: (r["name"].casefold() or "\uffff", r["worker_login"]))
+    return page.render(
+        "by_worker.html",
+        query=query,
+        selection=selection,
+        name=page.request.query_params.get("name", ""),
+        rows=rows,
+        total_services=sum(r["services"] for r in rows),
+        total_hours=sum(r["hours"] for r in rows),
+    )
+
+
 @router.get("/services/new")
 async def new_service(page: ThePage) -> Response:
     return await _registration_form(page, {}, {})
