@@ -10,9 +10,20 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 
+from dc_services.history_load import HistoryService
 from dc_services.schemas import brussels_today
+
+#: A service settled in the previous system, as the history loader takes it.
+SETTLED = HistoryService(
+    company_id="0712345630",
+    worker_login="980100000001",
+    user_number="100000000001",
+    service_date=date(2019, 5, 6),
+    hours=3,
+    activity_type=1,
+)
 
 _next_day: defaultdict[tuple[str, str], itertools.count[int]] = defaultdict(
     lambda: itertools.count(1)

@@ -2,22 +2,16 @@
 list's order, also where many share an entry time."""
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from dc_common.db import Database
 from dc_services import repository
-from dc_services.history_load import HistoryService, load_services
+from dc_services.history_load import load_services
+from tests.support.services import SETTLED
 
-FIRST = HistoryService(
-    company_id="0712345630",
-    worker_login="980100000001",
-    user_number="100000000001",
-    service_date=date(2019, 5, 6),
-    hours=3,
-    activity_type=1,
-)
+FIRST = SETTLED
 
 
 @pytest.mark.parametrize("oldest_first", [False, True])

@@ -6,17 +6,11 @@ from datetime import UTC, date, datetime
 
 from dc_common.db import Database
 from dc_services import repository
-from dc_services.history_load import HistoryService, load_services
+from dc_services.history_load import load_services
 from dc_workflows.status import ServiceStatus
+from tests.support.services import SETTLED
 
-REIMBURSED = HistoryService(
-    company_id="0712345630",
-    worker_login="980100000001",
-    user_number="100000000001",
-    service_date=date(2019, 5, 6),
-    hours=3,
-    activity_type=1,
-)
+REIMBURSED = SETTLED
 CANCELLED = replace(REIMBURSED, service_date=date(2019, 5, 7), status=ServiceStatus.CANCELLED)
 
 

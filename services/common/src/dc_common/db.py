@@ -49,6 +49,10 @@ def is_postgres(engine: AsyncEngine) -> bool:
 _SCHEMA_LOCK = 0x6463_5F73_6368
 
 
+_SCHEMA_ATTEMPTS = 5
+_SQLITE_RACES = ("already exists", "duplicate column", "database is locked")
+
+
 async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:
     """Create missing tables, and add the columns a newer version of the models added to tables
     an earlier version created (additive changes only: new columns must be nullable or have a
@@ -56,9 +60,10 @@ async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:
 
     Several processes of a service start at once (its API and its worker): on PostgreSQL they
     take turns under an advisory lock; SQLite, which cannot lock before its checks, tries again
-    when another process created a table between the check and the creation.
+    when another process created a table between the check and the creation, or held the file
+    longer than the busy timeout.
     """
-    for attempt in range(3):
+    for attempt in range(_SCHEMA_ATTEMPTS):
         try:
             async with engine.begin() as connection:
                 if connection.dialect.name == "postgresql":
@@ -69,9 +74,9 @@ async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:
                 await connection.run_sync(_add_missing_columns, metadata)
             return
         except OperationalError as error:
-            if not ("already exists" in str(error) or "duplicate column" in str(error)):
+            if not any(reason in str(error) for reason in _SQLITE_RACES):
                 raise
-            if attempt == 2:
+            if attempt == _SCHEMA_ATTEMPTS - 1:
                 raise
 
 

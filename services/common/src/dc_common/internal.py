@@ -62,3 +62,24 @@ def require_internal_caller(
             "Not an internal caller",
             "internal APIs answer the gateway and the workers only",
         )
+
+
+class InternalApi:
+    """A client of another service's internal API: its HTTP client, with the shared secret and
+    the timeout of the kind of calls it makes (``timeout``, seconds, set by each client)."""
+
+    timeout: float = 10.0
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: SecretStr | None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = internal_http_client(
+            base_url, token=token, timeout=self.timeout, transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -13,35 +13,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import httpx
-from pydantic import BaseModel, SecretStr
 
-from dc_common.internal import internal_http_client
+from dc_common.internal import InternalApi
 from dc_common.problems import Problem
-
-
-class RightOut(BaseModel):
-    grant_id: int
-    company_id: str
-    branch_id: str | None
-
-
-class WorkerRoleOut(BaseModel):
-    login: str
-    company_id: str
-    branch_id: str | None
-
-
-class AccessOut(BaseModel):
-    """``POST /v1/people/access`` of the identity service; also ``/me``."""
-
-    national_number: str
-    name: str
-    operator: bool = False
-    legal_representative_of: list[str] = []
-    main_access_manager_of: list[str] = []
-    rights: list[RightOut] = []
-    workers: list[WorkerRoleOut] = []
-    user_numbers: list[str] = []
+from dc_identity.schemas import AccessOut
 
 
 @dataclass(frozen=True)
@@ -92,7 +67,16 @@ class Caller:
     @classmethod
     def unknown(cls, national_number: str, name: str | None) -> Caller:
         """Authenticated, but not known to the platform: no role anywhere."""
-        access = AccessOut(national_number=national_number, name=name or national_number)
+        access = AccessOut(
+            national_number=national_number,
+            name=name or national_number,
+            operator=False,
+            legal_representative_of=[],
+            main_access_manager_of=[],
+            rights=[],
+            workers=[],
+            user_numbers=[],
+        )
         return cls(national_number=national_number, name=access.name, access=access)
 
     def knows_company(self, company_id: str) -> bool:
@@ -114,20 +98,13 @@ class Caller:
         )
 
 
-class IdentityDirectory:
+class IdentityDirectory(InternalApi):
     """The caller lookup: who a person is for the platform, asked of identity at every request.
 
     The national number goes in the body of ``POST /v1/people/access``, never in the URL (which
     uvicorn, httpx and any proxy write to their logs)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: SecretStr | None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._http = internal_http_client(base_url, token=token, timeout=10, transport=transport)
+    timeout = 10.0
 
     async def caller(self, national_number: str, name: str | None) -> Caller:
         try:
@@ -141,9 +118,6 @@ class IdentityDirectory:
         if response.status_code != 200:
             raise Problem(503, "Identity service unavailable", f"answered {response.status_code}")
         return Caller.from_access(AccessOut.model_validate(response.json()))
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
 
 _resolved: ContextVar[tuple[str, Caller] | None] = ContextVar("dc_resolved_caller", default=None)

@@ -5,10 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from dc_gateway.access import AccessOut, Caller
+from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as
 from dc_gateway.policy import Rule, may_see, not_found, requires
 from dc_gateway.upstream import Upstream
+from dc_identity.schemas import AccessOut
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 

@@ -81,23 +81,6 @@ async def register_service(
     return await services.forward(request, "POST", "/services", json=_json(body), headers=actor)
 
 
-@router.get(
-    "/services",
-    response_model=ServicePage,
-    summary="Services, newest first, 50 a page, with the totals of the selection",
-)
-async def list_services(
-    request: Request,
-    services: Services,
-    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-    query: Annotated[ServiceQuery, Query()],
-) -> Response:
-    """Only what the caller may see: a staff member their company (or branches), a worker their
-    own services, a user their household's, an operator everything."""
-    params = _scoped(request, caller, query)
-    return await services.forward(request, "GET", "/services", params=params)
-
-
 def _scoped(request: Request, caller: Caller, query: ServiceQuery) -> dict[str, Any]:
     return scoped(dict(request.query_params.items()), caller, query)
 
@@ -123,61 +106,65 @@ def _scope(caller: Caller, company_id: str | None, branches: list[str]) -> dict[
     return {"company_id": company_id, "branch_id": branch_filter(scope, branches)}
 
 
-@router.get(
+def _selection_route(
+    path: str, name: str, summary: str, doc: str, *, model: Any = None, stream: bool = False
+) -> None:
+    """``GET`` of a view of the list's selection (``ServiceQuery``), scoped to what the caller
+    may see: a staff member their company (or branches), a worker their own services, a user
+    their household's, an operator everything."""
+
+    async def view(
+        request: Request,
+        services: Services,
+        caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+        query: Annotated[ServiceQuery, Query()],
+    ) -> Response:
+        params = _scoped(request, caller, query)
+        if stream:
+            return await services.stream(path, params=params)
+        return await services.forward(request, "GET", path, params=params)
+
+    view.__doc__ = doc
+    extra: dict[str, Any] = (
+        {"response_class": StreamingResponse, "responses": {200: CSV, 404: PROBLEM, 422: PROBLEM}}
+        if stream
+        else {"response_model": model, "responses": {404: PROBLEM, 422: PROBLEM}}
+    )
+    router.get(path, summary=summary, name=name, **extra)(view)
+
+
+CSV = {"content": {"text/csv": {}}, "description": "One line per service"}
+_selection_route(
+    "/services",
+    "list_services",
+    "Services, newest first, 50 a page, with the totals of the selection",
+    "Only what the caller may see; ``sort=oldest`` for oldest first.",
+    model=ServicePage,
+)
+_selection_route(
     "/services/export.csv",
-    response_class=StreamingResponse,
-    summary="The list's whole selection as CSV for Belgian Excel (;, UTF-8 with BOM), streamed",
-    responses={
-        200: {"content": {"text/csv": {}}, "description": "One line per service"},
-        404: PROBLEM,
-        422: PROBLEM,
-    },
+    "export_services",
+    "The list's whole selection as CSV for Belgian Excel (;, UTF-8 with BOM), streamed",
+    "The same selection and order as ``GET /services``, without pages: entry and service "
+    "date, company, branch, worker, user, activity, hours, status code and label, and the "
+    "split payment (vouchers needed, allocated, submitted for reimbursement, reimbursed, still "
+    "missing). Cells a spreadsheet would run as a formula are written as text.",
+    stream=True,
 )
-async def export_services(
-    request: Request,
-    services: Services,
-    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-    query: Annotated[ServiceQuery, Query()],
-) -> Response:
-    """The same selection and order as ``GET /services``, without pages: entry and service
-    date, company, branch, worker, user, activity, hours, status code and label, and the split
-    payment (vouchers needed, allocated, submitted for reimbursement, reimbursed, still missing).
-    Cells a spreadsheet would run as a formula are written as text."""
-    return await services.stream("/services/export.csv", params=_scoped(request, caller, query))
-
-
-@router.get(
+_selection_route(
     "/services/status-counts",
-    response_model=StatusCounts,
-    summary="How many services, and hours, stand at each status (the list's selection)",
-    responses={404: PROBLEM, 422: PROBLEM},
+    "count_services_by_status",
+    "How many services, and hours, stand at each status (the list's selection)",
+    "The counts behind the dashboard, scoped as the list is.",
+    model=StatusCounts,
 )
-async def count_services_by_status(
-    request: Request,
-    services: Services,
-    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-    query: Annotated[ServiceQuery, Query()],
-) -> Response:
-    """The counts behind the dashboard, scoped as the list is."""
-    params = _scoped(request, caller, query)
-    return await services.forward(request, "GET", "/services/status-counts", params=params)
-
-
-@router.get(
+_selection_route(
     "/services/worker-totals",
-    response_model=WorkerTotals,
-    summary="How many services, and hours, each worker has in the list's selection",
-    responses={404: PROBLEM, 422: PROBLEM},
+    "totals_by_worker",
+    "How many services, and hours, each worker has in the list's selection",
+    "The view of the list by worker, scoped as the list is.",
+    model=WorkerTotals,
 )
-async def totals_by_worker(
-    request: Request,
-    services: Services,
-    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-    query: Annotated[ServiceQuery, Query()],
-) -> Response:
-    """The view of the list by worker, scoped as the list is."""
-    params = _scoped(request, caller, query)
-    return await services.forward(request, "GET", "/services/worker-totals", params=params)
 
 
 @router.get(

@@ -7,10 +7,10 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 
 from dc_common.actors import Actor
-from dc_common.internal import internal_http_client
+from dc_common.internal import InternalApi
 from dc_workflows.contracts.imports import ImportedWorker
 
 
@@ -48,15 +48,8 @@ class IdentityRefused(Exception):
         self.detail = detail
 
 
-class IdentityClient:
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: SecretStr | None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._http = internal_http_client(base_url, token=token, timeout=60, transport=transport)
+class IdentityClient(InternalApi):
+    timeout = 60.0
 
     async def company_workers(self, company_id: str) -> list[WorkerContract]:
         """The company's workers with their contracts; empty for an unknown company."""
@@ -90,9 +83,6 @@ class IdentityClient:
             return await self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:
             raise IdentityUnavailable(str(error)) from error
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
 
 def _acting(actor: Actor) -> dict[str, str]:

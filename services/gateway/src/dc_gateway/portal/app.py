@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from dc_gateway.portal import pages, session
+from dc_gateway.portal import pages, session, words
 from dc_gateway.portal.api import ApiRefused
 from dc_gateway.portal.oidc import OidcClient
 from dc_gateway.portal.security import SecurityHeaders
@@ -47,12 +47,10 @@ def mount_portal(app: FastAPI, settings: GatewaySettings) -> None:
 
     @app.exception_handler(session.CsrfRefused)
     async def csrf_refused(request: Request, _: session.CsrfRefused) -> Response:
-        message = "This form has expired. Go back, reload the page and try again."
-        return pages.render(request, "refused.html", status=403, message=message)
+        return pages.render(request, "message.html", status=403, notice=words.FORM_EXPIRED)
 
     @app.exception_handler(ApiRefused)
     async def api_refused(request: Request, error: ApiRefused) -> Response:
         if error.status == 404:
-            return pages.render(request, "not_found.html", status=404)
-        message = "You may not do this here."
-        return pages.render(request, "refused.html", status=error.status, message=message)
+            return pages.render(request, "message.html", status=404, notice=words.NOT_FOUND)
+        return pages.render(request, "message.html", status=error.status, notice=words.NOT_ALLOWED)

@@ -57,27 +57,16 @@ def environment(language: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     formats = i18n.Formats(language)
-    env.filters.update(
-        date=formats.date,
-        datetime=formats.date_time,
-        number=formats.number,
-        euros=formats.euros,
-        time_left=formats.time_left,
-        query_string=query_string,
-    )
-    env.globals.update(
-        STATUS_NAMES=words.STATUS_NAMES,
-        ACTIVITY_NAMES=words.ACTIVITY_NAMES,
-        INBOX_KINDS=words.INBOX_KINDS,
-        DONE=words.DONE,
-        ROLE_NAMES=words.ROLE_NAMES,
-        IMPORT_STATUS=words.IMPORT_STATUS,
-        IMPORT_KINDS=words.IMPORT_KINDS,
-        ROW_OUTCOMES=words.ROW_OUTCOMES,
-        FIELD_HELP=words.FIELD_HELP,
-        LANGUAGES=i18n.LANGUAGE_NAMES,
-        language=language,
-    )
+    env.filters |= {
+        "date": formats.date,
+        "datetime": formats.date_time,
+        "number": formats.number,
+        "euros": formats.euros,
+        "time_left": formats.time_left,
+        "query_string": query_string,
+    }
+    env.globals |= {"words": words, "LANGUAGES": i18n.LANGUAGE_NAMES, "language": language}
+    env.globals["m"] = env.get_template("macros.html").module  # the pieces every page uses
     return env
 
 
@@ -165,12 +154,12 @@ async def login(request: Request, next: str = "/") -> Response:
 async def login_callback(request: Request, code: str = "", state: str = "") -> Response:
     pending = session.finish_login(request, state)
     if pending is None or not code:
-        return render(request, "login_failed.html", status=400)
+        return render(request, "message.html", status=400, notice=words.LOGIN_FAILED)
     attempt, back_to = pending
     try:
         tokens = await _oidc(request).exchange(code, attempt)
     except LoginFailed:
-        return render(request, "login_failed.html", status=400)
+        return render(request, "message.html", status=400, notice=words.LOGIN_FAILED)
     session.begin_session(request, token=tokens.access_token, expires_in=tokens.expires_in, name="")
     api = PortalApi(request, tokens.access_token)
     try:
@@ -208,7 +197,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/logged-out")
 async def logged_out(request: Request) -> Response:
-    return render(request, "logged_out.html")
+    return render(request, "message.html", notice=words.LOGGED_OUT)
 
 
 @router.post("/language")
@@ -349,7 +338,7 @@ async def services_list(page: ThePage) -> Response:
         query=query,
         listing=listing,
         errors=errors,
-        page_sizes=PAGE_SIZES,
+        page_sizes=[(size, size) for size in PAGE_SIZES],
         pages=max(1, -(-listing["total_services"] // query["page_size"])),
         back_to=str(page.request.url.path)
         + (f"?{page.request.url.query}" if page.request.url.query else ""),
@@ -510,7 +499,7 @@ async def modify_service(service_id: str, page: ThePage) -> Response:
 async def service_action(service_id: str, action: str, page: ThePage) -> Response:
     form = await session.checked_form(page.request)
     if action not in ACTIONS:
-        return page.render("not_found.html", status=404)
+        return page.render("message.html", status=404, notice=words.NOT_FOUND)
     reason = form.get("reason", "").strip()
     body: dict[str, Any] | None = {"reason": reason} if reason or action == "contest" else None
     back_to = session.safe_path(form.get("back"))
@@ -609,7 +598,7 @@ async def wallet_page(page: ThePage) -> Response:
     and an order form (its reference made with the form, so sending it twice orders once)."""
     user_number = _household(page)
     if user_number is None:
-        return page.render("not_found.html", status=404)
+        return page.render("message.html", status=404, notice=words.NOT_FOUND)
     wallet = await page.api.get(f"/users/{user_number}/wallet")
     return page.render(
         "wallet.html", wallet=wallet, reference=f"portal-{secrets.token_hex(8)}", errors={}
@@ -621,7 +610,7 @@ async def order_vouchers(page: ThePage) -> Response:
     form = await session.checked_form(page.request)
     user_number = _household(page)
     if user_number is None:
-        return page.render("not_found.html", status=404)
+        return page.render("message.html", status=404, notice=words.NOT_FOUND)
     body = {"reference": form.get("reference", ""), "quantity": form.get("quantity", "")}
     try:
         answer = await page.api.post(f"/users/{user_number}/voucher-orders", body)

@@ -1,6 +1,8 @@
 """The programme's words for codes: status names as the product brief writes them, activity
 types. Marked for extraction (``N_``) and translated when a page is rendered."""
 
+from dataclasses import dataclass
+
 
 def N_(message: str) -> str:
     return message
@@ -42,11 +44,34 @@ INBOX_KINDS: dict[str, str] = {
     "reminder": N_("Validates automatically within a day"),
 }
 
-#: Messages the code passes to a page.
-MESSAGES = (
-    N_("This form has expired. Go back, reload the page and try again."),
-    N_("You may not do this here."),
+
+@dataclass(frozen=True)
+class Notice:
+    """A page that only says something: a heading, a sentence, and a way on (address, text)."""
+
+    heading: str
+    text: str
+    link: tuple[str, str]
+
+
+TO_START = ("/", N_("To the start page"))
+LOG_IN_AGAIN = ("/login", N_("Log in again"))
+LOGIN_FAILED = Notice(
+    N_("Login failed"), N_("The login took too long or was started elsewhere."), LOG_IN_AGAIN
 )
+LOGGED_OUT = Notice(
+    N_("You are logged out"), N_("Your session on this device has ended."), LOG_IN_AGAIN
+)
+NOT_FOUND = Notice(
+    N_("Not found"), N_("This page does not exist, or it is not yours to see."), TO_START
+)
+FORM_EXPIRED = Notice(
+    N_("Not allowed"),
+    N_("This form has expired. Go back, reload the page and try again."),
+    TO_START,
+)
+NOT_ALLOWED = Notice(N_("Not allowed"), N_("You may not do this here."), TO_START)
+
 
 #: Who acted, by the kind of party (a service's history).
 ROLE_NAMES: dict[str, str] = {
@@ -81,21 +106,17 @@ DONE: dict[str, str] = {
     "validate-selection": N_("%(done)s of the %(selected)s selected services validated."),
 }
 
-IMPORT_STATUS: dict[str, str] = {
+#: The words of the imports: their status, what a file holds, what became of a row.
+IMPORT_WORDS: dict[str, str] = {
     "queued": N_("waiting to start"),
     "running": N_("in progress"),
     "done": N_("done"),
     "failed": N_("stopped"),
-}
-
-IMPORT_KINDS: dict[str, str] = {
     "services": N_("Services"),
     "workers": N_("Workers"),
-}
-
-ROW_OUTCOMES: dict[str, str] = {
     "accepted": N_("accepted"),
     "registered": N_("registered"),
     "duplicate": N_("duplicate"),
     "rejected": N_("rejected"),
 }
+IMPORT_KINDS = ("services", "workers")
