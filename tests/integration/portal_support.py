@@ -48,6 +48,17 @@ async def browsing(
         await context.close()
 
 
+@asynccontextmanager
+async def signed_in(
+    browser: Browser, gateway_url: str, person: DemoPerson, path: str = "/", **options: Any
+) -> AsyncIterator[Page]:
+    """A page of a fresh browser, logged in as this person, opened at ``path``."""
+    async with browsing(browser, **options) as context:
+        page = await context.new_page()
+        await log_in(page, gateway_url, person, path)
+        yield page
+
+
 async def log_in(page: Page, gateway_url: str, person: DemoPerson, path: str = "/") -> None:
     """Open the portal, pass the identity provider's page as this person, come back logged in."""
     await page.goto(f"{gateway_url}{path}")

@@ -288,6 +288,14 @@ def _request_path(suffix: str = "") -> Callable[[Fixtures, str], Awaitable[str]]
     return build
 
 
+#: The views of the list's selection: the same scoping, the same answers.
+LIST_VIEWS = (
+    "/api/v1/services",
+    "/api/v1/services/export.csv",
+    "/api/v1/services/status-counts",
+    "/api/v1/services/worker-totals",
+)
+
 S = f"/api/v1/companies/{SCHELDE}"
 MATRIX: tuple[Call, ...] = (
     Call("GET", "/healthz", dict.fromkeys(CALLERS, 200)),
@@ -345,57 +353,21 @@ MATRIX: tuple[Call, ...] = (
             user=404,
         ),
     ),
-    Call(
-        "GET",
-        "/api/v1/services",
-        _expect(
-            200,
-            worker=403,
-            main_access_manager=403,
-            legal_representative=403,
-            other_company_staff=404,
-            user=404,
-        ),
-        query={"company_id": SCHELDE},
-    ),
-    Call(
-        "GET",
-        "/api/v1/services/export.csv",
-        _expect(
-            200,
-            worker=403,
-            main_access_manager=403,
-            legal_representative=403,
-            other_company_staff=404,
-            user=404,
-        ),
-        query={"company_id": SCHELDE},
-    ),
-    Call(
-        "GET",
-        "/api/v1/services/worker-totals",
-        _expect(
-            200,
-            worker=403,
-            main_access_manager=403,
-            legal_representative=403,
-            other_company_staff=404,
-            user=404,
-        ),
-        query={"company_id": SCHELDE},
-    ),
-    Call(
-        "GET",
-        "/api/v1/services/status-counts",
-        _expect(
-            200,
-            worker=403,
-            main_access_manager=403,
-            legal_representative=403,
-            other_company_staff=404,
-            user=404,
-        ),
-        query={"company_id": SCHELDE},
+    *(
+        Call(
+            "GET",
+            path,
+            _expect(
+                200,
+                worker=403,
+                main_access_manager=403,
+                legal_representative=403,
+                other_company_staff=404,
+                user=404,
+            ),
+            query={"company_id": SCHELDE},
+        )
+        for path in LIST_VIEWS
     ),
     Call(
         "POST",

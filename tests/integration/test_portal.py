@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 from dc_gateway.portal import i18n
 from dc_identity.demo import DEMO, SCHELDE_GENT_STAFF, SCHELDE_STAFF, USER_HOLDERS
 from tests.integration.imports_support import SERVICES_HEADER, csv_bytes
-from tests.integration.portal_support import browsing, chromium, log_in, look_at
+from tests.integration.portal_support import browsing, chromium, look_at, signed_in
 from tests.support.platform import Platform
 from tests.support.services import fresh_service_date
 from tests.support.waiting import eventually
@@ -70,9 +70,7 @@ async def test_staff_log_in_and_validate_a_service_from_the_dashboard(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:
     service = await register(staff)
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF)
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF) as page:
         await expect(page.get_by_role("heading", level=1)).to_have_text("Wat vandaag op u wacht")
         await assert_accessible(page, "dashboard")
 
@@ -94,9 +92,7 @@ async def test_staff_register_a_service_and_a_duplicate_names_the_first(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:
     day = fresh_service_date(SOFIE.login, AN.user_number)
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services/new")
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, "/services/new") as page:
 
         async def fill(user_number: str) -> None:
             await page.get_by_label("Werknemer (login van 12 cijfers)").fill(SOFIE.login)
@@ -130,9 +126,9 @@ async def test_services_by_worker_lead_to_the_list_of_one_worker(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:
     await register(staff, worker=MARIE)
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services?status=1")
+    async with signed_in(
+        browser, platform.gateway_url, SCHELDE_STAFF, "/services?status=1"
+    ) as page:
         await page.get_by_role("link", name="Per werknemer").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Prestaties per werknemer")
         await assert_accessible(page, "by-worker")
@@ -151,9 +147,9 @@ async def test_staff_validate_a_selection_from_the_list(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:
     services = [await register(staff) for _ in range(2)]
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services?status=1&page_size=200")
+    async with signed_in(
+        browser, platform.gateway_url, SCHELDE_STAFF, "/services?status=1&page_size=200"
+    ) as page:
         for service in services:
             await page.locator(f'input[name="service"][value="{service["id"]}"]').check()
         await page.get_by_role("button", name="Geselecteerde prestaties valideren").click()
@@ -166,9 +162,9 @@ async def test_the_list_exports_to_a_csv_with_the_page_totals(
 ) -> None:
     for hours in (1, 4):
         await register(staff, hours=hours)
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services?status=1&sort=oldest")
+    async with signed_in(
+        browser, platform.gateway_url, SCHELDE_STAFF, "/services?status=1&sort=oldest"
+    ) as page:
         totals = await page.locator(".totals").inner_text()
         services, hours = (int(n.replace(".", "")) for n in re.findall(r"[\d.]+", totals))
         async with page.expect_download() as started:
@@ -194,9 +190,7 @@ async def test_a_service_from_validation_to_payment_through_the_browser_alone(
     service = await register(staff, user_number=CLAIRE.user_number)
     path = f"/services/{service['id']}"
     await act_as_staff(platform, browser, path, "Valideren", "De prestatie is gevalideerd.")
-    async with browsing(browser, phone=True) as context:
-        household = await context.new_page()
-        await log_in(household, platform.gateway_url, CLAIRE_HOLDER)
+    async with signed_in(browser, platform.gateway_url, CLAIRE_HOLDER, phone=True) as household:
         await expect(household.get_by_role("heading", level=1)).to_have_text(
             "Prestaties die op uw bevestiging wachten"
         )
@@ -239,9 +233,7 @@ async def test_a_service_from_validation_to_payment_through_the_browser_alone(
 async def act_as_staff(
     platform: Platform, browser: Browser, path: str, button: str, done: str
 ) -> None:
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF, path)
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, path) as page:
         await page.get_by_role("button", name=button, exact=True).click()
         await expect(page.get_by_role("status")).to_have_text(done)
 
@@ -250,9 +242,9 @@ async def correct_in_the_portal(
     platform: Platform, browser: Browser, service_id: str, *, hours: str
 ) -> None:
     """Staff open the contested service and correct its hours, saying why."""
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF, f"/services/{service_id}")
+    async with signed_in(
+        browser, platform.gateway_url, SCHELDE_STAFF, f"/services/{service_id}"
+    ) as page:
         await expect(page.locator(".facts")).to_contain_text("Betwist")
         await page.get_by_label("Uren").fill(hours)
         await page.get_by_label("Waarom (de gebruiker ziet het)").fill("2 uren, zoals gemeld")
@@ -267,9 +259,9 @@ async def test_a_correction_the_api_refuses_is_explained_next_to_its_field(
 ) -> None:
     service = await register(staff)
     future = (date.today() + timedelta(days=30)).isoformat()
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF, f"/services/{service['id']}")
+    async with signed_in(
+        browser, platform.gateway_url, SCHELDE_STAFF, f"/services/{service['id']}"
+    ) as page:
         await page.get_by_label("Prestatiedatum").fill(future)
         await page.get_by_role("button", name="Correctie bewaren").click()
         field = page.get_by_label("Prestatiedatum")
@@ -291,9 +283,7 @@ async def test_an_import_uploaded_in_the_portal_is_watched_until_done(
     ]
     upload = tmp_path / "prestaties-maart.csv"
     await asyncio.to_thread(upload.write_bytes, csv_bytes(SERVICES_HEADER, rows))
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/imports")
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, "/imports") as page:
         await assert_accessible(page, "imports")
         await page.get_by_label("CSV- of Excel-bestand").set_input_files(upload)
         await page.get_by_role("button", name="Opladen").click()
@@ -317,9 +307,7 @@ async def test_staff_of_gent_cannot_reach_a_service_of_antwerpen(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:
     antwerpen = await register(staff, worker=MARIE)
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_GENT_STAFF)
+    async with signed_in(browser, platform.gateway_url, SCHELDE_GENT_STAFF) as page:
         response = await page.goto(f"{platform.gateway_url}/services/{antwerpen['id']}")
         assert response is not None and response.status == 404
         await expect(page.get_by_role("heading", level=1)).to_have_text("Niet gevonden")
@@ -331,12 +319,10 @@ async def test_a_form_posted_without_its_csrf_token_is_refused(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:
     service = await register(staff)
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF)
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF) as page:
         url = f"{platform.gateway_url}/services/{service['id']}/validate"
-        without = await context.request.post(url, form={"back": "/"}, max_redirects=0)
-        forged = await context.request.post(url, form={"csrf_token": "guess"}, max_redirects=0)
+        without = await page.context.request.post(url, form={"back": "/"}, max_redirects=0)
+        forged = await page.context.request.post(url, form={"csrf_token": "guess"}, max_redirects=0)
         assert (without.status, forged.status) == (403, 403)
     assert await status_of(staff, service["id"]) == 1
 
@@ -346,9 +332,7 @@ async def test_the_language_switch_turns_every_text_of_the_page_to_french(
 ) -> None:
     french = i18n.translations("fr")
     dutch = i18n.translations("nl")
-    async with browsing(browser) as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF, "/services")
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, "/services") as page:
         await page.get_by_label("Taal").select_option("fr")
         await expect(page.get_by_role("heading", level=1)).to_have_text("Prestations")
         await expect(page.locator("html")).to_have_attribute("lang", "fr")
@@ -365,9 +349,7 @@ async def test_the_language_switch_turns_every_text_of_the_page_to_french(
 
 
 async def test_logging_out_ends_the_session(platform: Platform, browser: Browser) -> None:
-    async with browsing(browser, language="en-GB") as context:
-        page = await context.new_page()
-        await log_in(page, platform.gateway_url, SCHELDE_STAFF)
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, language="en-GB") as page:
         await expect(page.get_by_role("heading", level=1)).to_have_text("What needs you today")
         await page.get_by_role("button", name="Log out").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("You are logged out")

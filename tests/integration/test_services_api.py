@@ -69,6 +69,32 @@ async def register(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any
     return body
 
 
+async def katrin_on(
+    client: httpx.AsyncClient, day: date, hours: tuple[int, ...], **more: Any
+) -> list[dict[str, Any]]:
+    """Services of Katrin (Leie) on one day, one per number of hours, in that order."""
+    return [
+        await register(
+            client,
+            company_id=LEIE,
+            worker_login=KATRIN.login,
+            service_date=day.isoformat(),
+            hours=h,
+            **more,
+        )
+        for h in hours
+    ]
+
+
+def on_day(day: date) -> dict[str, str]:
+    """The selection of Leie's services of one service date."""
+    return {
+        "company_id": LEIE,
+        "service_date_from": day.isoformat(),
+        "service_date_to": day.isoformat(),
+    }
+
+
 def statuses(service: dict[str, Any]) -> list[int]:
     return [entry["status"] for entry in service["history"]]
 
@@ -316,21 +342,10 @@ async def test_list_sorts_oldest_first_and_filters_on_activity_and_entry_date(
     leie_staff: httpx.AsyncClient,
 ) -> None:
     day = date(2020, 5, 6)
-    ids = [
-        (
-            await register(
-                leie_staff,
-                company_id=LEIE,
-                worker_login=KATRIN.login,
-                service_date=day.isoformat(),
-                hours=hours,
-                activity_type=activity,
-            )
-        )["id"]
-        for hours, activity in ((1, 1), (2, 3), (3, 1))
-    ]
-    when = day.isoformat()
-    query = {"company_id": LEIE, "service_date_from": when, "service_date_to": when}
+    first, third = await katrin_on(leie_staff, day, (1, 3))
+    [second] = await katrin_on(leie_staff, day, (2,), activity_type=3)
+    ids = [first["id"], third["id"], second["id"]]
+    query = on_day(day)
 
     async def listed(**more: str) -> list[str]:
         response = await leie_staff.get("/api/v1/services", params={**query, **more})
@@ -339,7 +354,7 @@ async def test_list_sorts_oldest_first_and_filters_on_activity_and_entry_date(
 
     assert await listed() == ids[::-1]
     assert await listed(sort="oldest") == ids
-    assert await listed(activity_type="1", sort="oldest") == [ids[0], ids[2]]
+    assert await listed(activity_type="1", sort="oldest") == [ids[0], ids[1]]
     today = brussels_today()
     assert (
         await listed(registered_from=today.isoformat(), registered_to=today.isoformat())
@@ -354,21 +369,8 @@ async def test_list_sorts_oldest_first_and_filters_on_activity_and_entry_date(
 async def test_the_export_is_the_whole_selection_as_belgian_excel_reads_it(
     leie_staff: httpx.AsyncClient,
 ) -> None:
-    day = date(2020, 7, 8)
-    ids = [
-        (
-            await register(
-                leie_staff,
-                company_id=LEIE,
-                worker_login=KATRIN.login,
-                service_date=day.isoformat(),
-                hours=hours,
-            )
-        )["id"]
-        for hours in (2, 5, 1)
-    ]
-    when = day.isoformat()
-    query = {"company_id": LEIE, "service_date_from": when, "service_date_to": when}
+    ids = [s["id"] for s in await katrin_on(leie_staff, date(2020, 7, 8), (2, 5, 1))]
+    query = on_day(date(2020, 7, 8))
     response = await leie_staff.get("/api/v1/services/export.csv", params=query)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
@@ -392,21 +394,10 @@ async def test_the_export_is_the_whole_selection_as_belgian_excel_reads_it(
 async def test_counts_by_status_add_up_to_the_list_of_the_selection(
     leie_staff: httpx.AsyncClient,
 ) -> None:
-    day = date(2020, 3, 4)
-    services = [
-        await register(
-            leie_staff,
-            company_id=LEIE,
-            worker_login=KATRIN.login,
-            service_date=day.isoformat(),
-            hours=hours,
-        )
-        for hours in (1, 2, 4)
-    ]
+    services = await katrin_on(leie_staff, date(2020, 3, 4), (1, 2, 4))
     await leie_staff.post(f"/api/v1/services/{services[0]['id']}/validate")
     await leie_staff.post(f"/api/v1/services/{services[1]['id']}/cancel")
-    when = day.isoformat()
-    query = {"company_id": LEIE, "service_date_from": when, "service_date_to": when}
+    query = on_day(date(2020, 3, 4))
 
     async def counts() -> list[dict[str, Any]]:
         response = await leie_staff.get("/api/v1/services/status-counts", params=query)
