@@ -357,6 +357,20 @@ async def test_logging_out_ends_the_session(platform: Platform, browser: Browser
         assert page.url.startswith(platform.identity_url), "a login again, not the list"
 
 
+async def test_a_printed_list_shows_the_services_and_their_totals_only(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    await register(staff)
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, "/services") as page:
+        await page.emulate_media(media="print")
+        for chrome in ("header.top", ".filters", ".bulk", ".pager"):
+            await expect(page.locator(chrome)).to_be_hidden()
+        await expect(page.locator(".totals")).to_be_visible()
+        await expect(page.locator("table.services tbody tr").first).to_be_visible()
+        pdf = await page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
+
+
 async def test_the_api_documentation_renders_without_internet(
     platform: Platform, browser: Browser
 ) -> None:
