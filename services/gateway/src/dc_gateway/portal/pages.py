@@ -85,12 +85,11 @@ def language_of(request: Request) -> str:
 
 @dataclass
 class Page:
-    """One page being made: who asks, in which language, and the API on their behalf."""
+    """One page being made: who asks, and the API on their behalf."""
 
     request: Request
     person: session.SignedIn
     api: PortalApi
-    language: str
 
     @property
     def company(self) -> str | None:
@@ -124,7 +123,7 @@ async def page(request: Request) -> AsyncIterator[Page]:
     person = session.require_sign_in(request)
     api = PortalApi(request, person.token)
     try:
-        yield Page(request=request, person=person, api=api, language=language_of(request))
+        yield Page(request=request, person=person, api=api)
     finally:
         await api.aclose()
 
@@ -160,7 +159,7 @@ async def login_callback(request: Request, code: str = "", state: str = "") -> R
         tokens = await _oidc(request).exchange(code, attempt)
     except LoginFailed:
         return render(request, "message.html", status=400, notice=words.LOGIN_FAILED)
-    session.begin_session(request, token=tokens.access_token, expires_in=tokens.expires_in, name="")
+    session.begin_session(request, token=tokens.access_token, expires_in=tokens.expires_in)
     api = PortalApi(request, tokens.access_token)
     try:
         me = await api.get("/me")
@@ -188,10 +187,7 @@ async def login_callback(request: Request, code: str = "", state: str = "") -> R
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     await session.checked_form(request)
-    language = request.session.get("language")
-    request.session.clear()
-    if language:
-        request.session["language"] = language
+    session.end_session(request)
     return see_other("/logged-out")
 
 

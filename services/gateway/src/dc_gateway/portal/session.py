@@ -83,18 +83,20 @@ def finish_login(request: Request, state: str) -> tuple[LoginAttempt, str] | Non
     return LoginAttempt(state=pending["state"], verifier=pending["verifier"]), pending["back_to"]
 
 
-def begin_session(request: Request, *, token: str, expires_in: int, name: str) -> None:
-    """A new session for the person (a fresh CSRF token: nothing of before carries over)."""
+def end_session(request: Request) -> None:
+    """Forget everything of the session but the language chosen on this browser."""
     language = request.session.get("language")
     request.session.clear()
-    request.session.update(
-        token=token,
-        expires_at=time.time() + expires_in,
-        name=name,
-        csrf=secrets.token_urlsafe(32),
-    )
     if language:
         request.session["language"] = language
+
+
+def begin_session(request: Request, *, token: str, expires_in: int) -> None:
+    """A new session for the person (a fresh CSRF token: nothing of before carries over)."""
+    end_session(request)
+    request.session.update(
+        token=token, expires_at=time.time() + expires_in, csrf=secrets.token_urlsafe(32)
+    )
 
 
 def csrf_token(request: Request) -> str:
