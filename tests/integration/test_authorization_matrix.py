@@ -443,6 +443,12 @@ MATRIX: tuple[Call, ...] = (
         target=_request_path(),
     ),
     Call(
+        "GET",
+        "/api/v1/reimbursement-requests/{request_id}/statement.pdf",
+        _expect(404, company_staff=200, operator=200),
+        target=_request_path("/statement.pdf"),
+    ),
+    Call(
         "POST",
         "/api/v1/reimbursement-requests/{request_id}/payout",
         _expect(403, operator=202),

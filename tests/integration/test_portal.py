@@ -1,6 +1,7 @@
 """The portal in a real browser, as its people use it: staff of a company, a household."""
 
 import asyncio
+import io
 import re
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pypdf
 import pytest
 from playwright.async_api import Browser, Page, expect
 
@@ -252,6 +254,66 @@ async def correct_in_the_portal(
         await expect(page.get_by_role("status")).to_contain_text("De prestatie is gewijzigd")
         await expect(page.locator(".facts")).to_contain_text("Gewijzigd")
         await assert_accessible(page, "service-modified")
+
+
+async def allocated_service(platform: Platform, staff: httpx.AsyncClient) -> dict[str, Any]:
+    """A service of Claire's household, agreed and paid with vouchers from her wallet (she
+    orders some when it holds too few)."""
+    service = await register(staff, user_number=CLAIRE.user_number)
+    async with platform.as_person(CLAIRE_HOLDER.national_number) as household:
+        assert (await staff.post(f"/api/v1/services/{service['id']}/validate")).is_success
+        assert (await household.post(f"/api/v1/services/{service['id']}/confirm")).is_success
+        wallet = (await household.get(f"/api/v1/users/{CLAIRE.user_number}/wallet")).json()
+        if wallet["balance"]["vouchers"] < service["hours"]:
+            order = {"reference": f"test-{service['id'][:8]}", "quantity": 10}
+            path = f"/api/v1/users/{CLAIRE.user_number}/voucher-orders"
+            assert (await household.post(path, json=order)).is_success
+
+    async def paid() -> bool:
+        return await status_of(staff, service["id"]) == 12
+
+    await eventually(paid)
+    return service
+
+
+async def test_staff_ask_reimbursement_and_download_the_statement(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    service = await allocated_service(platform, staff)
+    reference = f"NOV {service['id'][:8]}"
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, "/collections") as page:
+        await assert_accessible(page, "collections")
+        await page.get_by_role("link", name="Terugbetaling aanvragen").click()
+        await assert_accessible(page, "collection-new")
+        for box in await page.locator('input[name="service"]').all():
+            await box.uncheck()
+        await page.locator(f'input[value="{service["id"]}"]').check()
+        await page.get_by_label("Uw referentie").fill(reference)
+        await page.get_by_role("button", name="Terugbetaling aanvragen van").click()
+        await expect(page.get_by_role("status")).to_contain_text("De terugbetaling is aangevraagd")
+        await expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
+        await expect(page.locator(".facts")).to_contain_text("€ 82,56")
+        await assert_accessible(page, "collection")
+        async with page.expect_download() as started:
+            await page.get_by_role("link", name="Afrekening downloaden (PDF)").click()
+        pdf = await asyncio.to_thread(Path(await (await started.value).path()).read_bytes)
+
+        await page.goto(f"{platform.gateway_url}/collections")
+        await expect(page.get_by_role("link", name=reference, exact=True)).to_be_visible()
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Afrekening van de terugbetaling" in text and reference in text
+    assert "€ 82,56" in text and CLAIRE.user_number in text
+    assert await status_of(staff, service["id"]) == 13
+
+
+async def test_staff_of_a_branch_do_not_reach_the_company_s_money(
+    platform: Platform, browser: Browser
+) -> None:
+    async with signed_in(browser, platform.gateway_url, SCHELDE_GENT_STAFF) as page:
+        for path in ("/collections", "/collections/new"):
+            response = await page.goto(f"{platform.gateway_url}{path}")
+            assert response is not None and response.status == 403
+            await expect(page.locator("main")).to_contain_text("hele onderneming")
 
 
 async def test_a_correction_the_api_refuses_is_explained_next_to_its_field(

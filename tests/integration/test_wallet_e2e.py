@@ -9,12 +9,14 @@ receive both missing vouchers at once; this platform therefore runs with a minim
 (a policy value from configuration; the minimum of 10 is tested in the wallet's own tests).
 """
 
+import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 from temporalio.client import Client
 
 from dc_identity.demo import DEMO, OPERATOR, SCHELDE, SCHELDE_STAFF, USER_HOLDERS
@@ -96,6 +98,13 @@ class Story:
         )
         assert response.status_code == 201, response.text
 
+    async def payable(self) -> set[str]:
+        """The services whose allocated vouchers no request holds yet."""
+        params = {"company_id": SCHELDE, "payable": "true", "page_size": 200}
+        listed = await self.staff.get("/api/v1/services", params=params)
+        assert listed.status_code == 200, listed.text
+        return {item["id"] for item in listed.json()["items"]}
+
     async def request_reimbursement(self, reference: str, *service_ids: str) -> str:
         response = await self.staff.post(
             "/api/v1/reimbursement-requests",
@@ -121,11 +130,21 @@ async def test_four_hours_paid_two_then_one_then_one(paying_platform: Platform) 
         assert (await story.reaches(older, 12))["vouchers_allocated"] == 8
         assert (await story.reaches(service, 16))["vouchers_allocated"] == 2
 
+        assert await story.payable() == {older, service}
         first = await story.request_reimbursement("E2E-1", older, service)
         assert (await story.reaches(service, 17))["vouchers_submitted"] == 2
         await story.reaches(older, 13)
+        assert await story.payable() == set()
         statement = (await staff.get(f"/api/v1/reimbursement-requests/{first}")).json()
         assert (statement["vouchers"], statement["amount_cents"]) == (10, 10 * 2752)
+        pdf = await staff.get(
+            f"/api/v1/reimbursement-requests/{first}/statement.pdf",
+            headers={"Accept-Language": "fr-BE"},
+        )
+        assert pdf.headers["content-type"] == "application/pdf"
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Décompte du remboursement" in text and "275,20 €" in text
+        assert text.count(USER.user_number) == 2
         paid = await operator.post(f"/api/v1/reimbursement-requests/{first}/payout")
         assert paid.status_code in (200, 202), paid.text
         await story.reaches(older, 14)
@@ -134,6 +153,7 @@ async def test_four_hours_paid_two_then_one_then_one(paying_platform: Platform) 
         assert (await story.reaches(service, 18))["vouchers_allocated"] == 3
         await story.order(1)
         assert (await story.reaches(service, 19))["vouchers_allocated"] == 4
+        assert await story.payable() == {service}
 
         second = await story.request_reimbursement("E2E-2", service)
         await story.reaches(service, 13)

@@ -22,13 +22,20 @@ def extracted() -> set[str]:
     return messages
 
 
+def _every_form(string: str | tuple[str, ...]) -> str:
+    """The translation, empty where one of its plural forms is (French has three: an empty
+    one shows as nothing for "8 titres")."""
+    forms = string if isinstance(string, tuple) else (string,)
+    return "" if not all(forms) else forms[0]
+
+
 @pytest.mark.parametrize("language", ["nl", "fr"])
 def test_every_text_is_translated(language: str) -> None:
     path = i18n.LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as po:
         catalog = pofile.read_po(po)
     translated = {
-        (m.id[0] if isinstance(m.id, tuple) else m.id): m.string
+        (m.id[0] if isinstance(m.id, tuple) else m.id): _every_form(m.string)
         for m in catalog
         if m.id and not m.fuzzy
     }

@@ -25,6 +25,8 @@ from dc_gateway.policy import (
     only_company,
     requires,
 )
+from dc_gateway.portal import i18n
+from dc_gateway.portal import statement as statement_document
 from dc_gateway.upstream import Upstream
 from dc_wallet.schemas import (
     OrderIn,
@@ -157,17 +159,8 @@ async def list_reimbursement_requests(
     )
 
 
-@router.get(
-    "/reimbursement-requests/{request_id}",
-    response_model=StatementOut,
-    summary="The statement of a request: services, number of vouchers, amount",
-)
-async def get_statement(
-    request_id: str,
-    request: Request,
-    wallet: Wallet,
-    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-) -> Response:
+async def _statement(request: Request, wallet: Upstream, caller: Caller, request_id: str) -> Any:
+    """The wallet's answer for the statement, or 404 where it is not the caller's to read."""
     answer = await wallet.forward(
         request,
         "GET",
@@ -182,6 +175,48 @@ async def get_statement(
     if not may_see(caller, statement["company_id"], None, company_wide=True):
         raise not_found("such reimbursement request")
     return answer
+
+
+@router.get(
+    "/reimbursement-requests/{request_id}",
+    response_model=StatementOut,
+    summary="The statement of a request: services, number of vouchers, amount",
+)
+async def get_statement(
+    request_id: str,
+    request: Request,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> Response:
+    answer: Response = await _statement(request, wallet, caller, request_id)
+    return answer
+
+
+@router.get(
+    "/reimbursement-requests/{request_id}/statement.pdf",
+    response_class=Response,
+    summary="The statement of a request as a PDF, in the language of Accept-Language (nl, fr, en)",
+    responses={200: {"content": {"application/pdf": {}}}, 404: PROBLEM},
+)
+async def statement_pdf(
+    request_id: str,
+    request: Request,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> Response:
+    answer: Response = await _statement(request, wallet, caller, request_id)
+    if answer.status_code != 200:
+        return answer
+    statement = json.loads(bytes(answer.body))
+    language = i18n.negotiate(request.headers.get("accept-language"))
+    return Response(
+        statement_document.statement_pdf(statement, language),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="statement-{statement["id"]}.pdf"',
+            "Content-Language": language,
+        },
+    )
 
 
 @router.post(

@@ -258,6 +258,8 @@ class ServiceFilter:
     """Entry dates are days in Brussels, from this one ..."""
     registered_to: date | None = None
     """... up to and including this one."""
+    payable: bool = False
+    """Only services with allocated vouchers that no reimbursement request holds yet."""
 
     def conditions(self) -> list[object]:
         columns = {
@@ -283,6 +285,8 @@ class ServiceFilter:
         if self.registered_to:
             next_day = self.registered_to + timedelta(days=1)
             conditions.append(Service.registered_at < start_of_day(next_day))
+        if self.payable:
+            conditions.append(Service.vouchers_allocated > Service.vouchers_submitted)
         return conditions
 
 

@@ -73,6 +73,11 @@ class ServiceQuery(BaseModel):
     activity_type: ActivityType | None = None
     registered_from: date | None = Field(default=None, description="entry date from (Brussels)")
     registered_to: date | None = Field(default=None, description="entry date up to and including")
+    payable: bool = Field(
+        default=False,
+        description="only services with allocated vouchers not yet submitted for reimbursement "
+        "(what a reimbursement request may still ask)",
+    )
     sort: Literal["newest", "oldest"] = Field(
         default="newest", description="by entry date: newest first, or oldest first"
     )

@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from fastapi import Request
+from fastapi import Request, Response
 
 from dc_gateway.access import Caller, resolved_for
 from dc_gateway.authn import Unauthenticated
 from dc_gateway.portal.session import LoginRequired
+
+#: What a downloaded file keeps of the API's headers.
+PASSED_ON = ("content-disposition", "content-language")
 
 
 class ApiRefused(Exception):
@@ -70,12 +73,15 @@ class PortalApi:
     async def upload(self, path: str, *, data: dict[str, str], file: tuple[str, bytes, str]) -> Any:
         return self._answer(await self._send("POST", path, data=data, files={"file": file}))
 
-    async def download(self, path: str) -> httpx.Response:
-        """A file the API hands out (a report), passed on as it is."""
-        answer = await self._send("GET", path)
+    async def download(self, path: str, *, headers: dict[str, str] | None = None) -> Response:
+        """A file the API hands out (a report, a statement), passed on as it is."""
+        answer = await self._send("GET", path, headers=headers)
         if answer.status_code != 200:
             self._answer(answer)
-        return answer
+        passed = {n: answer.headers[n] for n in PASSED_ON if n in answer.headers}
+        return Response(
+            answer.content, media_type=answer.headers.get("content-type"), headers=passed
+        )
 
     async def patch(self, path: str, body: dict[str, Any]) -> Any:
         return self._answer(await self._send("PATCH", path, json=body))

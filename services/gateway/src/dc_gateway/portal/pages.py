@@ -578,9 +578,7 @@ async def import_page(import_id: str, page: ThePage) -> Response:
 
 @router.get("/imports/{import_id}/errors.csv")
 async def import_errors(import_id: str, page: ThePage) -> Response:
-    answer = await page.api.download(f"/imports/{import_id}/errors.csv")
-    passed = {n: answer.headers[n] for n in ("content-disposition",) if n in answer.headers}
-    return Response(answer.content, media_type=answer.headers.get("content-type"), headers=passed)
+    return await page.api.download(f"/imports/{import_id}/errors.csv")
 
 
 def _household(page: Page) -> str | None:

@@ -71,6 +71,11 @@ FORM_EXPIRED = Notice(
     TO_START,
 )
 NOT_ALLOWED = Notice(N_("Not allowed"), N_("You may not do this here."), TO_START)
+COMPANY_WIDE_ONLY = Notice(
+    N_("Not allowed"),
+    N_("Only staff with the right on the whole company handle its reimbursements."),
+    TO_START,
+)
 
 
 #: Who acted, by the kind of party (a service's history).
@@ -104,6 +109,17 @@ DONE: dict[str, str] = {
     "order": N_("Your vouchers are in your wallet."),
     "order-processing": N_("Your order is being processed: it appears here in a moment."),
     "validate-selection": N_("%(done)s of the %(selected)s selected services validated."),
+    "reimbursement": N_("The reimbursement is requested: the vouchers are submitted."),
+    "reimbursement-processing": N_(
+        "Your request is being processed: it appears in the list in a moment."
+    ),
+}
+
+#: Where a reimbursement request stands.
+REQUEST_STATES: dict[str, str] = {
+    "requested": N_("being submitted"),
+    "submitted": N_("submitted, waiting for payout"),
+    "paid": N_("paid out"),
 }
 
 #: The words of the imports: their status, what a file holds, what became of a row.
