@@ -3,7 +3,7 @@
 import asyncio
 import io
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from dc_gateway.portal import i18n
 from dc_identity.demo import DEMO, SCHELDE_GENT_STAFF, SCHELDE_STAFF, USER_HOLDERS
 from tests.integration.imports_support import SERVICES_HEADER, csv_bytes
 from tests.integration.portal_support import browsing, chromium, look_at, signed_in
-from tests.support.platform import Platform
+from tests.support.platform import Platform, text_of
 from tests.support.services import fresh_service_date
 from tests.support.waiting import eventually
 
@@ -314,6 +314,76 @@ async def test_staff_of_a_branch_do_not_reach_the_company_s_money(
             response = await page.goto(f"{platform.gateway_url}{path}")
             assert response is not None and response.status == 403
             await expect(page.locator("main")).to_contain_text("hele onderneming")
+
+
+async def mail_link(platform: Platform, service_id: str, *, nth: int = 1) -> str:
+    """The link in the nth e-mail to An about the service."""
+
+    async def mailed() -> list[str]:
+        links = [
+            re.findall(r"^(http://\S+/link/\S+)\s*$", text_of(mail), re.M)
+            for mail in platform.mails_to(AN.email, about=service_id)
+        ]
+        return [found[0] for found in links if found]
+
+    await eventually(lambda: _at_least(mailed(), nth))
+    return (await mailed())[nth - 1]
+
+
+async def _at_least(found: Awaitable[list[str]], count: int) -> bool:
+    return len(await found) >= count
+
+
+async def test_a_household_confirms_from_the_link_in_its_mail_without_logging_in(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
+    link = await mail_link(platform, service["id"])
+    assert link.startswith(platform.gateway_url)
+    async with browsing(browser, phone=True) as context:
+        page = await context.new_page()
+        opened = await page.goto(link)
+        assert opened is not None and opened.headers["referrer-policy"] == "no-referrer"
+        await expect(page.locator(".facts")).to_contain_text("Geregistreerd")
+        await expect(page.get_by_role("navigation")).to_have_count(0)
+        await assert_accessible(page, "mail-link")
+        await page.get_by_role("button", name="Bevestigen").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Dank u")
+        await assert_accessible(page, "mail-link-done")
+
+        again = await page.goto(link)
+        assert again is not None and again.status == 410, "a link serves once"
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Deze link is gebruikt")
+        forged = await page.goto(link[:-3] + ("abc" if not link.endswith("abc") else "xyz"))
+        assert forged is not None and forged.status == 404
+    detail = (await staff.get(f"/api/v1/services/{service['id']}")).json()
+    assert detail["user_confirmed"] is True
+    assert detail["history"][-1]["actor"]["kind"] == "user"
+
+
+async def test_a_household_contests_from_its_mail_and_the_correction_spends_the_old_link(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    service = await register(staff)
+    first = await mail_link(platform, service["id"])
+    async with browsing(browser) as context:
+        page = await context.new_page()
+        await page.goto(first)
+        await page.get_by_label("Wat klopt er niet?").fill("<b>Twee</b> uren, geen drie")
+        await page.get_by_role("button", name="Betwisten").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Dank u")
+        assert await status_of(staff, service["id"]) == 3
+
+        await correct_in_the_portal(platform, browser, service["id"], hours="2")
+        spent = await page.goto(first)
+        assert spent is not None and spent.status == 410
+        corrected = await mail_link(platform, service["id"], nth=2)
+        await page.goto(corrected)
+        await expect(page.locator(".facts")).to_contain_text("Gewijzigd")
+        await expect(page.locator("main")).to_contain_text("<b>Twee</b> uren, geen drie")
+        await page.get_by_role("button", name="Bevestigen").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Dank u")
+    assert await status_of(staff, service["id"]) == 15
 
 
 async def test_a_correction_the_api_refuses_is_explained_next_to_its_field(

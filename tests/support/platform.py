@@ -7,6 +7,7 @@ and through a real Temporal server. Only the process boundaries are folded into 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import httpx
 from temporalio.client import Client
 
 from dc_common.db import Database
+from dc_common.mail_links import MailLinks
 from dc_gateway.api import create_app as create_gateway
 from dc_gateway.settings import GatewaySettings
 from dc_identity.api import create_app as create_identity
@@ -95,12 +97,22 @@ class Platform:
             yield client
 
     def mails_to(self, recipient: str, *, about: str = "") -> list[Message]:
-        """Messages the mail sink received for ``recipient`` whose text mentions ``about``."""
+        """Messages the mail sink received for ``recipient`` whose text, or the service its
+        link opens, mentions ``about``."""
+        links = self.services_settings.mail_links()
         return [
             message
             for message in mailsink.read_messages(self.maildir)
-            if message["To"] == recipient and about in text_of(message)
+            if message["To"] == recipient and about in _what_it_says(message, links)
         ]
+
+
+def _what_it_says(message: Message, links: MailLinks) -> str:
+    text = text_of(message)
+    opened = [
+        links.read(token).service_id for token in re.findall(r"/link/(\S+)", text, re.MULTILINE)
+    ]
+    return "\n".join([text, *opened])
 
 
 def text_of(message: Message) -> str:
@@ -144,8 +156,13 @@ async def running_platform(
             dev_idp_key_file=state_dir / "dev-idp-key.json",
         )
         await stack.enter_async_context(serving(create_identity(identity_settings), identity_port))
+        gateway_port = free_port()
+        portal_url = f"http://127.0.0.1:{gateway_port}"
         services_settings = ServicesSettings(
-            database_url=services_db_url, identity_url=identity_url, smtp_port=smtp_port
+            database_url=services_db_url,
+            identity_url=identity_url,
+            smtp_port=smtp_port,
+            portal_url=portal_url,
         )
         services_url = await stack.enter_async_context(
             serving(create_services(services_settings, temporal_settings))
@@ -165,9 +182,8 @@ async def running_platform(
         wallet_url = await stack.enter_async_context(
             serving(create_wallet(wallet_settings, temporal_settings))
         )
-        gateway_port = free_port()
         gateway_settings = GatewaySettings(
-            portal_url=f"http://127.0.0.1:{gateway_port}",
+            portal_url=portal_url,
             wallet_url=wallet_url,
             imports_url=imports_url,
             services_url=services_url,

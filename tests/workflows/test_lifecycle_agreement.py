@@ -154,6 +154,10 @@ async def test_a_modification_asks_the_user_to_confirm_again(
     assert modified.auto_validation_possible is False
     assert modified.validation_deadline is None
     assert modified.history[-1].details == corrected
+    asked = fake.validation_requests[service.id]
+    assert [(r.version, r.details) for r in asked] == [(1, DETAILS), (3, corrected)], (
+        "asked again about the corrected service"
+    )
 
     # The earlier confirmation no longer counts: validating waits for the user again.
     validated = await validate(service)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import re
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -22,9 +23,10 @@ from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
 from dc_common.db import Database
+from dc_common.mail_links import MailLink, MailLinks
 from dc_services.activities import ServicesActivities
 from dc_services.identity_client import IdentityClient
-from dc_services.mail import MailRelay, SmtpMailer
+from dc_services.mail import HouseholdLinks, MailRelay, SmtpMailer, confirmation_request
 from dc_services.models import OutboxMessage
 from dc_workflows.contracts.lifecycle import NotificationRequest, ServiceDetails, ServiceParties
 from tests.support.servers import free_port
@@ -89,8 +91,11 @@ def identity() -> IdentityClient:
     )
 
 
+LINKS = MailLinks("test-link-secret", lifetime=timedelta(days=14))
+
+
 def activities(db: Database, relay: MailRelay) -> ServicesActivities:
-    return ServicesActivities(db, identity(), relay, "http://portal.example")
+    return ServicesActivities(db, identity(), relay, HouseholdLinks("http://portal.example", LINKS))
 
 
 def notification(service_id: str = "svc-1") -> NotificationRequest:
@@ -136,6 +141,9 @@ async def test_a_mail_asked_while_the_relay_server_is_down_arrives_once_it_is_up
 
     [mail] = server.received
     assert (mail["To"], mail["Message-ID"]) == (USER["email"], mailer.message_id(waiting.key))
+    body = mail.get_payload(decode=True).decode()
+    [token] = re.findall(r"^http://portal\.example/link/(\S+)\s*$", body, re.M)
+    assert LINKS.read(token) == MailLink("svc-1", "100000000001", 1), "the service of the mail"
     [sent] = await outbox(db)
     assert sent.sent_at == clock.now
     assert await relay.deliver_due() == 0, "sent once, not again"
@@ -206,3 +214,16 @@ async def test_every_delivery_of_one_mail_carries_the_same_message_id(
     first, again, other = (message["Message-ID"] for message in relay_server.received)
     assert first == again != other
     assert first.endswith("@dienstencheques.example>")
+
+
+def test_a_mail_about_a_corrected_service_says_it_changed_and_promises_no_deadline() -> None:
+    corrected = notification().model_copy(update={"version": 3, "validation_deadline": None})
+    first = confirmation_request(
+        notification(), recipient="an@example.org", language="nl", link="L1", reminder=False
+    )
+    again = confirmation_request(
+        corrected, recipient="an@example.org", language="nl", link="L3", reminder=False
+    )
+    assert "registreerde" in first.body and "05/12/2026 10:00" in first.body
+    assert "wijzigde" in again.body and "automatisch" not in again.body
+    assert again.body.splitlines()[2] == "L3", "the link on a line of its own"

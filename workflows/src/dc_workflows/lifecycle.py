@@ -53,6 +53,9 @@ WALLET_PAYS_PATCH = "wallet-pays-from-11"
 #: Histories recorded before the duplicate rule modified a service without moving its natural
 #: key; from this patch on a modification first takes the key of the new details.
 KEY_MOVES_PATCH = "natural-key-moves-with-modification"
+#: Histories recorded before asked nobody again after a modification; from this patch on the
+#: company (inbox) and the household (an e-mail with a new link) are asked as at registration.
+MODIFICATION_ASKS_AGAIN_PATCH = "modification-asks-again"
 
 
 def _rejected(error: TransitionRejected) -> ApplicationError:
@@ -141,9 +144,12 @@ class ServiceLifecycleWorkflow:
 
     @workflow.update
     async def modify(self, request: Modification) -> ServiceState:
-        return await self._apply(
+        modified = await self._apply(
             lambda now: self.life.modify(request, now), prepare=lambda: self._take_key(request)
         )
+        if workflow.patched(MODIFICATION_ASKS_AGAIN_PATCH):
+            await self._notify(ActivityName.REQUEST_VALIDATION, modified)
+        return modified
 
     @modify.validator
     def _check_modify(self, request: Modification) -> None:
@@ -269,8 +275,9 @@ class ServiceLifecycleWorkflow:
         for update in result.updates:
             await self.payment_changed(update)
 
-    async def _notify(self, activity: ActivityName) -> None:
-        state = self.life.state
+    async def _notify(self, activity: ActivityName, state: ServiceState | None = None) -> None:
+        """Ask the parties about the service as it is now, or as ``state`` left it."""
+        state = state or self.life.state
         await workflow.execute_activity(
             activity,
             NotificationRequest(

@@ -1,9 +1,12 @@
 """The settings every service shares; each service extends them with its own."""
 
+from datetime import timedelta
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dc_common.internal import TOKEN_VARIABLE
+from dc_common.mail_links import MailLinks, link_secret
 
 
 class ServiceSettings(BaseSettings):
@@ -16,3 +19,22 @@ class ServiceSettings(BaseSettings):
         validation_alias=TOKEN_VARIABLE,
         description="The secret the internal APIs share with the gateway and the workers",
     )
+    mail_link_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="DC_MAIL_LINK_SECRET",
+        description="Signs the links in the e-mails to households (services-mgmt signs, the "
+        "gateway reads); derived from DC_INTERNAL_TOKEN when unset",
+    )
+    mail_link_days: int = Field(
+        default=14,
+        ge=1,
+        le=90,
+        validation_alias="DC_MAIL_LINK_DAYS",
+        description="How long a link in an e-mail to a household opens its service",
+    )
+
+    def mail_links(self) -> MailLinks:
+        return MailLinks(
+            link_secret(self.mail_link_secret, self.internal_token),
+            lifetime=timedelta(days=self.mail_link_days),
+        )

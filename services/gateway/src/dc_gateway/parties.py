@@ -52,11 +52,9 @@ def acting_as(caller: Caller, kind: str, party_id: str) -> dict[str, str]:
     """Headers naming the acting party for an internal API (believed because the gateway holds
     the internal secret): the party, and the person acting for it by national number and name
     (percent-encoded: a header carries ASCII only)."""
-    headers = {
-        "X-Actor-Kind": kind,
-        "X-Actor-Id": party_id,
-        "X-Actor-Person": caller.national_number,
-    }
+    headers = {"X-Actor-Kind": kind, "X-Actor-Id": party_id}
+    if caller.national_number:  # a household from its e-mail's link is no known person
+        headers["X-Actor-Person"] = caller.national_number
     if caller.name and caller.name != caller.national_number:  # a person without a name yet
         headers["X-Actor-Name"] = quote(caller.name, safe=" ")
     return headers

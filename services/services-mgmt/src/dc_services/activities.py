@@ -11,7 +11,7 @@ from dc_common.db import Database
 from dc_services import repository
 from dc_services.domain import NaturalKey
 from dc_services.identity_client import IdentityClient
-from dc_services.mail import MailRelay, confirmation_request
+from dc_services.mail import HouseholdLinks, MailRelay, confirmation_request
 from dc_workflows.contracts.lifecycle import (
     ActivityName,
     KeyHolder,
@@ -26,12 +26,12 @@ log = structlog.get_logger(__name__)
 
 class ServicesActivities:
     def __init__(
-        self, db: Database, identity: IdentityClient, relay: MailRelay, portal_url: str
+        self, db: Database, identity: IdentityClient, relay: MailRelay, links: HouseholdLinks
     ) -> None:
         self._db = db
         self._identity = identity
         self._relay = relay
-        self._portal_url = portal_url
+        self._links = links
 
     @activity.defn(name=ActivityName.PROJECT_SERVICE)
     async def project_service(self, state: ServiceState) -> bool:
@@ -87,7 +87,7 @@ class ServicesActivities:
             request,
             recipient=user.email,
             language=user.language,
-            portal_url=self._portal_url,
+            link=self._links.to(request),
             reminder=reminder,
         )
         now = datetime.now(UTC)

@@ -13,34 +13,43 @@ from email.utils import parseaddr
 import structlog
 
 from dc_common.db import Database
+from dc_common.mail_links import MailLink, MailLinks
 from dc_services import repository
 from dc_services.models import OutboxMessage
 from dc_workflows.contracts.lifecycle import NotificationRequest
 from dc_workflows.deadline import BRUSSELS
 
+#: Per language: the subject, what happened (registered, or changed after registration: a
+#: contest corrected), what to do, and when it validates by itself (while it can).
 _TEXTS = {
     "nl": (
         "Bevestig uw prestatie van {date}",
-        "Uw huishoudhulp registreerde een prestatie van {hours} uur op {date}.\n"
-        "Bevestig of betwist ze op {link}.\n"
+        "Uw huishoudhulp registreerde een prestatie van {hours} uur op {date}.",
+        "Uw dienstenchequeonderneming wijzigde de prestatie van {date}: nu {hours} uur.",
+        "Bevestig of betwist ze hier, ook zonder account:\n{link}",
         "Zonder reactie wordt ze automatisch gevalideerd op {deadline}.",
     ),
     "fr": (
         "Confirmez votre prestation du {date}",
-        "Votre aide ménagère a enregistré une prestation de {hours} heures le {date}.\n"
-        "Confirmez-la ou contestez-la sur {link}.\n"
+        "Votre aide ménagère a enregistré une prestation de {hours} heures le {date}.",
+        "Votre entreprise de titres-services a modifié la prestation du {date} : "
+        "{hours} heures désormais.",
+        "Confirmez-la ou contestez-la ici, même sans compte :\n{link}",
         "Sans réaction, elle sera validée automatiquement le {deadline}.",
     ),
     "de": (
         "Bestätigen Sie Ihre Leistung vom {date}",
-        "Ihre Haushaltshilfe hat eine Leistung von {hours} Stunden am {date} registriert.\n"
-        "Bestätigen oder beanstanden Sie sie auf {link}.\n"
+        "Ihre Haushaltshilfe hat eine Leistung von {hours} Stunden am {date} registriert.",
+        "Ihr Dienstleistungsscheck-Unternehmen hat die Leistung vom {date} geändert: "
+        "jetzt {hours} Stunden.",
+        "Bestätigen oder beanstanden Sie sie hier, auch ohne Konto:\n{link}",
         "Ohne Reaktion wird sie am {deadline} automatisch validiert.",
     ),
     "en": (
         "Confirm your service of {date}",
-        "Your household helper registered a service of {hours} hours on {date}.\n"
-        "Confirm or contest it at {link}.\n"
+        "Your household helper registered a service of {hours} hours on {date}.",
+        "Your service-voucher company changed the service of {date}: now {hours} hours.",
+        "Confirm or contest it here, also without an account:\n{link}",
         "Without a reaction it validates automatically on {deadline}.",
     ),
 }
@@ -62,24 +71,37 @@ class Mail:
     body: str
 
 
+@dataclass(frozen=True)
+class HouseholdLinks:
+    """Where the e-mail sends the household: its service in the portal, opened by a signed
+    link, without a login (households without an online account)."""
+
+    portal_url: str
+    links: MailLinks
+
+    def to(self, request: NotificationRequest) -> str:
+        link = MailLink(request.service_id, request.parties.user_number, request.version)
+        return f"{self.portal_url.rstrip('/')}/link/{self.links.sign(link)}"
+
+
 def confirmation_request(
-    request: NotificationRequest, *, recipient: str, language: str, portal_url: str, reminder: bool
+    request: NotificationRequest, *, recipient: str, language: str, link: str, reminder: bool
 ) -> Mail:
     language = language if language in _TEXTS else "nl"
-    subject, body = _TEXTS[language]
-    deadline = (
-        request.validation_deadline.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M")
-        if request.validation_deadline
-        else "-"
-    )
+    subject, registered, changed, asked, by_itself = _TEXTS[language]
+    deadline = request.validation_deadline
     values = {
         "date": request.details.service_date.strftime("%d/%m/%Y"),
         "hours": request.details.hours,
-        "link": f"{portal_url}/services/{request.service_id}",
-        "deadline": deadline,
+        "link": link,
+        "deadline": deadline.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M") if deadline else "",
     }
+    lines = [registered if request.version == 1 else changed, asked]
+    if deadline is not None:
+        lines.append(by_itself)
     prefix = _REMINDER_PREFIX[language] if reminder else ""
-    return Mail(recipient, prefix + subject.format(**values), body.format(**values))
+    body = "\n".join(lines).format(**values) + "\n"
+    return Mail(recipient, prefix + subject.format(**values), body)
 
 
 class MailRefused(Exception):

@@ -14,7 +14,7 @@ from dc_services import repository
 from dc_services.activities import ServicesActivities
 from dc_services.bulk import BulkActivities, bulk_activities
 from dc_services.identity_client import IdentityClient
-from dc_services.mail import MailRelay, SmtpMailer
+from dc_services.mail import HouseholdLinks, MailRelay, SmtpMailer
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.temporal import TemporalSettings, connect
@@ -32,7 +32,8 @@ async def activities(settings: ServicesSettings) -> AsyncIterator[ServicesActivi
     relay = MailRelay(db, SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from))
     relaying = asyncio.create_task(relay.run(), name="mail relay")
     try:
-        yield ServicesActivities(db, identity, relay, settings.portal_url)
+        links = HouseholdLinks(settings.portal_url, settings.mail_links())
+        yield ServicesActivities(db, identity, relay, links)
     finally:
         relaying.cancel()
         with suppress(asyncio.CancelledError):

@@ -33,10 +33,12 @@ class ApiRefused(Exception):
 
 
 class PortalApi:
-    def __init__(self, request: Request, token: str) -> None:
+    def __init__(self, request: Request, token: str, *, caller: Caller | None = None) -> None:
+        """``caller``: who the page is for when it is known without a token (a household
+        that opened the signed link of its e-mail); ``token`` then only names it in process."""
         self._request = request
         self._token = token
-        self._caller: Caller | None = None
+        self._caller = caller
         self._http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=request.app),
             base_url="http://gateway",

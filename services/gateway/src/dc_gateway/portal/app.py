@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from dc_gateway.portal import collections, pages, session, words
+from dc_gateway.portal import collections, household_link, pages, session, words
 from dc_gateway.portal.api import ApiRefused
 from dc_gateway.portal.oidc import OidcClient
 from dc_gateway.portal.security import SecurityHeaders
@@ -30,6 +30,7 @@ def oidc_client(settings: GatewaySettings) -> OidcClient:
 def mount_portal(app: FastAPI, settings: GatewaySettings) -> None:
     app.include_router(pages.router)
     app.include_router(collections.router)
+    app.include_router(household_link.router)
     app.mount("/portal-assets", StaticFiles(directory=STATIC), name="portal-assets")
     app.add_middleware(
         SessionMiddleware,
@@ -41,6 +42,7 @@ def mount_portal(app: FastAPI, settings: GatewaySettings) -> None:
     )
     app.add_middleware(SecurityHeaders, https=settings.portal_https)
     app.state.portal_temporal_ui = settings.temporal_ui_url
+    app.state.mail_links = settings.mail_links()
 
     @app.exception_handler(session.LoginRequired)
     async def login_required(request: Request, error: session.LoginRequired) -> Response:

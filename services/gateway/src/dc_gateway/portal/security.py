@@ -1,6 +1,6 @@
 """Headers every answer of the gateway carries: a Content-Security-Policy without inline
-scripts (unless a page sets its own), no framing, no sniffing, no referrer to other sites, HSTS
-behind TLS; and the server time of the answer (``Server-Timing``)."""
+scripts (unless a page sets its own), no framing, no sniffing, no referrer to other sites (none
+at all where a page says so), HSTS behind TLS; and the server time (``Server-Timing``)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ class SecurityHeaders:
                     headers["Content-Security-Policy"] = PAGE_CSP
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "same-origin"
+                if "referrer-policy" not in headers:  # a page may say less (a mail link)
+                    headers["Referrer-Policy"] = "same-origin"
                 if self.https:
                     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
                 elapsed = (time.perf_counter() - started) * 1000

@@ -55,6 +55,7 @@ class Notice:
 
 
 TO_START = ("/", N_("To the start page"))
+LOG_IN = ("/login", N_("Log in"))
 LOG_IN_AGAIN = ("/login", N_("Log in again"))
 LOGIN_FAILED = Notice(
     N_("Login failed"), N_("The login took too long or was started elsewhere."), LOG_IN_AGAIN
@@ -71,6 +72,30 @@ FORM_EXPIRED = Notice(
     TO_START,
 )
 NOT_ALLOWED = Notice(N_("Not allowed"), N_("You may not do this here."), TO_START)
+LINK_INVALID = Notice(
+    N_("This link does not work"),
+    N_("Open the whole link from the e-mail, or log in to see your services."),
+    LOG_IN,
+)
+LINK_EXPIRED = Notice(
+    N_("This link has expired"),
+    N_("The links in our e-mails stop working after some days. Log in to see your services."),
+    LOG_IN,
+)
+LINK_USED = Notice(
+    N_("This link has been used"),
+    N_(
+        "The service was confirmed or contested with it, or it changed after the e-mail: "
+        "the newest e-mail about it has a link that works."
+    ),
+    LOG_IN,
+)
+LINK_DONE: dict[str, Notice] = {
+    "confirm": Notice(N_("Thank you"), N_("The service is confirmed."), LOG_IN),
+    "contest": Notice(
+        N_("Thank you"), N_("The service is contested: the company will correct it."), LOG_IN
+    ),
+}
 COMPANY_WIDE_ONLY = Notice(
     N_("Not allowed"),
     N_("Only staff with the right on the whole company handle its reimbursements."),
