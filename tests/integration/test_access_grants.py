@@ -92,6 +92,19 @@ async def test_appoint_grant_see_revoke(platform: Platform) -> None:
             assert (await gert.get(f"/api/v1/companies/{SCHELDE}/inbox")).status_code == 404
 
         audit = (await mia.get(f"/api/v1/companies/{SCHELDE}/audit-log")).json()
+        grants = f"/api/v1/companies/{SCHELDE}/grants"
+        active = (await mia.get(grants)).json()
+        every = (await mia.get(grants, params={"include_revoked": "true"})).json()
+        latest = await mia.get(f"/api/v1/companies/{SCHELDE}/audit-log", params={"limit": 1})
+        before = await mia.get(
+            f"/api/v1/companies/{SCHELDE}/audit-log",
+            params={"limit": 1, "before_id": audit[0]["id"]},
+        )
+    assert grant_id not in {g["id"] for g in active}
+    [revoked_grant] = [g for g in every if g["id"] == grant_id]
+    assert revoked_grant["revoked_by"] == manager and revoked_grant["name"] == "Gert Grantflow"
+    assert [e["id"] for e in latest.json()] == [audit[0]["id"]]
+    assert [e["id"] for e in before.json()] == [audit[1]["id"]]
     mine = [entry for entry in audit if entry["subject"] in (manager, grantee)]
     assert [(entry["action"], entry["actor"], entry["subject"]) for entry in mine] == [
         ("right-revoked", manager, grantee),
@@ -99,6 +112,7 @@ async def test_appoint_grant_see_revoke(platform: Platform) -> None:
         ("main-access-manager-appointed", SCHELDE_LEGAL_REPRESENTATIVE.national_number, manager),
     ]
     assert mine[1]["branch_id"] == SCHELDE_GENT
+    assert (mine[1]["actor_name"], mine[1]["subject_name"]) == ("Mia Grantflow", "Gert Grantflow")
 
 
 async def test_tokens_of_a_rotated_key_are_accepted_at_once(platform: Platform) -> None:

@@ -90,7 +90,9 @@ async def test_grant_flow_appoint_grant_branch_revoke(client: httpx.AsyncClient)
     assert appointed == {
         "company_id": SCHELDE,
         "national_number": manager,
+        "name": NO_RIGHTS.name,
         "appointed_by": SCHELDE_LEGAL_REPRESENTATIVE.national_number,
+        "appointed_by_name": SCHELDE_LEGAL_REPRESENTATIVE.name,
         "appointed_at": appointed["appointed_at"],
     }
     assert _at(appointed["appointed_at"]) >= started
@@ -114,8 +116,10 @@ async def test_grant_flow_appoint_grant_branch_revoke(client: httpx.AsyncClient)
         "company_id": SCHELDE,
         "branch_id": SCHELDE_ANTWERPEN,
         "national_number": grantee,
+        "name": USER_HOLDERS[0].name,
         "right": "dienstencheques-eo",
         "granted_by": manager,
+        "granted_by_name": NO_RIGHTS.name,
         "granted_at": grant["granted_at"],
         "revoked_by": None,
         "revoked_at": None,

@@ -178,7 +178,8 @@ async def list_grants(
     caller: Annotated[Caller, requires(Rule.ACCESS_READER)],
     include_revoked: bool = False,
 ) -> Response:
-    return await identity.forward(request, "GET", f"/companies/{company_id}/grants")
+    params = {"include_revoked": "true" if include_revoked else "false"}
+    return await identity.forward(request, "GET", f"/companies/{company_id}/grants", params=params)
 
 
 @router.delete(
@@ -207,7 +208,10 @@ async def audit_log(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_id: int | None = None,
 ) -> Response:
-    return await identity.forward(request, "GET", f"/companies/{company_id}/audit-log")
+    params = {"limit": str(limit)} | ({"before_id": str(before_id)} if before_id else {})
+    return await identity.forward(
+        request, "GET", f"/companies/{company_id}/audit-log", params=params
+    )
 
 
 @router.get("/companies/{company_id}/workers", summary="The company's workers, alphabetically")

@@ -14,7 +14,7 @@ in :mod:`dc_identity.dev_idp`.
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
@@ -235,11 +235,39 @@ async def create_branch(enterprise_number: str, body: BranchIn, actor: Acting, d
 
 # --- main access managers -------------------------------------------------------------------
 
+#: The people an access answer names by national number, and where it names them by name.
+_NAMED = {
+    "national_number": "name",
+    "appointed_by": "appointed_by_name",
+    "granted_by": "granted_by_name",
+    "actor": "actor_name",
+    "subject": "subject_name",
+}
+
+
+Named = TypeVar("Named", MainAccessManagerOut, GrantOut, AuditEntryOut)
+
+
+async def _named(db: Database, answers: list[Named]) -> list[Named]:
+    """The answers with the names of the people they name (one lookup for all)."""
+    if not answers:
+        return answers
+    kind = type(answers[0])
+    fields = {number: name for number, name in _NAMED.items() if name in kind.model_fields}
+    numbers = {getattr(a, n) for a in answers for n in fields if getattr(a, n)}
+    names = await service.names_of(db=db, national_numbers=numbers)
+    return [
+        answer.model_copy(
+            update={name: names.get(getattr(answer, n) or "") for n, name in fields.items()}
+        )
+        for answer in answers
+    ]
+
 
 @router.get("/companies/{enterprise_number}/main-access-managers", responses=_problems(404, 422))
 async def list_main_access_managers(enterprise_number: str, db: Db) -> list[MainAccessManagerOut]:
     managers = await service.list_main_access_managers(db=db, enterprise_number=enterprise_number)
-    return [MainAccessManagerOut.model_validate(manager) for manager in managers]
+    return await _named(db, [MainAccessManagerOut.model_validate(m) for m in managers])
 
 
 @router.post(
@@ -254,7 +282,8 @@ async def appoint_main_access_manager(
     appointment = await service.appoint_main_access_manager(
         db=db, actor=actor, company_id=enterprise_number, national_number=body.national_number
     )
-    return MainAccessManagerOut.model_validate(appointment)
+    [named] = await _named(db, [MainAccessManagerOut.model_validate(appointment)])
+    return named
 
 
 # --- grants ---------------------------------------------------------------------------------
@@ -268,7 +297,7 @@ async def list_grants(
     grants = await service.list_grants(
         db=db, enterprise_number=enterprise_number, include_revoked=include_revoked
     )
-    return [GrantOut.model_validate(grant) for grant in grants]
+    return await _named(db, [GrantOut.model_validate(grant) for grant in grants])
 
 
 @router.post(
@@ -285,7 +314,8 @@ async def grant_right(enterprise_number: str, body: GrantIn, actor: Acting, db: 
         national_number=body.national_number,
         branch_id=body.branch_id,
     )
-    return GrantOut.model_validate(grant)
+    [named] = await _named(db, [GrantOut.model_validate(grant)])
+    return named
 
 
 @router.delete(
@@ -314,7 +344,7 @@ async def list_audit_log(
     entries = await service.list_audit_log(
         db=db, enterprise_number=enterprise_number, limit=limit, before_id=before_id
     )
-    return [AuditEntryOut.model_validate(entry) for entry in entries]
+    return await _named(db, [AuditEntryOut.model_validate(entry) for entry in entries])
 
 
 # --- the app --------------------------------------------------------------------------------

@@ -232,6 +232,18 @@ async def list_main_access_managers(
     return result.all()
 
 
+async def names_of(session: AsyncSession, national_numbers: set[str]) -> dict[str, str]:
+    """The names of these people, where the directory knows them."""
+    if not national_numbers:
+        return {}
+    rows = await session.execute(
+        select(Person.national_number, Person.first_name, Person.last_name).where(
+            Person.national_number.in_(sorted(national_numbers))
+        )
+    )
+    return {number: f"{first} {last}" for number, first, last in rows}
+
+
 async def get_grant(session: AsyncSession, grant_id: int) -> Grant | None:
     return await session.get(Grant, grant_id)
 

@@ -89,7 +89,9 @@ class AccessOut(BaseModel):
 class MainAccessManagerOut(_Out):
     company_id: str
     national_number: str
+    name: str | None = Field(default=None, description="the manager's name")
     appointed_by: str
+    appointed_by_name: str | None = None
     appointed_at: datetime
 
 
@@ -98,8 +100,10 @@ class GrantOut(_Out):
     company_id: str
     branch_id: str | None
     national_number: str
+    name: str | None = Field(default=None, description="the grantee's name")
     right: str
     granted_by: str
+    granted_by_name: str | None = None
     granted_at: datetime
     revoked_by: str | None
     revoked_at: datetime | None
@@ -110,8 +114,10 @@ class AuditEntryOut(_Out):
     company_id: str
     at: datetime
     actor: str
+    actor_name: str | None = Field(default=None, description="who made the change, by name")
     action: str
     subject: str | None
+    subject_name: str | None = Field(default=None, description="whom it concerns, by name")
     branch_id: str | None
     details: dict[str, Any]
 

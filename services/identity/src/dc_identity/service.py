@@ -200,6 +200,12 @@ async def list_audit_log(
         )
 
 
+async def names_of(*, db: Database, national_numbers: set[str]) -> dict[str, str]:
+    """Who these people are by name (the access lists name them, not only by number)."""
+    async with db.sessions() as session:
+        return await repository.names_of(session, national_numbers)
+
+
 async def require_company(session: AsyncSession, enterprise_number: str) -> Company:
     """The company (422 for a malformed number, 404 for an unknown one)."""
     check("enterprise_number", enterprise_number, domain.enterprise_number_error)
