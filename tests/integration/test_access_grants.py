@@ -1,12 +1,9 @@
 """The grant flow end to end through the gateway: the legal representative appoints a main access
 manager, who grants a branch right; the grantee sees that branch only; after the revoke, nothing."""
 
-import itertools
-
 import httpx
 import pytest
 
-from dc_common.belgian_numbers import with_national_check
 from dc_identity.demo import (
     DEMO,
     SCHELDE,
@@ -19,15 +16,6 @@ from tests.support.platform import Platform
 from tests.support.services import fresh_service_date
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
-
-_serial = itertools.count(1)
-
-
-async def new_person(platform: Platform, first_name: str) -> str:
-    """Someone who just logged in for the first time (registered in the directory)."""
-    national_number = with_national_check(f"8512{next(_serial):05d}")
-    await platform.register_person(national_number, first_name, "Grantflow")
-    return national_number
 
 
 async def register_in(staff: httpx.AsyncClient, branch_id: str, worker_login: str) -> str:
@@ -49,8 +37,8 @@ async def register_in(staff: httpx.AsyncClient, branch_id: str, worker_login: st
 
 
 async def test_appoint_grant_see_revoke(platform: Platform) -> None:
-    manager = await new_person(platform, "Mia")
-    grantee = await new_person(platform, "Gert")
+    manager = await platform.new_person("Mia")
+    grantee = await platform.new_person("Gert")
     async with platform.as_person(SCHELDE_STAFF.national_number) as staff:
         in_gent = await register_in(staff, SCHELDE_GENT, DEMO.workers[0].login)
         in_antwerpen = await register_in(staff, SCHELDE_ANTWERPEN, DEMO.workers[2].login)

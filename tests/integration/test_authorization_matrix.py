@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
 
-from dc_common.belgian_numbers import mod97_check, with_enterprise_check, with_national_check
+from dc_common.belgian_numbers import mod97_check, with_enterprise_check
 from dc_gateway.api import ROUTERS
 from dc_gateway.policy import route_rules
 from dc_identity.demo import (
@@ -146,9 +146,7 @@ class Fixtures:
         return (await _register(self.staff))["id"]
 
     async def new_person(self) -> str:
-        national_number = with_national_check(f"9001{next(self.serial):05d}")
-        await self.platform.register_person(national_number, "New", f"Person {national_number}")
-        return national_number
+        return await self.platform.new_person("New", "Person")
 
     async def fresh_grant(self) -> int:
         grantee = await self.new_person()

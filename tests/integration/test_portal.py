@@ -14,7 +14,14 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from dc_gateway.portal import i18n
-from dc_identity.demo import DEMO, SCHELDE_GENT_STAFF, SCHELDE_STAFF, USER_HOLDERS
+from dc_identity.demo import (
+    DEMO,
+    SCHELDE_GENT_STAFF,
+    SCHELDE_LEGAL_REPRESENTATIVE,
+    SCHELDE_MAIN_ACCESS_MANAGER,
+    SCHELDE_STAFF,
+    USER_HOLDERS,
+)
 from tests.integration.imports_support import SERVICES_HEADER, csv_bytes
 from tests.integration.portal_support import browsing, chromium, look_at, signed_in
 from tests.support.platform import Platform, text_of
@@ -384,6 +391,62 @@ async def test_a_household_contests_from_its_mail_and_the_correction_spends_the_
         await page.get_by_role("button", name="Bevestigen").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Dank u")
     assert await status_of(staff, service["id"]) == 15
+
+
+async def test_a_main_access_manager_grants_and_revokes_a_branch_right(
+    platform: Platform, browser: Browser
+) -> None:
+    grantee = await platform.new_person("Nina", "Portaal")
+    async with signed_in(
+        browser, platform.gateway_url, SCHELDE_MAIN_ACCESS_MANAGER, "/access"
+    ) as page:
+        await page.goto(f"{platform.gateway_url}/")
+        await expect(page).to_have_url(f"{platform.gateway_url}/access")  # her start page
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Toegangsbeheer")
+        await expect(page.locator("main")).to_contain_text("Els Wouters")
+        await assert_accessible(page, "access")
+
+        await page.get_by_label("Rijksregisternummer").last.fill("123")
+        await page.get_by_role("button", name="Toekennen").click()
+        await expect(page.locator("#g-national-number-error")).to_contain_text("11 cijfers")
+
+        await page.get_by_label("Rijksregisternummer").last.fill(grantee)
+        await page.get_by_label("Op").select_option(label="Huishoudhulp Schelde Gent")
+        await page.get_by_role("button", name="Toekennen").click()
+        await expect(page.get_by_role("status")).to_have_text("Het recht is toegekend.")
+        row = page.get_by_role("row").filter(has_text="Nina Portaal")
+        await expect(row).to_contain_text("Huishoudhulp Schelde Gent")
+        await expect(row).to_contain_text(grantee[-4:])
+        await expect(row).not_to_contain_text(grantee)
+        await row.get_by_role("button", name="Intrekken").click()
+        await expect(page.get_by_role("status")).to_have_text("Het recht is ingetrokken.")
+        await expect(page.get_by_role("row").filter(has_text="Nina Portaal")).to_have_count(0)
+
+        await page.get_by_role("link", name="Het auditlogboek openen").click()
+        entries = page.get_by_role("row").filter(has_text="Nina Portaal")
+        await expect(entries.first).to_contain_text("Recht ingetrokken")
+        await expect(entries.nth(1)).to_contain_text("Recht toegekend")
+        await assert_accessible(page, "audit-log")
+
+
+async def test_the_legal_representative_appoints_and_staff_do_not_manage_access(
+    platform: Platform, browser: Browser
+) -> None:
+    manager = await platform.new_person("Omar", "Portaal")
+    async with signed_in(
+        browser, platform.gateway_url, SCHELDE_LEGAL_REPRESENTATIVE, "/access"
+    ) as page:
+        await expect(page.get_by_role("button", name="Toekennen")).to_have_count(0)
+        await page.get_by_label("Rijksregisternummer").fill(manager)
+        await page.get_by_role("button", name="Aanstellen").click()
+        await expect(page.get_by_role("status")).to_have_text(
+            "De hoofdtoegangsbeheerder is aangesteld."
+        )
+        await expect(page.get_by_role("row").filter(has_text="Omar Portaal")).to_have_count(1)
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF) as page:
+        await expect(page.get_by_role("link", name="Toegang")).to_have_count(0)
+        response = await page.goto(f"{platform.gateway_url}/access")
+        assert response is not None and response.status == 403
 
 
 async def test_a_correction_the_api_refuses_is_explained_next_to_its_field(

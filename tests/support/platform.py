@@ -7,8 +7,9 @@ and through a real Temporal server. Only the process boundaries are folded into 
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import Message
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from dc_common.belgian_numbers import with_national_check
 from dc_common.db import Database
 from dc_common.mail_links import MailLinks
 from dc_gateway.api import create_app as create_gateway
@@ -58,6 +60,7 @@ class Platform:
     imports_db: Database | None = None
     internal_urls: dict[str, str] = field(default_factory=dict)
     """The internal APIs by service name: only the gateway and the workers may call them."""
+    _people: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     async def token(self, national_number: str) -> str:
         """A token from the development identity provider, as the login page gives one."""
@@ -66,6 +69,13 @@ class Platform:
         response.raise_for_status()
         token: str = response.json()["access_token"]
         return token
+
+    async def new_person(self, first_name: str, last_name: str = "Grantflow") -> str:
+        """Someone who just logged in for the first time (registered in the directory), with a
+        national number no other test of this platform uses."""
+        national_number = with_national_check(f"8512{next(self._people):05d}")
+        await self.register_person(national_number, first_name, last_name)
+        return national_number
 
     async def register_person(self, national_number: str, first_name: str, last_name: str) -> None:
         """Someone who just logged in for the first time, registered in the directory by an

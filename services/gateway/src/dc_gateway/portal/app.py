@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from dc_gateway.portal import collections, household_link, pages, session, words
+from dc_gateway.portal import access, collections, household_link, pages, session, words
 from dc_gateway.portal.api import ApiRefused
 from dc_gateway.portal.oidc import OidcClient
 from dc_gateway.portal.security import SecurityHeaders
@@ -30,6 +30,7 @@ def oidc_client(settings: GatewaySettings) -> OidcClient:
 def mount_portal(app: FastAPI, settings: GatewaySettings) -> None:
     app.include_router(pages.router)
     app.include_router(collections.router)
+    app.include_router(access.router)
     app.include_router(household_link.router)
     app.mount("/portal-assets", StaticFiles(directory=STATIC), name="portal-assets")
     app.add_middleware(

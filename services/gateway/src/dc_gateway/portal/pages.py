@@ -64,6 +64,7 @@ def environment(language: str) -> Environment:
         "euros": formats.euros,
         "time_left": formats.time_left,
         "query_string": query_string,
+        "masked": masked,
     }
     env.globals |= {"words": words, "LANGUAGES": i18n.LANGUAGE_NAMES, "language": language}
     env.globals["m"] = env.get_template("macros.html").module  # the pieces every page uses
@@ -74,6 +75,13 @@ def query_string(values: dict[str, Any]) -> str:
     """The address of a list with these filters (empty ones left out)."""
     kept = {key: value for key, value in values.items() if value not in (None, "", [])}
     return urlencode(kept, doseq=True)
+
+
+def masked(national_number: str | None) -> str:
+    """A national number as lists show it: enough to tell two people apart, not the number."""
+    if not national_number:
+        return ""
+    return "•" * 7 + national_number[-4:]
 
 
 def language_of(request: Request) -> str:
@@ -180,6 +188,8 @@ async def login_callback(request: Request, code: str = "", state: str = "") -> R
         companies=known,
         company=known[0]["id"] if known else None,
         user_numbers=me["user_numbers"],
+        represents=me["legal_representative_of"],
+        manages=me["main_access_manager_of"],
     )
     return see_other(back_to)
 
@@ -219,6 +229,8 @@ async def choose_company(request: Request) -> Response:
 @router.get("/")
 async def dashboard(page: ThePage) -> Response:
     if not page.request.session.get("staff"):
+        if page.request.session.get("represents") or page.request.session.get("manages"):
+            return see_other("/access")  # a legal representative without the right itself
         return await household_home(page)
     company = page.company
     counts, soon, imports, requests, inbox = await asyncio.gather(

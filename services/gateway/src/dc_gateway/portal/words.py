@@ -135,9 +135,29 @@ DONE: dict[str, str] = {
     "order-processing": N_("Your order is being processed: it appears here in a moment."),
     "validate-selection": N_("%(done)s of the %(selected)s selected services validated."),
     "reimbursement": N_("The reimbursement is requested: the vouchers are submitted."),
+    "manager-appointed": N_("The main access manager is appointed."),
+    "right-granted": N_("The right is granted."),
+    "right-revoked": N_("The right is revoked."),
     "reimbursement-processing": N_(
         "Your request is being processed: it appears in the list in a moment."
     ),
+}
+
+#: The changes the audit log of access management records.
+AUDIT_ACTIONS: dict[str, str] = {
+    "company-created": N_("Company registered"),
+    "branch-created": N_("Branch added"),
+    "main-access-manager-appointed": N_("Main access manager appointed"),
+    "right-granted": N_("Right granted"),
+    "right-revoked": N_("Right revoked"),
+}
+
+#: What to type instead, next to a field of access management the API refused.
+ACCESS_HELP: dict[str, str] = {
+    "national_number": N_(
+        "Type the 11 digits of the national number of someone who has logged in here once."
+    ),
+    "branch_id": N_("Choose the whole company or one of its branches."),
 }
 
 #: Where a reimbursement request stands.
