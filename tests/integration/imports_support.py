@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from dc_imports.models import ImportRow
 from dc_services.models import Service
 from tests.support.platform import Platform
+from tests.support.spreadsheets import downloaded_csv
 from tests.support.waiting import eventually
 
 SERVICES_HEADER = ("Werknemer", "Gebruikersnummer", "Datum", "Uren", "Activiteit", "Vestiging")
@@ -114,15 +115,7 @@ async def all_rows(client: httpx.AsyncClient, import_id: str, **query: str) -> l
 
 async def error_report(client: httpx.AsyncClient, import_id: str) -> list[dict[str, str]]:
     """errors.csv as a list of dicts (checks it is Belgian Excel's CSV: BOM, ``;``, CRLF)."""
-    response = await client.get(f"/api/v1/imports/{import_id}/errors.csv")
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
-    assert "attachment" in response.headers["content-disposition"]
-    raw = response.content
-    assert raw.startswith(b"\xef\xbb\xbf")
-    text = raw[3:].decode("utf-8")
-    assert text.endswith("\r\n")
-    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+    return downloaded_csv(await client.get(f"/api/v1/imports/{import_id}/errors.csv"))
 
 
 async def services_of_import(platform: Platform, service_ids: Sequence[str]) -> list[Service]:

@@ -291,6 +291,7 @@ LIST_VIEWS = (
     "/api/v1/services",
     "/api/v1/services/export.csv",
     "/api/v1/services/status-counts",
+    "/api/v1/services/worker-totals.csv",
     "/api/v1/services/worker-totals",
 )
 
@@ -327,6 +328,7 @@ MATRIX: tuple[Call, ...] = (
         target=_fresh_grant_path,
     ),
     Call("GET", "/api/v1/companies/{company_id}/audit-log", ACCESS_READERS),
+    Call("GET", "/api/v1/companies/{company_id}/audit-log.csv", ACCESS_READERS),
     Call(
         "GET",
         "/api/v1/companies/{company_id}/workers",
@@ -436,9 +438,21 @@ MATRIX: tuple[Call, ...] = (
     ),
     Call(
         "GET",
+        "/api/v1/reimbursement-requests/export.csv",
+        _expect(403, company_staff=200, operator=200, other_company_staff=404, user=404),
+        query={"company_id": SCHELDE},
+    ),
+    Call(
+        "GET",
         "/api/v1/reimbursement-requests/{request_id}",
         _expect(404, company_staff=200, operator=200),
         target=_request_path(),
+    ),
+    Call(
+        "GET",
+        "/api/v1/reimbursement-requests/{request_id}/statement.csv",
+        _expect(404, company_staff=200, operator=200),
+        target=_request_path("/statement.csv"),
     ),
     Call(
         "GET",
@@ -477,7 +491,26 @@ MATRIX: tuple[Call, ...] = (
         ),
         query={"company_id": SCHELDE},
     ),
+    Call(
+        "GET",
+        "/api/v1/imports/export.csv",
+        _expect(
+            403,
+            company_staff=200,
+            other_branch_staff=200,
+            operator=200,
+            other_company_staff=404,
+            user=404,
+        ),
+        query={"company_id": SCHELDE},
+    ),
     Call("GET", "/api/v1/imports/{import_id}", IMPORT_READERS, target=_import_path()),
+    Call(
+        "GET",
+        "/api/v1/imports/{import_id}/rows.csv",
+        IMPORT_READERS,
+        target=_import_path("/rows.csv"),
+    ),
     Call(
         "GET",
         "/api/v1/imports/{import_id}/errors.csv",

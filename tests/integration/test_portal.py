@@ -26,6 +26,7 @@ from tests.integration.imports_support import SERVICES_HEADER, csv_bytes
 from tests.integration.portal_support import browsing, chromium, look_at, signed_in
 from tests.support.platform import Platform, text_of
 from tests.support.services import fresh_service_date
+from tests.support.spreadsheets import belgian_csv
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -64,6 +65,14 @@ async def register(staff: httpx.AsyncClient, worker: Any = SOFIE, **changes: Any
     assert response.status_code == 201, response.text
     service: dict[str, Any] = response.json()
     return service
+
+
+async def download_csv(page: Page, link: str) -> list[dict[str, str]]:
+    """Follow the page's download link and read the CSV file it gives."""
+    async with page.expect_download() as started:
+        await page.get_by_role("link", name=link).click()
+    path = Path(await (await started.value).path())
+    return belgian_csv(await asyncio.to_thread(path.read_bytes))
 
 
 async def status_of(staff: httpx.AsyncClient, service_id: str) -> int:
@@ -145,6 +154,9 @@ async def test_services_by_worker_lead_to_the_list_of_one_worker(
         await page.get_by_role("button", name="Tonen").click()
         rows = page.locator("tbody tr")
         await expect(rows).to_have_count(1)
+        [exported] = await download_csv(page, "Exporteren naar CSV")
+        assert exported["worker_login"] == MARIE.login
+        assert exported["services"] == (await rows.locator("td.num").first.inner_text())
         await rows.get_by_role("link").click()
         await expect(page).to_have_url(re.compile(rf"worker_login={MARIE.login}"))
         await expect(page).to_have_url(re.compile(r"status=1"))
@@ -305,8 +317,16 @@ async def test_staff_ask_reimbursement_and_download_the_statement(
             await page.get_by_role("link", name="Afrekening downloaden (PDF)").click()
         pdf = await asyncio.to_thread(Path(await (await started.value).path()).read_bytes)
 
+        [line] = await download_csv(page, "Exporteren naar CSV")
+        assert (line["service_id"], line["vouchers"], line["amount_eur"]) == (
+            service["id"],
+            "3",
+            "82,56",
+        )
         await page.goto(f"{platform.gateway_url}/collections")
         await expect(page.get_by_role("link", name=reference, exact=True)).to_be_visible()
+        requests = await download_csv(page, "Exporteren naar CSV")
+        assert [r["amount_eur"] for r in requests if r["reference"] == reference] == ["82,56"]
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert "Afrekening van de terugbetaling" in text and reference in text
     assert "€ 82,56" in text and CLAIRE.user_number in text
@@ -427,6 +447,11 @@ async def test_a_main_access_manager_grants_and_revokes_a_branch_right(
         await expect(entries.first).to_contain_text("Recht ingetrokken")
         await expect(entries.nth(1)).to_contain_text("Recht toegekend")
         await assert_accessible(page, "audit-log")
+        logged = await download_csv(page, "Exporteren naar CSV")
+        assert [r["action"] for r in logged if r["subject"] == grantee][:2] == [
+            "right-revoked",
+            "right-granted",
+        ]
 
 
 async def test_the_legal_representative_appoints_and_staff_do_not_manage_access(

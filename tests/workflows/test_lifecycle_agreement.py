@@ -155,9 +155,15 @@ async def test_a_modification_asks_the_user_to_confirm_again(
     assert modified.validation_deadline is None
     assert modified.history[-1].details == corrected
     asked = fake.validation_requests[service.id]
-    assert [(r.version, r.details) for r in asked] == [(1, DETAILS), (3, corrected)], (
-        "asked again about the corrected service"
-    )
+
+    async def asked_again() -> bool:
+        return len(asked) == 2
+
+    await eventually(asked_again)
+    assert [(r.version, r.details, r.modified) for r in asked] == [
+        (1, DETAILS, False),
+        (3, corrected, True),
+    ], "asked again about the corrected service"
 
     # The earlier confirmation no longer counts: validating waits for the user again.
     validated = await validate(service)

@@ -217,7 +217,10 @@ async def test_every_delivery_of_one_mail_carries_the_same_message_id(
 
 
 def test_a_mail_about_a_corrected_service_says_it_changed_and_promises_no_deadline() -> None:
-    corrected = notification().model_copy(update={"version": 3, "validation_deadline": None})
+    corrected = notification().model_copy(
+        update={"version": 3, "validation_deadline": None, "modified": True}
+    )
+    reminded = notification().model_copy(update={"version": 2})  # validated, then reminded
     first = confirmation_request(
         notification(), recipient="an@example.org", language="nl", link="L1", reminder=False
     )
@@ -227,3 +230,7 @@ def test_a_mail_about_a_corrected_service_says_it_changed_and_promises_no_deadli
     assert "registreerde" in first.body and "05/12/2026 10:00" in first.body
     assert "wijzigde" in again.body and "automatisch" not in again.body
     assert again.body.splitlines()[2] == "L3", "the link on a line of its own"
+    reminder = confirmation_request(
+        reminded, recipient="an@example.org", language="nl", link="L2", reminder=True
+    )
+    assert "registreerde" in reminder.body and reminder.subject.startswith("Herinnering")

@@ -68,6 +68,8 @@ class ServiceLifecycleWorkflow:
         self._life: Lifecycle | None = None
         self._projected_version = 0
         self._lock = asyncio.Lock()
+        self._to_ask_again: list[ServiceState] = []
+        """Corrected versions the company and the household are still to be asked about."""
 
     @property
     def life(self) -> Lifecycle:
@@ -82,7 +84,11 @@ class ServiceLifecycleWorkflow:
             await self._publish()
         await self._notify(ActivityName.REQUEST_VALIDATION)
         while not self.life.is_closed:
-            if self.life.awaits_payment_claim:
+            if self._to_ask_again:
+                await self._notify(
+                    ActivityName.REQUEST_VALIDATION, self._to_ask_again.pop(0), modified=True
+                )
+            elif self.life.awaits_payment_claim:
                 await self._claim_payment()
             else:
                 await self._wait_for_change_or_deadline()
@@ -93,7 +99,7 @@ class ServiceLifecycleWorkflow:
         version = self.life.state.version
 
         def changed() -> bool:
-            return self.life.state.version != version
+            return self.life.state.version != version or bool(self._to_ask_again)
 
         wake_up = self.life.next_wake_up()
         if wake_up is None:
@@ -148,7 +154,7 @@ class ServiceLifecycleWorkflow:
             lambda now: self.life.modify(request, now), prepare=lambda: self._take_key(request)
         )
         if workflow.patched(MODIFICATION_ASKS_AGAIN_PATCH):
-            await self._notify(ActivityName.REQUEST_VALIDATION, modified)
+            self._to_ask_again.append(modified)  # asked by the main loop: the update is done
         return modified
 
     @modify.validator
@@ -275,7 +281,9 @@ class ServiceLifecycleWorkflow:
         for update in result.updates:
             await self.payment_changed(update)
 
-    async def _notify(self, activity: ActivityName, state: ServiceState | None = None) -> None:
+    async def _notify(
+        self, activity: ActivityName, state: ServiceState | None = None, *, modified: bool = False
+    ) -> None:
         """Ask the parties about the service as it is now, or as ``state`` left it."""
         state = state or self.life.state
         await workflow.execute_activity(
@@ -286,6 +294,7 @@ class ServiceLifecycleWorkflow:
                 parties=state.parties,
                 details=state.details,
                 validation_deadline=state.validation_deadline,
+                modified=modified,
             ),
             task_queue=TaskQueue.SERVICES_MGMT,
             start_to_close_timeout=ACTIVITY_TIMEOUT,

@@ -3,8 +3,10 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from dc_gateway import exports
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as
 from dc_gateway.policy import Rule, may_see, not_found, requires
@@ -212,6 +214,37 @@ async def audit_log(
     return await identity.forward(
         request, "GET", f"/companies/{company_id}/audit-log", params=params
     )
+
+
+AUDIT_COLUMNS = (
+    exports.instant("at"),
+    exports.text("action"),
+    exports.text("actor_name"),
+    exports.text("actor"),
+    exports.text("subject_name"),
+    exports.text("subject"),
+    exports.text("branch_id"),
+    exports.text("entry_id", "id"),
+)
+
+
+@router.get(
+    "/companies/{company_id}/audit-log.csv",
+    response_class=StreamingResponse,
+    responses=exports.CSV_RESPONSES,
+    summary="The whole audit log as CSV for Belgian Excel, newest first",
+)
+async def export_audit_log(
+    company_id: str,
+    identity: Identity,
+    caller: Annotated[Caller, requires(Rule.ACCESS_READER)],
+) -> Response:
+    async def fetch(limit: int, before_id: int | None) -> list[dict[str, Any]]:
+        params = {"limit": str(limit)} | ({"before_id": str(before_id)} if before_id else {})
+        return await identity.fetch_list(f"/companies/{company_id}/audit-log", params=params)
+
+    pages = exports.by_before_id(fetch)
+    return await exports.csv_answer(f"audit-log-{company_id}.csv", AUDIT_COLUMNS, pages)
 
 
 @router.get("/companies/{company_id}/workers", summary="The company's workers, alphabetically")

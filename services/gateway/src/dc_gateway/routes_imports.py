@@ -12,8 +12,10 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
 from dc_common.problems import Problem
+from dc_gateway import exports
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as
 from dc_gateway.policy import (
@@ -35,6 +37,7 @@ _PASSED_HEADERS = ("content-disposition",)
 
 EnterpriseNumber = Annotated[str, Form(pattern=r"^\d{10}$", examples=["0712345630"])]
 OUTCOME = r"^(accepted|registered|duplicate|rejected)$"
+IMPORTS_PAGE = 200  # the most the imports service gives a page
 
 
 class ImportsUpstream(Upstream):
@@ -146,14 +149,57 @@ async def list_imports(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    params: dict[str, str | list[str]] = {"page": str(page), "page_size": str(page_size)}
+    params = {"page": str(page), "page_size": str(page_size), **_imports_of(caller, company_id)}
+    return await imports.forward(request, "GET", "/imports", params=params)
+
+
+def _imports_of(caller: Caller, company_id: str | None) -> dict[str, str | list[str]]:
+    """Whose imports the caller reads: their company's (or its branches'), or every one for an
+    operator who names no company."""
     if company_id is None and not caller.operator:
         company_id = only_company(caller, what="imports")
-    if company_id is not None:
-        scope = staff_scope(caller, company_id, what="imports")
-        params["company_id"] = company_id
-        params["branch_id"] = branch_filter(scope, [])
-    return await imports.forward(request, "GET", "/imports", params=params)
+    if company_id is None:
+        return {}
+    scope = staff_scope(caller, company_id, what="imports")
+    return {"company_id": company_id, "branch_id": branch_filter(scope, [])}
+
+
+IMPORT_COLUMNS = (
+    exports.instant("uploaded_at", "created_at"),
+    exports.text("filename"),
+    exports.text("kind"),
+    exports.text("status"),
+    exports.text("uploaded_by"),
+    exports.text("rows_total"),
+    exports.text("accepted"),
+    exports.text("rejected"),
+    exports.text("duplicates"),
+    exports.text("flagged"),
+    exports.text("branch_id"),
+    exports.text("import_id", "id"),
+)
+
+
+@router.get(
+    "/imports/export.csv",
+    response_class=StreamingResponse,
+    responses=exports.CSV_RESPONSES,
+    summary="The imports as CSV for Belgian Excel, newest first",
+)
+async def export_imports(
+    imports: Imports,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    company_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+) -> Response:
+    whose = _imports_of(caller, company_id)
+
+    async def fetch(page: int, size: int) -> dict[str, Any]:
+        params = {"page": str(page), "page_size": str(size), **whose}
+        answer: dict[str, Any] = await imports.fetch_json("/imports", params=params)
+        return answer
+
+    pages = exports.by_page(fetch, size=IMPORTS_PAGE)
+    return await exports.csv_answer("imports.csv", IMPORT_COLUMNS, pages)
 
 
 @router.get(
@@ -225,3 +271,43 @@ async def import_rows(
     """``flagged=true``: the rows with a plausibility flag the company should look at."""
     await _visible(imports, caller, import_id)
     return await imports.forward(request, "GET", f"/imports/{import_id}/rows")
+
+
+ROW_COLUMNS = (
+    exports.text("line"),
+    exports.text("outcome"),
+    exports.Column(
+        "errors", lambda row: " | ".join(f"{e['field']}: {e['reason']}" for e in row["errors"])
+    ),
+    exports.Column("flags", lambda row: " | ".join(f["message"] for f in row["flags"])),
+    exports.text("duplicate_of"),
+    exports.text("service_id"),
+)
+
+
+@router.get(
+    "/imports/{import_id}/rows.csv",
+    response_class=StreamingResponse,
+    responses={**exports.CSV_RESPONSES, 404: PROBLEM},
+    summary="Every row by line with its outcome, errors and flags, as CSV (with the same filters)",
+)
+async def export_import_rows(
+    import_id: str,
+    imports: Imports,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    outcome: Annotated[str | None, Query(pattern=OUTCOME)] = None,
+    flagged: bool | None = None,
+) -> Response:
+    await _visible(imports, caller, import_id)
+    wanted = {"outcome": outcome, "flagged": None if flagged is None else str(flagged).lower()}
+    chosen = {name: value for name, value in wanted.items() if value is not None}
+
+    async def fetch(page: int, size: int) -> dict[str, Any]:
+        params = {"page": str(page), "page_size": str(size), **chosen}
+        answer: dict[str, Any] = await imports.fetch_json(
+            f"/imports/{import_id}/rows", params=params
+        )
+        return answer
+
+    pages = exports.by_page(fetch)
+    return await exports.csv_answer(f"import-{import_id}-rows.csv", ROW_COLUMNS, pages)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from dc_gateway import exports
 from dc_gateway.access import Caller
 from dc_gateway.parties import Part, acting_as, parts_in, reader, require_part
 from dc_gateway.policy import (
@@ -165,6 +166,61 @@ _selection_route(
     "The view of the list by worker, scoped as the list is.",
     model=WorkerTotals,
 )
+
+
+WORKER_COLUMNS = (
+    exports.text("worker"),
+    exports.text("worker_login"),
+    exports.text("services"),
+    exports.text("hours"),
+)
+
+
+@router.get(
+    "/services/worker-totals.csv",
+    response_class=StreamingResponse,
+    responses={**exports.CSV_RESPONSES, 404: PROBLEM, 422: PROBLEM},
+    summary="The list's selection by worker (name, login, services, hours) as CSV, by name",
+)
+async def export_worker_totals(
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    query: Annotated[ServiceQuery, Query()],
+    name: Annotated[str, Query(max_length=100, description="only names containing this")] = "",
+) -> Response:
+    params = _scoped(request, caller, query)
+    return await worker_totals_csv(request, params, name=name)
+
+
+async def worker_totals_csv(request: Request, params: Mapping[str, Any], *, name: str) -> Response:
+    """The selection (already scoped to the caller) by worker, workers by name."""
+    services: Upstream = request.app.state.services
+    totals = await services.fetch_json(
+        "/services/worker-totals", params={k: v for k, v in params.items() if k != "name"}
+    )
+    names: dict[str, str] = {}
+    if company_id := params.get("company_id"):
+        identity: Upstream = request.app.state.identity
+        workers = await identity.fetch_list(f"/companies/{company_id}/workers")
+        names = {w["login"]: f"{w['first_name']} {w['last_name']}" for w in workers}
+    rows = exports.one_page(workers_by_name(totals["workers"], names, name))
+    return await exports.csv_answer("services-by-worker.csv", WORKER_COLUMNS, rows)
+
+
+def workers_by_name(
+    totals: list[dict[str, Any]], names: Mapping[str, str], wanted: str
+) -> list[dict[str, Any]]:
+    """The totals per worker with the worker's name, those whose name holds ``wanted``,
+    alphabetically (workers without a known name last)."""
+    part = wanted.strip().casefold()
+    rows = [
+        {**t, "worker": names.get(t["worker_login"], "")}
+        for t in totals
+        if part in names.get(t["worker_login"], "").casefold()
+    ]
+    rows.sort(key=lambda r: (r["worker"].casefold() or "\uffff", r["worker_login"]))
+    return rows
 
 
 @router.get(

@@ -13,7 +13,9 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
+from dc_gateway import exports
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as, reader
 from dc_gateway.policy import (
@@ -130,6 +132,17 @@ async def request_reimbursement(
     )
 
 
+def _requests_of(caller: Caller, company_id: str | None) -> dict[str, str]:
+    """Whose requests the caller reads: a company's (staff with the right on all of it) or,
+    for an operator who names none, every company's."""
+    if company_id is None and not caller.operator:
+        company_id = only_company(caller, what="reimbursements", company_wide=True)
+    if company_id is None:
+        return {}
+    company_wide_scope(caller, company_id, what="reimbursements")
+    return {"company_id": company_id}
+
+
 @router.get(
     "/reimbursement-requests",
     response_model=list[ReimbursementOut],
@@ -143,13 +156,7 @@ async def list_reimbursement_requests(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    if company_id is None and not caller.operator:
-        company_id = only_company(caller, what="reimbursements", company_wide=True)
-    if company_id is not None:
-        company_wide_scope(caller, company_id, what="reimbursements")
-    params = {"limit": str(limit), "offset": str(offset)}
-    if company_id is not None:
-        params["company_id"] = company_id
+    params = {"limit": str(limit), "offset": str(offset), **_requests_of(caller, company_id)}
     return await wallet.forward(
         request,
         "GET",
@@ -157,6 +164,42 @@ async def list_reimbursement_requests(
         params=params,
         headers=reader(caller, "company"),
     )
+
+
+REQUEST_COLUMNS = (
+    exports.instant("asked_at", "created_at"),
+    exports.text("reference"),
+    exports.text("status"),
+    exports.text("vouchers"),
+    exports.euros("amount_eur", "amount_cents"),
+    exports.instant("submitted_at"),
+    exports.instant("paid_at"),
+    exports.text("company_id"),
+    exports.text("request_id", "id"),
+)
+
+
+@router.get(
+    "/reimbursement-requests/export.csv",
+    response_class=StreamingResponse,
+    responses=exports.CSV_RESPONSES,
+    summary="The company's reimbursement requests as CSV for Belgian Excel, newest first",
+)
+async def export_reimbursement_requests(
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    company_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+) -> Response:
+    whose = _requests_of(caller, company_id)
+
+    async def fetch(limit: int, offset: int) -> list[dict[str, Any]]:
+        params = {"limit": str(limit), "offset": str(offset), **whose}
+        return await wallet.fetch_list(
+            "/reimbursement-requests", params=params, headers=reader(caller, "company")
+        )
+
+    pages = exports.by_offset(fetch)
+    return await exports.csv_answer("reimbursement-requests.csv", REQUEST_COLUMNS, pages)
 
 
 async def _statement(request: Request, wallet: Upstream, caller: Caller, request_id: str) -> Any:
@@ -217,6 +260,36 @@ async def statement_pdf(
             "Content-Language": language,
         },
     )
+
+
+STATEMENT_COLUMNS = (
+    exports.day("service_date"),
+    exports.text("user_number"),
+    exports.text("branch_id"),
+    exports.text("vouchers"),
+    exports.euros("amount_eur", "amount_cents"),
+    exports.text("service_id"),
+)
+
+
+@router.get(
+    "/reimbursement-requests/{request_id}/statement.csv",
+    response_class=StreamingResponse,
+    responses={**exports.CSV_RESPONSES, 404: PROBLEM},
+    summary="The services of a request with their vouchers and amount, as CSV",
+)
+async def statement_csv(
+    request_id: str,
+    request: Request,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> Response:
+    answer: Response = await _statement(request, wallet, caller, request_id)
+    if answer.status_code != 200:
+        return answer
+    lines = json.loads(bytes(answer.body))["services"]
+    name = f"statement-{request_id}.csv"
+    return await exports.csv_answer(name, STATEMENT_COLUMNS, exports.one_page(lines))
 
 
 @router.post(

@@ -51,12 +51,28 @@ class Upstream:
         body: dict[str, Any] = answer.json()
         return body
 
-    async def fetch_list(self, path: str) -> list[dict[str, Any]]:
-        answer = await self._call("GET", path)
+    async def fetch_list(
+        self,
+        path: str,
+        *,
+        params: QueryParams = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        body: list[dict[str, Any]] = await self.fetch_json(path, params=params, headers=headers)
+        return body
+
+    async def fetch_json(
+        self,
+        path: str,
+        *,
+        params: QueryParams = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The answer's JSON, whatever its shape; a refusal is the gateway's fault (502)."""
+        answer = await self._call("GET", path, params=params, headers=headers)
         if answer.status_code != 200:
             raise Problem(502, "Bad gateway", f"{path}: upstream answered {answer.status_code}")
-        body: list[dict[str, Any]] = answer.json()
-        return body
+        return answer.json()
 
     async def forward(
         self,

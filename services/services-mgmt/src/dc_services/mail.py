@@ -96,7 +96,7 @@ def confirmation_request(
         "link": link,
         "deadline": deadline.astimezone(BRUSSELS).strftime("%d/%m/%Y %H:%M") if deadline else "",
     }
-    lines = [registered if request.version == 1 else changed, asked]
+    lines = [changed if request.modified else registered, asked]
     if deadline is not None:
         lines.append(by_itself)
     prefix = _REMINDER_PREFIX[language] if reminder else ""

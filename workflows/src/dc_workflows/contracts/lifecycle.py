@@ -151,3 +151,6 @@ class NotificationRequest(Frozen):
     parties: ServiceParties
     details: ServiceDetails
     validation_deadline: datetime | None
+    modified: bool = Field(
+        default=False, description="asked again because the company corrected the service"
+    )

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from dc_gateway.portal import session
 from dc_gateway.portal.api import ApiRefused
-from dc_gateway.portal.pages import Page, ThePage, see_other
+from dc_gateway.portal.pages import Page, ThePage, page_number, see_other
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 50
@@ -106,9 +106,9 @@ def _digits(typed: str) -> str:
 
 @router.get("/access/audit")
 async def audit_log(page: ThePage) -> Response:
-    before = page.request.query_params.get("before", "")
+    before = page_number(page.request.query_params.get("before"), highest=2**62)
     params: dict[str, Any] = {"limit": AUDIT_PAGE + 1}
-    if before.isdigit():
+    if before > 1:
         params["before_id"] = before
     entries, branches = await asyncio.gather(
         page.api.get(f"/companies/{page.company}/audit-log", params),
@@ -121,4 +121,5 @@ async def audit_log(page: ThePage) -> Response:
         entries=entries,
         branches=branches,
         next_before=entries[-1]["id"] if more and entries else None,
+        older=before > 1,
     )

@@ -9,7 +9,15 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from dc_gateway.portal import access, collections, household_link, pages, session, words
+from dc_gateway.portal import (
+    access,
+    collections,
+    downloads,
+    household_link,
+    pages,
+    session,
+    words,
+)
 from dc_gateway.portal.api import ApiRefused
 from dc_gateway.portal.oidc import OidcClient
 from dc_gateway.portal.security import SecurityHeaders
@@ -28,6 +36,7 @@ def oidc_client(settings: GatewaySettings) -> OidcClient:
 
 
 def mount_portal(app: FastAPI, settings: GatewaySettings) -> None:
+    app.include_router(downloads.router)  # first: /imports/export.csv is not an import's id
     app.include_router(pages.router)
     app.include_router(collections.router)
     app.include_router(access.router)
@@ -57,4 +66,6 @@ def mount_portal(app: FastAPI, settings: GatewaySettings) -> None:
     async def api_refused(request: Request, error: ApiRefused) -> Response:
         if error.status == 404:
             return pages.render(request, "message.html", status=404, notice=words.NOT_FOUND)
+        if error.status >= 500:
+            return pages.render(request, "message.html", status=503, notice=words.UNAVAILABLE)
         return pages.render(request, "message.html", status=error.status, notice=words.NOT_ALLOWED)

@@ -14,7 +14,14 @@ from fastapi.responses import Response
 
 from dc_gateway.portal import session, words
 from dc_gateway.portal.api import ApiRefused
-from dc_gateway.portal.pages import Page, ThePage, language_of, names_of, see_other
+from dc_gateway.portal.pages import (
+    Page,
+    ThePage,
+    language_of,
+    names_of,
+    page_number,
+    see_other,
+)
 
 router = APIRouter(include_in_schema=False)
 REQUESTS_PER_PAGE = 50
@@ -28,8 +35,7 @@ def _company_money_refused(page: Page) -> Response:
 
 @router.get("/collections")
 async def requests_page(page: ThePage) -> Response:
-    number = page.request.query_params.get("page", "1")
-    current = int(number) if number.isdigit() and int(number) >= 1 else 1
+    current = page_number(page.request.query_params.get("page"))
     params = {
         "company_id": page.company,
         "limit": REQUESTS_PER_PAGE + 1,  # one more: is there a next page?
@@ -102,6 +108,8 @@ async def ask_reimbursement(page: ThePage) -> Response:
         except ApiRefused as refused:
             if refused.status in (403, 404):
                 return _company_money_refused(page)
+            if refused.status >= 500:
+                raise
             errors = _request_errors(refused)
         else:
             if answer.get("state") == "processing":

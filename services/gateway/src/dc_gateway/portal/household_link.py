@@ -66,20 +66,28 @@ async def household_of(request: Request, token: str) -> AsyncIterator[tuple[Port
 
 
 def _refused(request: Request, refused: LinkRefused) -> Response:
-    return render(request, "message.html", status=refused.status, notice=refused.notice)
+    return _keyed(render(request, "message.html", status=refused.status, notice=refused.notice))
 
 
 def _service_page(request: Request, token: str, service: dict[str, Any], **more: Any) -> Response:
-    return render(
+    page = render(
         request,
         "service.html",
         service=service,
         link_base=f"/link/{token}",
+        back_here=f"/link/{token}",
         names=Names({}, {}),
         staff=False,
         person=None,
         **more,
     )
+    return _keyed(page)
+
+
+def _keyed(response: Response) -> Response:
+    """A page whose address holds the link's key: never pass the address on to another."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @router.get("/link/{token}")
@@ -89,9 +97,7 @@ async def linked_service(token: str, request: Request) -> Response:
             service = await api.get(f"/services/{service_id}")
     except LinkRefused as refused:
         return _refused(request, refused)
-    response = _service_page(request, token, service)
-    response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key: never pass it on
-    return response
+    return _service_page(request, token, service)
 
 
 @router.post("/link/{token}/{action}")

@@ -30,6 +30,7 @@ from dc_workflows.deadline import BRUSSELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZES = (50, 100, 200)
+ROW_OUTCOMES = ("accepted", "registered", "duplicate", "rejected")
 LIST_FILTERS = (
     "status",
     "worker_login",
@@ -79,8 +80,8 @@ def query_string(values: dict[str, Any]) -> str:
 
 def masked(national_number: str | None) -> str:
     """A national number as lists show it: enough to tell two people apart, not the number."""
-    if not national_number:
-        return ""
+    if not national_number or len(national_number) != 11 or not national_number.isdecimal():
+        return national_number or ""  # not a person's number: the platform, say
     return "•" * 7 + national_number[-4:]
 
 
@@ -229,7 +230,8 @@ async def choose_company(request: Request) -> Response:
 @router.get("/")
 async def dashboard(page: ThePage) -> Response:
     if not page.request.session.get("staff"):
-        if page.request.session.get("represents") or page.request.session.get("manages"):
+        manages = page.request.session.get("represents") or page.request.session.get("manages")
+        if manages and not page.request.session.get("user_numbers"):
             return see_other("/access")  # a legal representative without the right itself
         return await household_home(page)
     company = page.company
@@ -286,11 +288,17 @@ def list_query(request: Request) -> dict[str, Any]:
     query: dict[str, Any] = {name: params.get(name, "") for name in LIST_FILTERS}
     query["branch_id"] = params.getlist("branch_id")
     query["sort"] = "oldest" if params.get("sort") == "oldest" else "newest"
-    size = params.get("page_size", "50")
-    query["page_size"] = int(size) if size.isdigit() and int(size) in PAGE_SIZES else 50
-    number = params.get("page", "1")
-    query["page"] = int(number) if number.isdigit() and int(number) >= 1 else 1
+    size = page_number(params.get("page_size"))
+    query["page_size"] = size if size in PAGE_SIZES else 50
+    query["page"] = page_number(params.get("page"))
     return query
+
+
+def page_number(typed: str | None, *, highest: int = 1_000_000) -> int:
+    """A page number from the address: 1 for anything that is not one (``²``, ``-3``, 10**40)."""
+    if not typed or not typed.isascii() or not typed.isdecimal() or len(typed) > 7:
+        return 1
+    return min(max(int(typed), 1), highest)
 
 
 @dataclass(frozen=True)
@@ -362,13 +370,8 @@ async def services_by_worker(page: ThePage) -> Response:
         page.api.get("/services/worker-totals", {**selection, "company_id": page.company}),
         names_of(page, page.company),
     )
-    wanted = page.request.query_params.get("name", "").strip().casefold()
-    rows = [
-        {**t, "name": names.workers.get(t["worker_login"], "")}
-        for t in totals["workers"]
-        if wanted in names.workers.get(t["worker_login"], "").casefold()
-    ]
-    rows.sort(key=lambda r: (r["name"].casefold() or "\uffff", r["worker_login"]))
+    wanted = page.request.query_params.get("name", "")
+    rows = routes_services.workers_by_name(totals["workers"], names.workers, wanted)
     return page.render(
         "by_worker.html",
         query=query,
@@ -573,11 +576,11 @@ async def upload_import(page: ThePage) -> Response:
 @router.get("/imports/{import_id}")
 async def import_page(import_id: str, page: ThePage) -> Response:
     imported = await page.api.get(f"/imports/{import_id}")
-    number = page.request.query_params.get("page", "1")
+    number = page_number(page.request.query_params.get("page"))
     outcome = page.request.query_params.get("outcome", "")
+    outcome = outcome if outcome in ROW_OUTCOMES else ""
     rows = await page.api.get(
-        f"/imports/{import_id}/rows",
-        {"page": number if number.isdigit() else 1, "page_size": 50, "outcome": outcome},
+        f"/imports/{import_id}/rows", {"page": number, "page_size": 50, "outcome": outcome}
     )
     return page.render(
         "import.html",

@@ -72,6 +72,11 @@ FORM_EXPIRED = Notice(
     TO_START,
 )
 NOT_ALLOWED = Notice(N_("Not allowed"), N_("You may not do this here."), TO_START)
+UNAVAILABLE = Notice(
+    N_("Not available right now"),
+    N_("A part of the platform did not answer. Nothing was changed: try again in a moment."),
+    TO_START,
+)
 LINK_INVALID = Notice(
     N_("This link does not work"),
     N_("Open the whole link from the e-mail, or log in to see your services."),
