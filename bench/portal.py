@@ -26,9 +26,16 @@ from typing import Any
 
 import httpx
 
-from dc_identity.demo import DEMO, SCHELDE_STAFF, USER_HOLDERS, DemoPerson
-from tests.support.platform import Platform, running_platform
+from dc_identity.demo import (
+    DEMO,
+    SCHELDE_MAIN_ACCESS_MANAGER,
+    SCHELDE_STAFF,
+    USER_HOLDERS,
+    DemoPerson,
+)
+from tests.support.platform import Platform, running_platform, text_of
 from tests.support.servers import postgres_database, temporal_dev_server
+from tests.support.waiting import eventually
 
 RESULTS = Path(__file__).parent / "results"
 SCHELDE = DEMO.companies[0].enterprise_number
@@ -69,6 +76,52 @@ async def register_services(platform: Platform, count: int) -> list[str]:
         return ids
 
 
+async def a_paid_request(platform: Platform, ids: list[str]) -> str:
+    """A reimbursement request of An's first services: validated, confirmed, paid from her
+    wallet, then asked reimbursement of (the statement pages need one)."""
+    mine = ids[: 5 * 3 : 5]  # every fifth service is An's (DEMO.users[0])
+    async with (
+        platform.as_person(SCHELDE_STAFF.national_number) as staff,
+        platform.as_person(USER_HOLDERS[0].national_number) as household,
+    ):
+        for service_id in mine:
+            (await staff.post(f"/api/v1/services/{service_id}/validate")).raise_for_status()
+            (await household.post(f"/api/v1/services/{service_id}/confirm")).raise_for_status()
+        order = {"reference": "bench-order", "quantity": 40}
+        user = DEMO.users[0].user_number
+        (
+            await household.post(f"/api/v1/users/{user}/voucher-orders", json=order)
+        ).raise_for_status()
+
+        async def paid() -> bool:
+            listed = await staff.get(
+                "/api/v1/services", params={"company_id": SCHELDE, "payable": "true"}
+            )
+            return {s["id"] for s in listed.json()["items"]} >= set(mine)
+
+        await eventually(paid, within=60)
+        asked = await staff.post(
+            "/api/v1/reimbursement-requests",
+            json={"company_id": SCHELDE, "reference": "bench", "service_ids": mine},
+        )
+        asked.raise_for_status()
+        request_id: str = asked.json()["id"]
+        return request_id
+
+
+def mail_link(platform: Platform, service_id: str) -> str:
+    """The path of the link in the e-mail about the service."""
+    for mail in platform.mails_to(DEMO.users[1].email, about=service_id):
+        found = re.search(r"/link/\S+", text_of(mail))
+        if found:
+            return found.group(0)
+    raise LookupError(f"no mail about {service_id}")
+
+
+async def _mailed(platform: Platform, service_id: str) -> bool:
+    return bool(platform.mails_to(DEMO.users[1].email, about=service_id))
+
+
 def server_ms(response: httpx.Response) -> float:
     timing = response.headers["server-timing"]
     return float(timing.split("dur=")[1].split(",")[0])
@@ -106,8 +159,13 @@ async def run(services: int, rounds: int) -> dict[str, Any]:
             ) as platform,
         ):
             ids = await register_services(platform, services)
+            request_id = await a_paid_request(platform, ids)
+            luc = ids[1]  # Luc's household (DEMO.users[1]): confirms from the e-mail's link
+            await eventually(lambda: _mailed(platform, luc), within=30)
             staff = await portal_session(platform, SCHELDE_STAFF)
             household = await portal_session(platform, USER_HOLDERS[0])
+            manager = await portal_session(platform, SCHELDE_MAIN_ACCESS_MANAGER)
+            anonymous = httpx.AsyncClient(base_url=platform.gateway_url, timeout=60)
             pages = {
                 "/healthz (baseline)": (staff, "/healthz"),
                 "dashboard": (staff, "/"),
@@ -116,16 +174,30 @@ async def run(services: int, rounds: int) -> dict[str, Any]:
                 "services, status 1": (staff, "/services?status=1"),
                 "service detail": (staff, f"/services/{ids[0]}"),
                 "services export (CSV)": (staff, "/services/export.csv"),
+                "services by worker": (staff, "/services/by-worker"),
+                "by worker export (CSV)": (staff, "/services/by-worker/export.csv"),
+                "register form": (staff, "/services/new"),
                 "imports": (staff, "/imports"),
+                "imports export (CSV)": (staff, "/imports/export.csv"),
+                "collections": (staff, "/collections"),
+                "ask reimbursement form": (staff, "/collections/new"),
+                "statement": (staff, f"/collections/{request_id}"),
+                "statement (PDF)": (staff, f"/collections/{request_id}/statement.pdf"),
+                "statement (CSV)": (staff, f"/collections/{request_id}/statement.csv"),
+                "requests export (CSV)": (staff, "/collections/export.csv"),
+                "access management": (manager, "/access"),
+                "audit log": (manager, "/access/audit"),
+                "audit log export (CSV)": (manager, "/access/audit.csv"),
                 "help": (staff, "/help"),
                 "household start": (household, "/"),
                 "household wallet": (household, "/wallet"),
+                "e-mail link (no login)": (anonymous, mail_link(platform, luc)),
             }
             for client, path in pages.values():  # warm: templates compiled, keys fetched
                 await client.get(path)
             figures = {name: await measure(c, p, rounds) for name, (c, p) in pages.items()}
-            await staff.aclose()
-            await household.aclose()
+            for client in (staff, household, manager, anonymous):
+                await client.aclose()
     return {
         "measured_at": datetime.now(UTC).isoformat(),
         "services": services,
@@ -147,10 +219,10 @@ def main() -> int:
     path = RESULTS / f"portal-{stamp}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     baseline = result["pages_ms"]["/healthz (baseline)"]["p50"] or 0.1
-    print(f"{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'p50 / baseline':>15}")
+    print(f"{'page':30} {'p50 ms':>8} {'p95 ms':>8} {'p50 / baseline':>15}")
     for name, times in result["pages_ms"].items():
         ratio = times["p50"] / baseline
-        print(f"{name:28} {times['p50']:8.1f} {times['p95']:8.1f} {ratio:15.1f}")
+        print(f"{name:30} {times['p50']:8.1f} {times['p95']:8.1f} {ratio:15.1f}")
     print(f"written to {path}")
     return 0
 

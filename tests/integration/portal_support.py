@@ -66,6 +66,17 @@ async def log_in(page: Page, gateway_url: str, person: DemoPerson, path: str = "
     await page.wait_for_url(f"{gateway_url}{path}")
 
 
+#: The elements that stick out of the phone's screen (none when the page fits), innermost first.
+WIDER_THAN_THE_SCREEN = """() => {
+  if (document.documentElement.scrollWidth <= window.innerWidth) return null;
+  return [...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .reverse().slice(0, 5)
+    .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+         (e.className ? "." + String(e.className).split(" ").join(".") : ""));
+}"""
+
+
 async def look_at(page: Page, name: str) -> list[dict[str, Any]]:
     """Save the page at desktop and phone size, and return its serious or critical axe-core
     violations (each with the rule and where)."""
@@ -74,7 +85,7 @@ async def look_at(page: Page, name: str) -> list[dict[str, Any]]:
     await page.screenshot(path=SCREENSHOTS / f"{name}-desktop.png", full_page=True)
     await page.set_viewport_size(PHONE)
     await page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True)
-    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    wide = await page.evaluate(WIDER_THAN_THE_SCREEN)
     if size is not None:
         await page.set_viewport_size(size)
     results = await Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
@@ -84,5 +95,5 @@ async def look_at(page: Page, name: str) -> list[dict[str, Any]]:
         if v["impact"] in ("serious", "critical")
     ]
     if wide:
-        found.append({"rule": "scrolls sideways on a phone", "impact": "serious", "where": name})
+        found.append({"rule": "scrolls sideways on a phone", "impact": "serious", "where": wide})
     return found
