@@ -26,6 +26,8 @@ PAGE = 500
 CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM, ';', CRLF"}
 }
+#: What an export route declares: a streamed CSV answer.
+CSV_ROUTE: dict[str, Any] = {"response_class": StreamingResponse, "responses": CSV_RESPONSES}
 
 
 @dataclass(frozen=True)

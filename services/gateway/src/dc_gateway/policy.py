@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -41,6 +41,11 @@ class Rule(StrEnum):
     """Any valid token; the route checks the caller's part in the service (staff of its company
     and branch, its worker, its user, or an operator)."""
 
+
+#: The company a list is of; staff of one company may leave it out, an operator for all.
+CompanyFilter = Annotated[
+    str | None, Query(pattern=r"^\d{10}$", description="the company's enterprise number")
+]
 
 bearer = HTTPBearer(auto_error=False, description="An OpenID Connect access token")
 

@@ -3,7 +3,6 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from dc_gateway import exports
@@ -230,8 +229,7 @@ AUDIT_COLUMNS = (
 
 @router.get(
     "/companies/{company_id}/audit-log.csv",
-    response_class=StreamingResponse,
-    responses=exports.CSV_RESPONSES,
+    **exports.CSV_ROUTE,
     summary="The whole audit log as CSV for Belgian Excel, newest first",
 )
 async def export_audit_log(

@@ -19,6 +19,7 @@ from dc_gateway import exports
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as
 from dc_gateway.policy import (
+    CompanyFilter,
     Rule,
     branch_filter,
     branch_scope,
@@ -145,7 +146,7 @@ async def list_imports(
     request: Request,
     imports: Imports,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-    company_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+    company_id: CompanyFilter = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
@@ -182,14 +183,13 @@ IMPORT_COLUMNS = (
 
 @router.get(
     "/imports/export.csv",
-    response_class=StreamingResponse,
-    responses=exports.CSV_RESPONSES,
+    **exports.CSV_ROUTE,
     summary="The imports as CSV for Belgian Excel, newest first",
 )
 async def export_imports(
     imports: Imports,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-    company_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+    company_id: CompanyFilter = None,
 ) -> Response:
     whose = _imports_of(caller, company_id)
 

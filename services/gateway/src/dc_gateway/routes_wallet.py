@@ -19,6 +19,7 @@ from dc_gateway import exports
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as, reader
 from dc_gateway.policy import (
+    CompanyFilter,
     Rule,
     company_wide_scope,
     forbidden,
@@ -152,7 +153,7 @@ async def list_reimbursement_requests(
     request: Request,
     wallet: Wallet,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-    company_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+    company_id: CompanyFilter = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
@@ -181,14 +182,13 @@ REQUEST_COLUMNS = (
 
 @router.get(
     "/reimbursement-requests/export.csv",
-    response_class=StreamingResponse,
-    responses=exports.CSV_RESPONSES,
+    **exports.CSV_ROUTE,
     summary="The company's reimbursement requests as CSV for Belgian Excel, newest first",
 )
 async def export_reimbursement_requests(
     wallet: Wallet,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
-    company_id: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+    company_id: CompanyFilter = None,
 ) -> Response:
     whose = _requests_of(caller, company_id)
 
@@ -202,8 +202,11 @@ async def export_reimbursement_requests(
     return await exports.csv_answer("reimbursement-requests.csv", REQUEST_COLUMNS, pages)
 
 
-async def _statement(request: Request, wallet: Upstream, caller: Caller, request_id: str) -> Any:
-    """The wallet's answer for the statement, or 404 where it is not the caller's to read."""
+async def _statement(
+    request: Request, wallet: Upstream, caller: Caller, request_id: str
+) -> tuple[Response, dict[str, Any] | None]:
+    """The wallet's answer for the statement, and the statement when it is one (None for the
+    wallet's refusal, passed on as it is); 404 where it is not the caller's to read."""
     answer = await wallet.forward(
         request,
         "GET",
@@ -213,11 +216,11 @@ async def _statement(request: Request, wallet: Upstream, caller: Caller, request
     if answer.status_code in (404, 422):
         raise not_found("such reimbursement request")
     if answer.status_code != 200:
-        return answer
-    statement = json.loads(bytes(answer.body))
+        return answer, None
+    statement: dict[str, Any] = json.loads(bytes(answer.body))
     if not may_see(caller, statement["company_id"], None, company_wide=True):
         raise not_found("such reimbursement request")
-    return answer
+    return answer, statement
 
 
 @router.get(
@@ -231,7 +234,7 @@ async def get_statement(
     wallet: Wallet,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
 ) -> Response:
-    answer: Response = await _statement(request, wallet, caller, request_id)
+    answer, _ = await _statement(request, wallet, caller, request_id)
     return answer
 
 
@@ -247,10 +250,9 @@ async def statement_pdf(
     wallet: Wallet,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
 ) -> Response:
-    answer: Response = await _statement(request, wallet, caller, request_id)
-    if answer.status_code != 200:
+    answer, statement = await _statement(request, wallet, caller, request_id)
+    if statement is None:
         return answer
-    statement = json.loads(bytes(answer.body))
     language = i18n.negotiate(request.headers.get("accept-language"))
     return Response(
         statement_document.statement_pdf(statement, language),
@@ -284,10 +286,10 @@ async def statement_csv(
     wallet: Wallet,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
 ) -> Response:
-    answer: Response = await _statement(request, wallet, caller, request_id)
-    if answer.status_code != 200:
+    answer, statement = await _statement(request, wallet, caller, request_id)
+    if statement is None:
         return answer
-    lines = json.loads(bytes(answer.body))["services"]
+    lines = statement["services"]
     name = f"statement-{request_id}.csv"
     return await exports.csv_answer(name, STATEMENT_COLUMNS, exports.one_page(lines))
 
