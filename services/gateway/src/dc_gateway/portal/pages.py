@@ -277,8 +277,10 @@ async def _optional(call: Awaitable[Any]) -> Any:
 
 
 async def household_home(page: Page) -> Response:
-    waiting = await page.api.get("/services", {"status": 1, "page_size": 50})
-    validated = await page.api.get("/services", {"status": 2, "page_size": 50})
+    waiting, validated = await asyncio.gather(
+        page.api.get("/services", {"status": 1, "page_size": 50}),
+        page.api.get("/services", {"status": 2, "page_size": 50}),
+    )
     return page.render("household.html", to_confirm=waiting["items"] + validated["items"])
 
 
