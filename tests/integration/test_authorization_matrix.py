@@ -321,6 +321,7 @@ MATRIX: tuple[Call, ...] = (
         "POST", "/api/v1/companies/{company_id}/grants", ACCESS_MANAGER_ONLY, body=_new_person_body
     ),
     Call("GET", "/api/v1/companies/{company_id}/grants", ACCESS_READERS),
+    Call("GET", "/api/v1/companies/{company_id}/grants.csv", ACCESS_READERS),
     Call(
         "DELETE",
         "/api/v1/companies/{company_id}/grants/{grant_id}",
@@ -423,6 +424,11 @@ MATRIX: tuple[Call, ...] = (
         body=_body({"reference": "matrix-order", "quantity": 10}),
     ),
     Call("GET", "/api/v1/users/{user_number}/wallet", _expect(404, user=200, operator=200)),
+    Call(
+        "GET",
+        "/api/v1/users/{user_number}/wallet/payments.csv",
+        _expect(404, user=200, operator=200),
+    ),
     Call(
         "POST",
         "/api/v1/reimbursement-requests",

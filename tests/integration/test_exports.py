@@ -12,6 +12,7 @@ from dc_identity.demo import (
     SCHELDE_GENT_STAFF,
     SCHELDE_MAIN_ACCESS_MANAGER,
     SCHELDE_STAFF,
+    USER_HOLDERS,
 )
 from tests.integration.imports_support import SERVICES_HEADER, all_rows, csv_bytes, imported
 from tests.support.platform import Platform
@@ -122,3 +123,18 @@ async def test_an_export_is_refused_like_its_list(platform: Platform) -> None:
     assert platform.anonymous is not None
     anonymous: httpx.Response = await platform.anonymous.get("/api/v1/imports/export.csv")
     assert anonymous.status_code == 401
+
+
+async def test_the_grants_and_a_household_s_payments_export_as_listed(
+    platform: Platform,
+) -> None:
+    async with platform.as_person(SCHELDE_MAIN_ACCESS_MANAGER.national_number) as manager:
+        grants = (await manager.get(f"/api/v1/companies/{SCHELDE}/grants")).json()
+        exported = downloaded_csv(await manager.get(f"/api/v1/companies/{SCHELDE}/grants.csv"))
+    assert [int(r["grant_id"]) for r in exported] == [g["id"] for g in grants]
+    assert {r["name"] for r in exported} >= {SCHELDE_STAFF.name, SCHELDE_GENT_STAFF.name}
+    user = DEMO.users[0].user_number
+    async with platform.as_person(USER_HOLDERS[0].national_number) as household:
+        wallet = (await household.get(f"/api/v1/users/{user}/wallet")).json()
+        paid = downloaded_csv(await household.get(f"/api/v1/users/{user}/wallet/payments.csv"))
+    assert [r["service_id"] for r in paid] == [a["service_id"] for a in wallet["allocations"]]

@@ -50,6 +50,11 @@ def instant(name: str, key: str | None = None) -> Column:
     return Column(name, value)
 
 
+def belgian_day(moment: str) -> str:
+    """The day of a moment in Brussels, as Belgian Excel writes a date."""
+    return datetime.fromisoformat(moment).astimezone(BRUSSELS).strftime("%d/%m/%Y")
+
+
 def day(name: str, key: str | None = None) -> Column:
     return Column(
         name, lambda row: date.fromisoformat(row[key or name]) if row.get(key or name) else None

@@ -183,6 +183,34 @@ async def list_grants(
     return await identity.forward(request, "GET", f"/companies/{company_id}/grants", params=params)
 
 
+GRANT_COLUMNS = (
+    exports.text("name"),
+    exports.text("national_number"),
+    exports.Column("on", lambda grant: grant["branch_id"] or "company"),
+    exports.instant("granted_at"),
+    exports.text("granted_by_name"),
+    exports.instant("revoked_at"),
+    exports.text("grant_id", "id"),
+)
+
+
+@router.get(
+    "/companies/{company_id}/grants.csv",
+    **exports.CSV_ROUTE,
+    summary="The rights granted in the company as CSV (include_revoked=true: also the revoked)",
+)
+async def export_grants(
+    company_id: str,
+    identity: Identity,
+    caller: Annotated[Caller, requires(Rule.ACCESS_READER)],
+    include_revoked: bool = False,
+) -> Response:
+    params = {"include_revoked": "true" if include_revoked else "false"}
+    grants = await identity.fetch_list(f"/companies/{company_id}/grants", params=params)
+    rows = exports.one_page(grants)
+    return await exports.csv_answer(f"grants-{company_id}.csv", GRANT_COLUMNS, rows)
+
+
 @router.delete(
     "/companies/{company_id}/grants/{grant_id}",
     status_code=status.HTTP_204_NO_CONTENT,

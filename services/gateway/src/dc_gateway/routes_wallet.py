@@ -108,6 +108,39 @@ async def get_wallet(
     )
 
 
+PAYMENT_COLUMNS = (
+    exports.day("service_date"),
+    exports.text("hours"),
+    exports.text("status"),
+    exports.text("status_label"),
+    exports.text("vouchers_allocated"),
+    exports.Column(
+        "paid",
+        lambda row: " | ".join(
+            f"{step['vouchers']} ({exports.belgian_day(step['at'])})" for step in row["steps"]
+        ),
+    ),
+    exports.text("company_id"),
+    exports.text("service_id"),
+)
+
+
+@router.get(
+    "/users/{user_number}/wallet/payments.csv",
+    **exports.CSV_ROUTE,
+    summary="The services the household's vouchers paid, with their allocation steps, as CSV",
+)
+async def export_wallet_payments(
+    user_number: str,
+    wallet: Wallet,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+) -> Response:
+    _own_household(caller, user_number, operator_may=True)
+    answer = await wallet.fetch_json(f"/users/{user_number}/wallet", headers=reader(caller, "user"))
+    rows = exports.one_page(answer["allocations"])
+    return await exports.csv_answer(f"wallet-{user_number}.csv", PAYMENT_COLUMNS, rows)
+
+
 @router.post(
     "/reimbursement-requests",
     status_code=status.HTTP_201_CREATED,

@@ -70,3 +70,16 @@ async def statement_csv(request_id: str, page: ThePage) -> Response:
 @router.get("/access/audit.csv")
 async def audit_log_csv(page: ThePage) -> Response:
     return await page.api.download(f"/companies/{page.company}/audit-log.csv")
+
+
+@router.get("/access/grants.csv")
+async def grants_csv(page: ThePage) -> Response:
+    return await page.api.download(f"/companies/{page.company}/grants.csv")
+
+
+@router.get("/wallet/payments.csv")
+async def wallet_payments_csv(page: ThePage) -> Response:
+    numbers: list[str] = page.request.session.get("user_numbers", [])
+    if not numbers:
+        return see_other("/wallet")
+    return await page.api.download(f"/users/{numbers[0]}/wallet/payments.csv")
