@@ -49,6 +49,7 @@ SOFIE = DEMO.workers[0]  # Schelde, Gent
 MARIE = DEMO.workers[2]  # Schelde, Antwerpen: the worker of the services below
 AN = DEMO.users[0]
 AN_HOLDER = USER_HOLDERS[0]
+FIRST_PASSWORD = "eerste-2026-wachtwoord"
 
 # -- the callers --------------------------------------------------------------------------------
 
@@ -142,6 +143,13 @@ class Fixtures:
             self.request_id = request.json()["id"]
         return self.request_id
 
+    async def worker_account(self, login: str) -> None:
+        """The worker has a Jobtracker account (its first password set by Tom)."""
+        answer = await self.staff.put(
+            f"/api/v1/workers/{login}/password", json={"password": FIRST_PASSWORD}
+        )
+        assert answer.status_code == 204, answer.text
+
     async def fresh_service(self, _caller: str) -> str:
         return (await _register(self.staff))["id"]
 
@@ -219,6 +227,14 @@ async def _new_person_body(f: Fixtures, _caller: str) -> dict[str, Any]:
 def _service_path(suffix: str = "") -> Callable[[Fixtures, str], Awaitable[str]]:
     async def build(f: Fixtures, caller: str) -> str:
         return f"/api/v1/services/{await f.fresh_service(caller)}{suffix}"
+
+    return build
+
+
+def _account_path(suffix: str) -> Callable[[Fixtures, str], Awaitable[str]]:
+    async def build(f: Fixtures, _caller: str) -> str:
+        await f.worker_account(MARIE.login)
+        return f"/api/v1/workers/{MARIE.login}{suffix}"
 
     return build
 
@@ -415,6 +431,36 @@ MATRIX: tuple[Call, ...] = (
         "GET",
         "/api/v1/workers/{login}",
         _expect(404, company_staff=200, operator=200),
+    ),
+    # The worker's own account routes are public: the password is the credential (a malformed
+    # one is refused the same for everybody).
+    *(
+        Call("POST", f"/api/v1/jobtracker/{path}", dict.fromkeys(CALLERS, 422), body=_body({}))
+        for path in ("sessions", "sessions/refresh", "password")
+    ),
+    Call(
+        "PUT",
+        "/api/v1/workers/{login}/password",
+        _expect(404, company_staff=204, operator=204),
+        body=_body({"password": FIRST_PASSWORD}),
+    ),
+    Call(
+        "POST",
+        "/api/v1/workers/{login}/unblock",
+        _expect(404, company_staff=204, operator=204),
+        target=_account_path("/unblock"),
+    ),
+    Call(
+        "DELETE",
+        "/api/v1/workers/{login}/sessions",
+        _expect(404, company_staff=204, operator=204),
+        target=_account_path("/sessions"),
+    ),
+    Call(
+        "GET",
+        "/api/v1/workers/{login}/account",
+        _expect(404, company_staff=200, operator=200),
+        target=_account_path("/account"),
     ),
     Call("GET", "/api/v1/users/{user_number}", _expect(404, user=200, operator=200)),
     Call(

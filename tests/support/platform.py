@@ -164,6 +164,8 @@ async def running_platform(
             dev_idp=True,
             dev_idp_issuer=identity_url,
             dev_idp_key_file=state_dir / "dev-idp-key.json",
+            jobtracker_issuer=f"{identity_url}/jobtracker",
+            jobtracker_key_file=state_dir / "jobtracker-key.json",
         )
         await stack.enter_async_context(serving(create_identity(identity_settings), identity_port))
         gateway_port = free_port()
@@ -194,6 +196,7 @@ async def running_platform(
         )
         gateway_settings = GatewaySettings(
             portal_url=portal_url,
+            jobtracker_issuer=identity_settings.jobtracker_issuer,
             wallet_url=wallet_url,
             imports_url=imports_url,
             services_url=services_url,

@@ -3,7 +3,8 @@
 Import it as ``services.identity.tests.identity_support`` (the repository root is on the path).
 """
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ def settings_for(database_url: str, tmp_path: Path, **overrides: Any) -> Identit
         "demo_data": True,
         "dev_idp": True,
         "dev_idp_key_file": tmp_path / "var" / "dev-idp-key.json",
+        "jobtracker_key_file": tmp_path / "var" / "jobtracker-key.json",
     }
     values.update(overrides)
     return IdentitySettings(**values)
@@ -35,6 +37,16 @@ def settings_for(database_url: str, tmp_path: Path, **overrides: Any) -> Identit
 def running(settings: IdentitySettings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     """The identity app, its lifespan run, called in this process."""
     return in_process(create_app(settings), "http://identity", settings.internal_token)
+
+
+@asynccontextmanager
+async def demo_identity(dialect: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """Identity with the demo directory on a fresh database of that dialect, in this process."""
+    async with (
+        temporary_database(dialect, tmp_path) as url,
+        running(settings_for(url, tmp_path)) as client,
+    ):
+        yield client
 
 
 def as_(person: DemoPerson | str | None, *, company: str = SCHELDE) -> dict[str, str]:

@@ -123,6 +123,9 @@ def test_audit_actions_are_the_documented_names() -> None:
         "main-access-manager-appointed",
         "right-granted",
         "right-revoked",
+        "worker-password-set",
+        "worker-blocked",
+        "worker-unblocked",
     ]
 
 

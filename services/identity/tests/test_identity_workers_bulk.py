@@ -23,13 +23,7 @@ from dc_identity.demo import (
     SCHELDE_MAIN_ACCESS_MANAGER,
     SCHELDE_STAFF,
 )
-from services.identity.tests.identity_support import (
-    as_,
-    lookup,
-    running,
-    settings_for,
-    temporary_database,
-)
+from services.identity.tests.identity_support import as_, demo_identity, lookup
 from tests.support.problems import assert_problem
 from tests.support.servers import DIALECTS
 
@@ -42,10 +36,7 @@ PATH = f"/v1/companies/{SCHELDE}/workers"
 async def identity(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        temporary_database(request.param, tmp_path) as url,
-        running(settings_for(url, tmp_path)) as client,
-    ):
+    async with demo_identity(request.param, tmp_path) as client:
         yield client
 
 

@@ -79,6 +79,29 @@ class Caller:
         )
         return cls(national_number=national_number, name=access.name, access=access)
 
+    def as_worker(self, login: str) -> Caller:
+        """The same person with a Jobtracker token: only the worker with this login, whatever
+        else they are on the platform (a token from the phone reaches no company's data)."""
+        company = self.worker_logins.get(login)
+        access = None
+        if self.access is not None:
+            access = self.access.model_copy(
+                update={
+                    "operator": False,
+                    "legal_representative_of": [],
+                    "main_access_manager_of": [],
+                    "rights": [],
+                    "workers": [w for w in self.access.workers if w.login == login],
+                    "user_numbers": [],
+                }
+            )
+        return Caller(
+            national_number=self.national_number,
+            name=self.name,
+            worker_logins={login: company} if company else {},
+            access=access,
+        )
+
     def knows_company(self, company_id: str) -> bool:
         """Any role at the company: the company's existence is no secret to them."""
         return (

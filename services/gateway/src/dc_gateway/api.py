@@ -13,9 +13,15 @@ from fastapi import APIRouter, FastAPI
 
 from dc_common.logging import configure_logging_for
 from dc_common.problems import install_problem_handlers
-from dc_gateway import routes_identity, routes_imports, routes_services, routes_wallet
+from dc_gateway import (
+    routes_identity,
+    routes_imports,
+    routes_jobtracker,
+    routes_services,
+    routes_wallet,
+)
 from dc_gateway.access import Caller, IdentityDirectory, already_resolved
-from dc_gateway.authn import TokenVerifier
+from dc_gateway.authn import TokenVerifier, issuer_of
 from dc_gateway.docs import mount_docs
 from dc_gateway.policy import Rule, check_every_operation_has_a_rule, requires, route_rules
 from dc_gateway.portal.app import mount_portal, oidc_client
@@ -32,6 +38,7 @@ async def healthz(_: Annotated[Caller | None, requires(Rule.PUBLIC)]) -> dict[st
 
 ROUTERS = (
     health,
+    routes_jobtracker.router,
     routes_services.router,
     routes_identity.router,
     routes_wallet.router,
@@ -58,19 +65,28 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             settings.oidc_audience,
             refresh_interval_seconds=settings.oidc_keys_refresh_seconds,
         )
+        jobtracker = TokenVerifier(
+            settings.jobtracker_issuer,
+            settings.oidc_audience,
+            refresh_interval_seconds=settings.oidc_keys_refresh_seconds,
+        )
         directory = IdentityDirectory(settings.identity_url, token=token)
 
         async def authenticate(token: str) -> Caller:
             if (known := already_resolved(token)) is not None:
                 return known
-            identity = await verifier.verify(token)
-            return await directory.caller(identity.subject, identity.name)
+            from_phone = issuer_of(token) == settings.jobtracker_issuer.rstrip("/")
+            identity = await (jobtracker if from_phone else verifier).verify(token)
+            caller = await directory.caller(identity.subject, identity.name)
+            if from_phone:  # a Jobtracker token is the worker's, whatever else the person is
+                return caller.as_worker(identity.worker_login or "")
+            return caller
 
         app.state.authenticate = authenticate
         app.state.portal_oidc = oidc_client(settings)
         yield
         upstreams = (app.state.services, app.state.identity, app.state.wallet, app.state.imports)
-        for closable in (*upstreams, verifier, directory, app.state.portal_oidc):
+        for closable in (*upstreams, verifier, jobtracker, directory, app.state.portal_oidc):
             await closable.aclose()
 
     app = FastAPI(

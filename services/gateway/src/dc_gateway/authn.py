@@ -9,6 +9,8 @@ passes; issuer, audience, expiry and not-before are checked on every token.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
 from dataclasses import dataclass
 from typing import Any, cast
@@ -38,6 +40,8 @@ class Identity:
 
     subject: str
     name: str | None
+    worker_login: str | None = None
+    """Set for a Jobtracker token: the person acts as this worker only."""
 
 
 class TokenVerifier:
@@ -81,8 +85,10 @@ class TokenVerifier:
             self._claims.validate(decoded.claims)
         except JoseError as error:
             raise Unauthenticated(f"token rejected: {error}") from error
-        name = decoded.claims.get("name")
-        return Identity(subject=str(decoded.claims["sub"]), name=name if name else None)
+        claims = decoded.claims
+        name = claims.get("name")
+        login = claims.get("worker_login") if claims.get("scope") == "jobtracker" else None
+        return Identity(subject=str(claims["sub"]), name=name or None, worker_login=login)
 
     async def _key_set(self, *, refresh: bool) -> KeySet:
         async with self._lock:
@@ -112,6 +118,17 @@ class TokenVerifier:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def issuer_of(token: str) -> str | None:
+    """The issuer a token claims, read without checking it (to pick the verifier that will)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer.rstrip("/") if isinstance(issuer, str) else None
 
 
 def _unknown_key(error: Exception) -> bool:

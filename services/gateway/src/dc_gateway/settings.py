@@ -17,6 +17,12 @@ class GatewaySettings(ServiceSettings):
         validation_alias="DC_OIDC_ISSUER",
         description="The OpenID Connect issuer whose tokens the gateway accepts",
     )
+    jobtracker_issuer: str = Field(
+        default="http://127.0.0.1:8001/jobtracker",
+        validation_alias="DC_JOBTRACKER_ISSUER",
+        description="Identity's issuer of the workers' Jobtracker tokens (the same value as "
+        "identity's); such a token acts as the worker only",
+    )
     oidc_audience: str = Field(
         default="dienstencheques-platform", validation_alias="DC_OIDC_AUDIENCE"
     )

@@ -25,6 +25,7 @@ from dc_common.logging import configure_logging
 from dc_common.problems import Problem
 from dc_common.service_app import acting_party, create_service_app
 from dc_identity import dev_idp, domain, service
+from dc_identity.accounts import TokenPolicy
 from dc_identity.demo import load_demo
 from dc_identity.models import Base, Grant
 from dc_identity.schemas import (
@@ -351,11 +352,20 @@ async def list_audit_log(
 
 
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
+    from dc_identity import jobtracker_api  # its routes use this module's dependencies
+
     settings = settings or IdentitySettings()
     configure_logging(
         json=settings.log_json, level=settings.log_level, pseudonym_key=settings.internal_token
     )
     keys = dev_idp.KeyStore(settings.dev_idp_key_file)
+    jobtracker = TokenPolicy(
+        keys=dev_idp.KeyStore(settings.jobtracker_key_file),
+        issuer=settings.jobtracker_issuer.rstrip("/"),
+        audience=settings.oidc_audience,
+        access_minutes=settings.jobtracker_token_minutes,
+        refresh_days=settings.jobtracker_refresh_days,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -365,6 +375,8 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             if settings.dev_idp:
                 keys.load_or_create()
                 log.info("identity.dev_idp", issuer=settings.dev_idp_issuer, kid=keys.current.kid)
+            jobtracker.keys.load_or_create()
+            app.state.jobtracker_tokens = jobtracker
             if settings.demo_data:
                 await load_demo(database)
                 log.info("identity.demo_loaded")
@@ -378,9 +390,10 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         title="dc-identity",
         description="Directory of companies, branches, workers, users, people, roles and rights",
         lifespan=lifespan,
-        routers=[router],
+        routers=[router, jobtracker_api.router],
         internal_token=settings.internal_token,
     )
+    app.include_router(jobtracker_api.public_router(jobtracker))  # public: the gateway's keys
     if settings.dev_idp:  # public: the browser and the gateway's key fetch call it
         app.include_router(dev_idp.create_router(settings, keys))
     return app

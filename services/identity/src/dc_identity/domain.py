@@ -78,6 +78,9 @@ class AuditAction(StrEnum):
     MAIN_ACCESS_MANAGER_APPOINTED = "main-access-manager-appointed"
     RIGHT_GRANTED = "right-granted"
     RIGHT_REVOKED = "right-revoked"
+    WORKER_PASSWORD_SET = "worker-password-set"
+    WORKER_BLOCKED = "worker-blocked"
+    WORKER_UNBLOCKED = "worker-unblocked"
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,3 +204,36 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (Index("ix_audit_log_company", "company_id", "id"),)
+
+
+class WorkerAccount(Base):
+    """A worker's Jobtracker account: the password's hash (never the password), whether the
+    worker must still change the one the company set, and the wrong passwords in a row."""
+
+    __tablename__ = "worker_accounts"
+
+    login: Mapped[str] = mapped_column(String(12), ForeignKey("workers.login"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change: Mapped[bool] = mapped_column(Boolean)
+    wrong_in_a_row: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RefreshToken(Base):
+    """A refresh token given to a worker's phone, by its digest; one family per login."""
+
+    __tablename__ = "refresh_tokens"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str] = mapped_column(String(12), ForeignKey("workers.login"))
+    family: Mapped[str] = mapped_column(String(36))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_refresh_tokens_family", "family"),
+        Index("ix_refresh_tokens_login", "login"),
+    )

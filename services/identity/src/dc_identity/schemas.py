@@ -194,3 +194,56 @@ class WorkerIn(BaseModel):
 
 class WorkersIn(BaseModel):
     workers: list[WorkerIn] = Field(min_length=1, max_length=5000)
+
+
+# --- the Jobtracker's accounts --------------------------------------------------------------
+
+WorkerLoginField = Annotated[str, Field(pattern=r"^980\d{9}$", examples=["980100000001"])]
+PasswordField = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class WorkerLoginIn(BaseModel):
+    login: WorkerLoginField
+    password: PasswordField
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class PasswordChangeIn(BaseModel):
+    login: WorkerLoginField
+    password: PasswordField = Field(description="the current password")
+    new_password: PasswordField = Field(
+        description="at least 10 characters, letters and digits, not the login"
+    )
+
+
+class FirstPasswordIn(BaseModel):
+    password: PasswordField = Field(
+        description="the worker must change it at the first login (rules as for any password)"
+    )
+
+
+class SessionWorkerOut(BaseModel):
+    login: str
+    name: str
+    company_id: str
+    language: str
+
+
+class SessionOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int = Field(description="seconds the access token lives")
+    refresh_token: str = Field(description="serves once: the answer to it holds the next one")
+    must_change_password: bool
+    worker: SessionWorkerOut
+
+
+class WorkerAccountOut(BaseModel):
+    login: str
+    has_password: bool
+    must_change_password: bool
+    blocked_at: datetime | None
+    wrong_in_a_row: int

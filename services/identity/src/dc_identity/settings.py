@@ -39,3 +39,20 @@ class IdentitySettings(ServiceSettings):
     oidc_audience: str = Field(
         default="dienstencheques-platform", min_length=1, validation_alias="DC_OIDC_AUDIENCE"
     )
+
+    jobtracker_issuer: str = Field(
+        default="http://127.0.0.1:8001/jobtracker",
+        min_length=1,
+        validation_alias="DC_JOBTRACKER_ISSUER",
+        description="The issuer of the workers' Jobtracker tokens: identity's own address "
+        "followed by /jobtracker (its discovery document and keys are public there)",
+    )
+    jobtracker_key_file: Path = Field(
+        default=Path("var/jobtracker-key.json"), validation_alias="DC_JOBTRACKER_KEY_FILE"
+    )
+    jobtracker_token_minutes: int = Field(
+        default=15, ge=1, le=60, validation_alias="DC_JOBTRACKER_TOKEN_MINUTES"
+    )
+    jobtracker_refresh_days: int = Field(
+        default=30, ge=1, le=365, validation_alias="DC_JOBTRACKER_REFRESH_DAYS"
+    )

@@ -155,6 +155,9 @@ AUDIT_ACTIONS: dict[str, str] = {
     "main-access-manager-appointed": N_("Main access manager appointed"),
     "right-granted": N_("Right granted"),
     "right-revoked": N_("Right revoked"),
+    "worker-password-set": N_("Worker's first password set"),
+    "worker-blocked": N_("Worker's account blocked (three wrong passwords)"),
+    "worker-unblocked": N_("Worker's account unblocked"),
 }
 
 #: What to type instead, next to a field of access management the API refused.
