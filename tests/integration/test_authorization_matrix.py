@@ -89,6 +89,9 @@ ACCESS_READERS = _expect(
 ACCESS_MANAGER_ONLY = _expect(403, main_access_manager=201, other_company_staff=404, user=404)
 COMPANY_MEMBERS = _expect(200, other_company_staff=404, user=404)
 OPERATOR_ONLY = _expect(403, operator=201)
+COMPANY_WORKERS_READERS = _expect(
+    403, company_staff=200, other_branch_staff=200, operator=200, other_company_staff=404, user=404
+)
 
 
 @dataclass(frozen=True)
@@ -349,14 +352,7 @@ MATRIX: tuple[Call, ...] = (
     Call(
         "GET",
         "/api/v1/companies/{company_id}/workers",
-        _expect(
-            403,
-            company_staff=200,
-            other_branch_staff=200,
-            operator=200,
-            other_company_staff=404,
-            user=404,
-        ),
+        COMPANY_WORKERS_READERS,
     ),
     Call(
         "GET",
@@ -455,6 +451,11 @@ MATRIX: tuple[Call, ...] = (
         "/api/v1/workers/{login}/sessions",
         _expect(404, company_staff=204, operator=204),
         target=_account_path("/sessions"),
+    ),
+    Call(
+        "GET",
+        "/api/v1/companies/{company_id}/worker-accounts",
+        COMPANY_WORKERS_READERS,
     ),
     Call(
         "GET",

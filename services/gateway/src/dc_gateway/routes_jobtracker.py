@@ -17,6 +17,7 @@ from dc_gateway.parties import acting_as
 from dc_gateway.policy import Rule, may_see, not_found, requires
 from dc_gateway.upstream import Upstream
 from dc_identity.schemas import (
+    CompanyWorkerAccountOut,
     FirstPasswordIn,
     PasswordChangeIn,
     RefreshIn,
@@ -107,6 +108,21 @@ async def set_first_password(
     headers = await _staff_of_worker(identity, caller, login)
     path = f"/workers/{login}/password"
     return await identity.forward(request, "PUT", path, json=body.model_dump(), headers=headers)
+
+
+@router.get(
+    "/companies/{company_id}/worker-accounts",
+    response_model=list[CompanyWorkerAccountOut],
+    summary="The Jobtracker accounts of the company's workers: to change, blocked (the caller's "
+    "branches only)",
+)
+async def company_accounts(
+    company_id: str,
+    identity: Identity,
+    caller: Annotated[Caller, requires(Rule.COMPANY_STAFF)],
+) -> list[dict[str, Any]]:
+    found = await identity.fetch_list(f"/companies/{company_id}/worker-accounts")
+    return [a for a in found if may_see(caller, company_id, a["branch_id"])]
 
 
 def _account_route(method: str, suffix: str, summary: str, **declared: Any) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from joserfc import jwt
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dc_common.actors import Actor
@@ -152,6 +152,18 @@ async def account(db: Database, actor: Actor, login: str) -> AccountView:
     if found is None:
         return AccountView(login, False, False, None, 0)
     return AccountView(login, True, found.must_change, found.blocked_at, found.wrong_in_a_row)
+
+
+async def company_accounts(db: Database, company_id: str) -> list[tuple[Worker, WorkerAccount]]:
+    """The accounts of the company's workers that have one, by login."""
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(Worker, WorkerAccount)
+            .join(WorkerAccount, WorkerAccount.login == Worker.login)
+            .where(Worker.company_id == company_id)
+            .order_by(Worker.login)
+        )
+        return [(worker, found) for worker, found in rows]
 
 
 async def _end_sessions(session: AsyncSession, login: str, now: datetime) -> None:

@@ -17,6 +17,7 @@ from dc_identity import accounts
 from dc_identity.accounts import TokenPolicy
 from dc_identity.api import Acting, Db, _problems
 from dc_identity.schemas import (
+    CompanyWorkerAccountOut,
     FirstPasswordIn,
     PasswordChangeIn,
     RefreshIn,
@@ -116,6 +117,22 @@ async def account(login: str, actor: Acting, db: Db) -> WorkerAccountOut:
         blocked_at=view.blocked_at,
         wrong_in_a_row=view.wrong_in_a_row,
     )
+
+
+@router.get("/companies/{enterprise_number}/worker-accounts")
+async def company_accounts(enterprise_number: str, db: Db) -> list[CompanyWorkerAccountOut]:
+    """The Jobtracker accounts of the company's workers (those who have one)."""
+    return [
+        CompanyWorkerAccountOut(
+            login=worker.login,
+            branch_id=worker.branch_id,
+            has_password=True,
+            must_change_password=found.must_change,
+            blocked_at=found.blocked_at,
+            wrong_in_a_row=found.wrong_in_a_row,
+        )
+        for worker, found in await accounts.company_accounts(db, enterprise_number)
+    ]
 
 
 def public_router(policy: TokenPolicy) -> APIRouter:

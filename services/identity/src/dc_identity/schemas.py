@@ -247,3 +247,7 @@ class WorkerAccountOut(BaseModel):
     must_change_password: bool
     blocked_at: datetime | None
     wrong_in_a_row: int
+
+
+class CompanyWorkerAccountOut(WorkerAccountOut):
+    branch_id: str | None

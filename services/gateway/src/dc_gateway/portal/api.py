@@ -85,6 +85,9 @@ class PortalApi:
             answer.content, media_type=answer.headers.get("content-type"), headers=passed
         )
 
+    async def put(self, path: str, body: dict[str, Any]) -> Any:
+        return self._answer(await self._send("PUT", path, json=body))
+
     async def delete(self, path: str) -> Any:
         return self._answer(await self._send("DELETE", path))
 

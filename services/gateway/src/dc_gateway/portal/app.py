@@ -17,6 +17,7 @@ from dc_gateway.portal import (
     pages,
     session,
     words,
+    workers,
 )
 from dc_gateway.portal.api import ApiRefused
 from dc_gateway.portal.oidc import OidcClient
@@ -40,6 +41,7 @@ def mount_portal(app: FastAPI, settings: GatewaySettings) -> None:
     app.include_router(pages.router)
     app.include_router(collections.router)
     app.include_router(access.router)
+    app.include_router(workers.router)
     app.include_router(household_link.router)
     app.mount("/portal-assets", StaticFiles(directory=STATIC), name="portal-assets")
     app.add_middleware(

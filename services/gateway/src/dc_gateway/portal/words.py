@@ -143,6 +143,9 @@ DONE: dict[str, str] = {
     "manager-appointed": N_("The main access manager is appointed."),
     "right-granted": N_("The right is granted."),
     "right-revoked": N_("The right is revoked."),
+    "password-set": N_("The first password is set: the worker changes it at the first login."),
+    "unblocked": N_("The account is unblocked."),
+    "sessions-ended": N_("The worker is logged out on every phone."),
     "reimbursement-processing": N_(
         "Your request is being processed: it appears in the list in a moment."
     ),
