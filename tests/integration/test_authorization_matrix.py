@@ -89,6 +89,7 @@ ACCESS_READERS = _expect(
 ACCESS_MANAGER_ONLY = _expect(403, main_access_manager=201, other_company_staff=404, user=404)
 COMPANY_MEMBERS = _expect(200, other_company_staff=404, user=404)
 OPERATOR_ONLY = _expect(403, operator=201)
+WORKER_MANAGERS = _expect(404, company_staff=204, operator=204)
 COMPANY_WORKERS_READERS = _expect(
     403, company_staff=200, other_branch_staff=200, operator=200, other_company_staff=404, user=404
 )
@@ -437,20 +438,17 @@ MATRIX: tuple[Call, ...] = (
     Call(
         "PUT",
         "/api/v1/workers/{login}/password",
-        _expect(404, company_staff=204, operator=204),
+        WORKER_MANAGERS,
         body=_body({"password": FIRST_PASSWORD}),
     ),
-    Call(
-        "POST",
-        "/api/v1/workers/{login}/unblock",
-        _expect(404, company_staff=204, operator=204),
-        target=_account_path("/unblock"),
-    ),
-    Call(
-        "DELETE",
-        "/api/v1/workers/{login}/sessions",
-        _expect(404, company_staff=204, operator=204),
-        target=_account_path("/sessions"),
+    *(
+        Call(
+            method,
+            f"/api/v1/workers/{{login}}{suffix}",
+            WORKER_MANAGERS,
+            target=_account_path(suffix),
+        )
+        for method, suffix in (("POST", "/unblock"), ("DELETE", "/sessions"))
     ),
     Call(
         "GET",
@@ -495,23 +493,14 @@ MATRIX: tuple[Call, ...] = (
         _expect(403, company_staff=200, operator=200, other_company_staff=404, user=404),
         query={"company_id": SCHELDE},
     ),
-    Call(
-        "GET",
-        "/api/v1/reimbursement-requests/{request_id}",
-        _expect(404, company_staff=200, operator=200),
-        target=_request_path(),
-    ),
-    Call(
-        "GET",
-        "/api/v1/reimbursement-requests/{request_id}/statement.csv",
-        _expect(404, company_staff=200, operator=200),
-        target=_request_path("/statement.csv"),
-    ),
-    Call(
-        "GET",
-        "/api/v1/reimbursement-requests/{request_id}/statement.pdf",
-        _expect(404, company_staff=200, operator=200),
-        target=_request_path("/statement.pdf"),
+    *(
+        Call(
+            "GET",
+            f"/api/v1/reimbursement-requests/{{request_id}}{suffix}",
+            _expect(404, company_staff=200, operator=200),
+            target=_request_path(suffix),
+        )
+        for suffix in ("", "/statement.csv", "/statement.pdf")
     ),
     Call(
         "POST",
