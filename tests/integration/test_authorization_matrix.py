@@ -106,6 +106,7 @@ class Call:
     query: dict[str, str] | None = None
     form: Callable[[Fixtures, str], Awaitable[tuple[dict[str, Any], dict[str, str]]]] | None = None
     """Builds a multipart body instead of JSON: (files, fields)."""
+    headers: dict[str, str] | None = None
 
 
 @dataclass
@@ -429,6 +430,21 @@ MATRIX: tuple[Call, ...] = (
         "/api/v1/workers/{login}",
         _expect(404, company_staff=200, operator=200),
     ),
+    Call(
+        "POST",
+        "/api/v1/jobtracker/services",
+        # Only a worker registers here, their own service (for the company of their login).
+        _expect(403, worker=201),
+        body=_body(
+            {
+                "user_number": AN.user_number,
+                "service_date": "2026-01-05",
+                "hours": 1,
+                "activity_type": 1,
+            }
+        ),
+        headers={"Idempotency-Key": "matrix-phone-key"},
+    ),
     # The worker's own account routes are public: the password is the credential (a malformed
     # one is refused the same for everybody).
     *(
@@ -664,7 +680,10 @@ async def test_authorisation_matrix(
         path = path.replace("{service_id}", fixtures.service_id).format(**PATH_VALUES)
         body = await call.body(fixtures, caller) if call.body else None
         token = tokens[caller]
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {
+            **(call.headers or {}),
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        }
         if call.form is not None:
             files, fields = await call.form(fixtures, caller)
             response = await platform.anonymous.request(

@@ -1,6 +1,10 @@
 """A worker's Jobtracker account through the gateway: the company sets the first password, the
 worker logs in and changes it, and the token from the phone acts as that worker only."""
 
+import asyncio
+import uuid
+
+import httpx
 import pytest
 
 from dc_identity.demo import DEMO, SCHELDE, SCHELDE_STAFF
@@ -78,3 +82,58 @@ async def test_a_token_from_the_phone_is_refused_once_forged(platform: Platform)
         "/api/v1/services", headers={"Authorization": f"Bearer {forged}"}
     )
     assert refused.status_code == 401
+
+
+async def test_a_resend_storm_of_an_offline_queue_registers_each_service_once(
+    platform: Platform,
+) -> None:
+    """Five services queued offline, their queue resent eight times at once: five services,
+    and every resend answers the first registration."""
+    password = "storm-2026-wachtwoord"
+    async with platform.as_person(SCHELDE_STAFF.national_number) as staff:
+        answer = await staff.put(
+            f"/api/v1/workers/{SOFIE.login}/password", json={"password": password}
+        )
+        assert answer.status_code == 204
+    phone = platform.anonymous
+    login = await phone.post(
+        "/api/v1/jobtracker/sessions", json={"login": SOFIE.login, "password": password}
+    )
+    bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    user = DEMO.users[3].user_number
+    queue = [
+        (
+            f"phone-{uuid.uuid4()}",
+            {
+                "user_number": user,
+                "service_date": fresh_service_date(SOFIE.login, user),
+                "hours": 1 + n,
+                "activity_type": 1,
+            },
+        )
+        for n in range(5)
+    ]
+
+    async def send(key: str, body: dict[str, object]) -> httpx.Response:
+        headers = {**bearer, "Idempotency-Key": key}
+        return await phone.post("/api/v1/jobtracker/services", json=body, headers=headers)
+
+    answers = await asyncio.gather(*(send(k, b) for _ in range(8) for k, b in queue))
+    assert {a.status_code for a in answers} <= {200, 201}, [a.text for a in answers][:3]
+    by_key: dict[str, set[str]] = {}
+    for (key, _), answer in zip([item for _ in range(8) for item in queue], answers, strict=True):
+        by_key.setdefault(key, set()).add(answer.json()["id"])
+    assert all(len(ids) == 1 for ids in by_key.values()), "one service per key"
+    registered = {ids.pop() for ids in by_key.values()}
+    assert len(registered) == 5
+    async with platform.as_person(SCHELDE_STAFF.national_number) as staff:
+        listed = await staff.get(
+            "/api/v1/services",
+            params={"company_id": SCHELDE, "user_number": user, "page_size": 200},
+        )
+    mine = [s for s in listed.json()["items"] if s["id"] in registered]
+    assert len(mine) == 5 and {s["status"] for s in mine} == {1}
+    assert {s["worker_login"] for s in mine} == {SOFIE.login}
+
+    missing_key = await phone.post("/api/v1/jobtracker/services", json=queue[0][1], headers=bearer)
+    assert missing_key.status_code == 422

@@ -10,11 +10,12 @@ of the API does.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+from pydantic import BaseModel, ConfigDict
 
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as
-from dc_gateway.policy import Rule, may_see, not_found, requires
+from dc_gateway.policy import Rule, forbidden, may_see, not_found, requires
 from dc_gateway.upstream import Upstream
 from dc_identity.schemas import (
     CompanyWorkerAccountOut,
@@ -24,6 +25,14 @@ from dc_identity.schemas import (
     SessionOut,
     WorkerAccountOut,
     WorkerLoginIn,
+)
+from dc_services.schemas import (
+    ActivityType,
+    Hours,
+    ServiceDate,
+    ServiceDetailOut,
+    ServiceIn,
+    UserNumber,
 )
 
 PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457)"}
@@ -77,6 +86,57 @@ async def change_password(
 ) -> Response:
     json = body.model_dump()
     return await identity.forward(request, "POST", "/jobtracker/password", json=json)
+
+
+class JobtrackerServiceIn(BaseModel):
+    """A service as the worker's phone registers it: for the worker and the company of the
+    token, at the worker's branch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_number: UserNumber
+    service_date: ServiceDate
+    hours: Hours
+    activity_type: ActivityType
+
+
+def _the_worker(caller: Caller) -> tuple[str, str]:
+    """The worker a Jobtracker token acts as (login, company)."""
+    if len(caller.worker_logins) != 1 or caller.staff or caller.operator:
+        raise forbidden("only a worker's Jobtracker token registers here")
+    [(login, company)] = caller.worker_logins.items()
+    return login, company
+
+
+@router.post(
+    "/jobtracker/services",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServiceDetailOut,
+    summary="The worker registers a service from the phone; the Idempotency-Key makes a resent "
+    "offline queue register each service once",
+    responses={
+        200: {"description": "Registered before under this key: the first answer"},
+        403: PROBLEM,
+        422: PROBLEM,
+    },
+)
+async def register_from_the_phone(
+    body: JobtrackerServiceIn,
+    request: Request,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    idempotency_key: Annotated[str, Header(min_length=8, max_length=100)],
+) -> Response:
+    """The key is the phone's, made when the service was encoded (offline too); resent hours
+    later, many times, at once, it answers the first registration."""
+    login, company = _the_worker(caller)
+    services: Upstream = request.app.state.services
+    service = ServiceIn(company_id=company, worker_login=login, **body.model_dump())
+    headers = {
+        **acting_as(caller, "worker", login),
+        "idempotency-key": f"jobtracker:{login}:{idempotency_key}",
+    }
+    json = service.model_dump(mode="json", exclude_none=True)
+    return await services.forward(request, "POST", "/services", json=json, headers=headers)
 
 
 async def _staff_of_worker(identity: Upstream, caller: Caller, login: str) -> dict[str, str]:
