@@ -10,12 +10,14 @@ of the API does.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as
 from dc_gateway.policy import Rule, forbidden, may_see, not_found, requires
+from dc_gateway.routes_identity import Identity
+from dc_gateway.routes_services import Services
 from dc_gateway.upstream import Upstream
 from dc_identity.schemas import (
     CompanyWorkerAccountOut,
@@ -39,14 +41,6 @@ PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457
 REFUSED: dict[int | str, dict[str, Any]] = {401: PROBLEM, 422: PROBLEM, 423: PROBLEM}
 router = APIRouter(prefix="/api/v1", tags=["jobtracker"])
 Public = Annotated[Caller | None, requires(Rule.PUBLIC)]
-
-
-def _identity(request: Request) -> Upstream:
-    upstream: Upstream = request.app.state.identity
-    return upstream
-
-
-Identity = Annotated[Upstream, Depends(_identity)]
 
 
 @router.post(
@@ -123,13 +117,13 @@ def _the_worker(caller: Caller) -> tuple[str, str]:
 async def register_from_the_phone(
     body: JobtrackerServiceIn,
     request: Request,
+    services: Services,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
     idempotency_key: Annotated[str, Header(min_length=8, max_length=100)],
 ) -> Response:
     """The key is the phone's, made when the service was encoded (offline too); resent hours
     later, many times, at once, it answers the first registration."""
     login, company = _the_worker(caller)
-    services: Upstream = request.app.state.services
     service = ServiceIn(company_id=company, worker_login=login, **body.model_dump())
     headers = {
         **acting_as(caller, "worker", login),
