@@ -10,7 +10,12 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from dc_workflows.contracts.lifecycle import DUPLICATE_SERVICE, DetailChanges, HistoryEntry
+from dc_workflows.contracts.lifecycle import (
+    DUPLICATE_SERVICE,
+    DetailChanges,
+    HistoryEntry,
+    VoucherKind,
+)
 from dc_workflows.status import ServiceStatus as S
 from tests.support.waiting import eventually
 from tests.workflows.lifecycle_harness import (
@@ -22,6 +27,7 @@ from tests.workflows.lifecycle_harness import (
     ServicesMgmtFake,
     StartService,
     WalletFake,
+    cancel,
     confirm,
     modify,
     natural_key,
@@ -99,6 +105,19 @@ async def test_company_validates_then_user_confirms(
         ("accepted", "validate"),
         ("accepted", "confirm"),
     ]
+
+
+async def test_a_service_paid_with_paper_vouchers_is_not_claimed_from_the_wallet(
+    wallet: WalletFake, start_service: StartService
+) -> None:
+    """Agreed on, a paper-voucher service stays ready (11): the company hands the paper in
+    itself, so the wallet is never asked, and the company may still cancel it there."""
+    service = await start_service(parties=PARTIES.model_copy(update={"voucher": VoucherKind.PAPER}))
+    await validate(service)
+    assert (await confirm(service)).status == S.READY_FOR_ALLOCATION
+    assert (await cancel(service, reason="the paper was not handed in")).status == S.CANCELLED
+    await service.result()
+    assert wallet.claims[service.id] == []
 
 
 async def test_user_confirms_then_company_validates(

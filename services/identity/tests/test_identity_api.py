@@ -82,7 +82,22 @@ async def test_get_worker(client: httpx.AsyncClient) -> None:
         "contract_start": "2018-03-01",
         "contract_end": None,
         "language": "nl",
+        "employers": [
+            {
+                "company_id": "0712345630",
+                "branch_id": "2234567818",
+                "name": "Huishoudhulp Schelde bv",
+            }
+        ],
     }
+
+
+async def test_a_worker_of_two_companies_has_both_employers(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/v1/workers/980100000002")).json()
+    assert body["employers"] == [
+        {"company_id": "0712345630", "branch_id": "2234567818", "name": "Huishoudhulp Schelde bv"},
+        {"company_id": "0823456754", "branch_id": "2345678942", "name": "Poetsdienst Leie vzw"},
+    ]
 
 
 async def test_get_worker_with_ended_contract(client: httpx.AsyncClient) -> None:
@@ -192,7 +207,8 @@ async def test_company_workers_sorted_by_last_then_first_name(client: httpx.Asyn
         ("El Amrani", "Mohamed"),
         ("Janssens", "Sofie"),
     ]
-    assert workers[0] == (await client.get("/v1/workers/980100000004")).json()
+    detail = (await client.get("/v1/workers/980100000004")).json()
+    assert workers[0] == {name: value for name, value in detail.items() if name != "employers"}
     others = (await client.get(f"/v1/companies/{LEIE}/workers")).json()
     assert [w["login"] for w in others] == ["980200000002", "980200000001"]  # Pereira, Schmitz
 

@@ -15,6 +15,7 @@ from joserfc.jwk import KeySet
 from dc_identity import credentials
 from dc_identity.demo import (
     DEMO,
+    LEIE,
     LEIE_LEGAL_REPRESENTATIVE,
     SCHELDE,
     SCHELDE_GENT_STAFF,
@@ -84,6 +85,33 @@ async def test_the_first_password_must_be_changed_and_the_token_names_the_worker
     assert changed.json()["must_change_password"] is False
     assert (await log_in(client, FIRST)).status_code == 401
     assert (await log_in(client, OWN)).json()["must_change_password"] is False
+
+
+async def test_a_worker_of_two_companies_logs_in_for_the_one_picked(
+    client: httpx.AsyncClient,
+) -> None:
+    mohamed = DEMO.workers[1]  # Schelde Gent, and Leie Kortrijk
+    assert await set_password(client, mohamed.login) == 204
+    body = {"login": mohamed.login, "password": FIRST}
+    first = (await client.post("/v1/jobtracker/sessions", json=body)).json()
+    assert [e["company_id"] for e in first["employers"]] == [SCHELDE, LEIE]
+    assert first["worker"]["company_id"] == SCHELDE
+
+    for_leie = await client.post("/v1/jobtracker/sessions", json={**body, "company_id": LEIE})
+    keys = KeySet.import_key_set((await client.get("/jobtracker/jwks.json")).json())
+    assert jwt.decode(for_leie.json()["access_token"], keys).claims["company_id"] == LEIE
+    again = await client.post(
+        "/v1/jobtracker/sessions/refresh", json={"refresh_token": for_leie.json()["refresh_token"]}
+    )
+    assert again.json()["worker"]["company_id"] == LEIE, "a refresh keeps the employer"
+
+    not_his = await client.post(
+        "/v1/jobtracker/sessions", json={**body, "company_id": "0403170701"}
+    )
+    assert not_his.status_code == 422
+    assert not_his.json()["errors"] == [
+        {"field": "company_id", "reason": "not one of your employers"}
+    ]
 
 
 async def test_three_wrong_passwords_block_until_the_company_unblocks(

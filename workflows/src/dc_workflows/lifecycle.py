@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         RegisterService,
         ServiceState,
         Transition,
+        VoucherKind,
     )
     from dc_workflows.contracts.payments import (
         PaymentUpdate,
@@ -79,7 +80,8 @@ class ServiceLifecycleWorkflow:
     @workflow.run
     async def run(self, request: RegisterService) -> ServiceState:
         self._life = Lifecycle.register(request, workflow.now())
-        self._life.wallet_pays = workflow.patched(WALLET_PAYS_PATCH)
+        paid_electronically = request.parties.voucher is VoucherKind.ELECTRONIC
+        self._life.wallet_pays = workflow.patched(WALLET_PAYS_PATCH) and paid_electronically
         async with self._lock:
             await self._publish()
         await self._notify(ActivityName.REQUEST_VALIDATION)

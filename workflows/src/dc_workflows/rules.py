@@ -61,7 +61,8 @@ class Lifecycle:
     policy: LifecyclePolicy
     reminded: bool = field(default=False)
     wallet_pays: bool = field(default=False)
-    """From 11 on, the wallet pays the service (histories from before the wallet: False)."""
+    """From 11 on, the wallet pays the service (histories from before the wallet, and services
+    paid with paper vouchers: False)."""
     payment_claimed: bool = field(default=False)
     payment_version: int = field(default=0)
 

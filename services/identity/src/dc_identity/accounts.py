@@ -49,6 +49,9 @@ class Session:
     refresh_token: str
     must_change_password: bool
     worker: Worker
+    employer: str
+    """The company the tokens act for."""
+    employers: list[repository.Employer]
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def access_token(policy: TokenPolicy, worker: Worker, now: datetime) -> tuple[str, int]:
-    """The worker's access token: the person (national number) acting as this worker only."""
+def access_token(
+    policy: TokenPolicy, worker: Worker, employer: str, now: datetime
+) -> tuple[str, int]:
+    """The worker's access token: the person (national number) acting as this worker only,
+    for one employer."""
     key = policy.keys.current
     issued = int(now.timestamp())
     lifetime = policy.access_minutes * 60
@@ -76,7 +82,7 @@ def access_token(policy: TokenPolicy, worker: Worker, now: datetime) -> tuple[st
         "name": f"{worker.first_name} {worker.last_name}",
         "scope": SCOPE,
         "worker_login": worker.login,
-        "company_id": worker.company_id,
+        "company_id": employer,
         "iat": issued,
         "nbf": issued,
         "exp": issued + lifetime,
@@ -196,7 +202,9 @@ def _refused(detail: str) -> Problem:
     return Problem(401, "Not logged in", detail)
 
 
-async def log_in(db: Database, policy: TokenPolicy, login: str, password: str) -> Session:
+async def log_in(
+    db: Database, policy: TokenPolicy, login: str, password: str, employer: str | None = None
+) -> Session:
     """A session for the worker, or 401 (with the attempts left) or 423 (blocked). The third
     wrong password in a row blocks the account."""
     now = _now()
@@ -216,15 +224,18 @@ async def log_in(db: Database, policy: TokenPolicy, login: str, password: str) -
                 _audit(session, worker, worker.national_number, AuditAction.WORKER_BLOCKED, now)
         else:
             found.wrong_in_a_row = 0
-            return await _new_session(session, policy, worker, found, now, family=None)
+            return await _new_session(session, policy, worker, found, now, None, employer)
     log.info("identity.worker_login_refused", login=login, blocked=attempt.blocked)
     if attempt.blocked:
         raise Problem(423, "Account blocked", "three wrong passwords: ask your company")
     raise _refused(WRONG)  # the same answer for an unknown login: nobody learns which exist
 
 
-async def refresh(db: Database, policy: TokenPolicy, token: str) -> Session:
-    """A new pair for a refresh token that was not used yet; one used again ends its family."""
+async def refresh(
+    db: Database, policy: TokenPolicy, token: str, employer: str | None = None
+) -> Session:
+    """A new pair for a refresh token that was not used yet; one used again ends its family.
+    The new pair acts for ``employer``, or for the employer the old one acted for."""
     now = _now()
     digest = credentials.token_digest(token)
     async with db.transaction() as session:
@@ -244,7 +255,10 @@ async def refresh(db: Database, policy: TokenPolicy, token: str) -> Session:
                 reason = "the account is blocked"
             else:
                 stored.used_at = now
-                return await _new_session(session, policy, worker, found, now, stored.family)
+                chosen = employer or stored.company_id
+                return await _new_session(
+                    session, policy, worker, found, now, stored.family, chosen
+                )
         if stored.used_at is not None and stored.revoked_at is None:
             await session.execute(  # reused: stolen or replayed, so the whole family ends
                 update(RefreshToken)
@@ -274,7 +288,7 @@ async def change_password(
         found.must_change = False
         found.password_set_at = now
         await _end_sessions(session, login, now)
-        return await _new_session(session, policy, worker, found, now, family=None)
+        return await _new_session(session, policy, worker, found, now, None, None)
 
 
 async def _new_session(
@@ -284,16 +298,24 @@ async def _new_session(
     found: WorkerAccount,
     now: datetime,
     family: str | None,
+    employer: str | None,
 ) -> Session:
+    """Tokens for the worker, acting for ``employer`` (by default the first employer); 422
+    for a company the worker does not work for."""
+    employers = await repository.employers_of(session, worker)
+    chosen = employer or employers[0].company_id
+    if chosen not in {e.company_id for e in employers}:
+        raise field_error("company_id", "not one of your employers")
     fresh = credentials.new_refresh_token(now, timedelta(days=policy.refresh_days))
     session.add(
         RefreshToken(
             digest=fresh.digest,
             login=worker.login,
             family=family or str(uuid.uuid4()),
+            company_id=chosen,
             issued_at=now,
             expires_at=fresh.expires_at,
         )
     )
-    token, lifetime = access_token(policy, worker, now)
-    return Session(token, lifetime, fresh.token, found.must_change, worker)
+    token, lifetime = access_token(policy, worker, chosen, now)
+    return Session(token, lifetime, fresh.token, found.must_change, worker, chosen, employers)

@@ -35,6 +35,7 @@ from dc_identity.schemas import (
     BranchOut,
     CompanyIn,
     CompanyOut,
+    EmployerOut,
     FieldErrorOut,
     GrantIn,
     GrantOut,
@@ -46,6 +47,7 @@ from dc_identity.schemas import (
     PersonRef,
     RightOut,
     UserOut,
+    WorkerDetailOut,
     WorkerOut,
     WorkerRoleOut,
     WorkersIn,
@@ -92,8 +94,15 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, object]]:
 
 
 @router.get("/workers/{login}", responses=_problems(404, 422))
-async def get_worker(login: str, db: Db) -> WorkerOut:
-    return WorkerOut.model_validate(await service.get_worker(db=db, login=login))
+async def get_worker(login: str, db: Db) -> WorkerDetailOut:
+    worker = await service.get_worker(db=db, login=login)
+    employers = await service.employers_of(db=db, worker=worker)
+    return WorkerDetailOut.model_validate(
+        {
+            **WorkerOut.model_validate(worker).model_dump(),
+            "employers": [EmployerOut.model_validate(e) for e in employers],
+        }
+    )
 
 
 @router.get("/users/{user_number}", responses=_problems(404, 422))

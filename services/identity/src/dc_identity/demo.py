@@ -16,7 +16,16 @@ from sqlalchemy import select
 
 from dc_common.db import Database
 from dc_identity import repository, service
-from dc_identity.models import Branch, Company, Grant, LegalRepresentative, Person, User, Worker
+from dc_identity.models import (
+    Branch,
+    Company,
+    Employment,
+    Grant,
+    LegalRepresentative,
+    Person,
+    User,
+    Worker,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,17 @@ class DemoWorker:
     contract_start: date
     contract_end: date | None
     language: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoEmployment:
+    """A further employer of a demo worker."""
+
+    login: str
+    company_id: str
+    branch_id: str | None
+    contract_start: date
+    contract_end: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +123,7 @@ class DemoDirectory:
     legal_representatives: tuple[DemoLegalRepresentative, ...] = ()
     main_access_managers: tuple[DemoAppointment, ...] = ()
     grants: tuple[DemoGrant, ...] = ()
+    employments: tuple[DemoEmployment, ...] = ()
 
 
 SCHELDE = "0712345630"
@@ -227,6 +248,8 @@ DEMO = DemoDirectory(
         DemoBranch(LEIE_KORTRIJK, LEIE, "Poetsdienst Leie Kortrijk"),
     ),
     workers=_WORKERS,
+    # Mohamed works for Leie too: in the Jobtracker he picks the employer.
+    employments=(DemoEmployment("980100000002", LEIE, LEIE_KORTRIJK, date(2022, 1, 10)),),
     users=(
         DemoUser("100000000001", "An Peeters", "an.peeters@example.org", "nl", "72031440133"),
         DemoUser("100000000002", "Luc Maes", "luc.maes@example.org", "nl", "84072051222"),
@@ -295,6 +318,9 @@ async def load_demo(database: Database, directory: DemoDirectory = DEMO) -> None
         await repository.insert_missing(session, Company, [asdict(c) for c in directory.companies])
         await repository.insert_missing(session, Branch, [asdict(b) for b in directory.branches])
         await repository.insert_missing(session, Worker, [asdict(w) for w in directory.workers])
+        await repository.insert_missing(
+            session, Employment, [asdict(e) for e in directory.employments]
+        )
         await repository.insert_missing(session, User, [asdict(u) for u in directory.users])
         # Users stored before they had holders get theirs; a holder set since is kept.
         await repository.fill_in_holders(

@@ -18,6 +18,7 @@ from dc_identity.accounts import TokenPolicy
 from dc_identity.api import Acting, Db, _problems
 from dc_identity.schemas import (
     CompanyWorkerAccountOut,
+    EmployerOut,
     FirstPasswordIn,
     PasswordChangeIn,
     RefreshIn,
@@ -49,9 +50,10 @@ def _session_out(session: accounts.Session) -> SessionOut:
         worker=SessionWorkerOut(
             login=worker.login,
             name=f"{worker.first_name} {worker.last_name}",
-            company_id=worker.company_id,
+            company_id=session.employer,
             language=worker.language,
         ),
+        employers=[EmployerOut.model_validate(e) for e in session.employers],
     )
 
 
@@ -59,14 +61,15 @@ def _session_out(session: accounts.Session) -> SessionOut:
 async def log_in(body: WorkerLoginIn, db: Db, policy: Policy) -> SessionOut:
     """A worker logs in with their login and password: 401 for a wrong one (or an unknown
     login), 423 once three wrong passwords in a row have blocked the account."""
-    return _session_out(await accounts.log_in(db, policy, body.login, body.password))
+    found = await accounts.log_in(db, policy, body.login, body.password, body.company_id)
+    return _session_out(found)
 
 
 @router.post("/jobtracker/sessions/refresh", responses=REFUSED)
 async def refresh(body: RefreshIn, db: Db, policy: Policy) -> SessionOut:
     """A new access token and the next refresh token; a refresh token used twice ends the
     session everywhere."""
-    return _session_out(await accounts.refresh(db, policy, body.refresh_token))
+    return _session_out(await accounts.refresh(db, policy, body.refresh_token, body.company_id))
 
 
 @router.post("/jobtracker/password", responses=REFUSED)

@@ -89,6 +89,30 @@ class Worker(Base):
     )
 
 
+class Employment(Base):
+    """A further employer of a worker (a worker may work for several companies): the company,
+    the branch there and the contract. The worker's own row holds the first employer."""
+
+    __tablename__ = "employments"
+
+    login: Mapped[str] = mapped_column(String(12), ForeignKey("workers.login"), primary_key=True)
+    company_id: Mapped[str] = mapped_column(
+        String(10), ForeignKey("companies.enterprise_number"), primary_key=True
+    )
+    branch_id: Mapped[str | None] = mapped_column(String(10))
+    contract_start: Mapped[date] = mapped_column(Date)
+    contract_end: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["company_id", "branch_id"],
+            ["branches.company_id", "branches.establishment_unit_number"],
+            name="fk_employments_company_branch",
+        ),
+        Index("ix_employments_company", "company_id"),
+    )
+
+
 class User(Base):
     """A user (household) of service vouchers, by the 12-digit user number."""
 
@@ -228,6 +252,7 @@ class RefreshToken(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     login: Mapped[str] = mapped_column(String(12), ForeignKey("workers.login"))
     family: Mapped[str] = mapped_column(String(36))
+    company_id: Mapped[str | None] = mapped_column(String(10), doc="the employer it acts for")
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,6 +15,7 @@ from dc_identity.models import (
     Base,
     Branch,
     Company,
+    Employment,
     Grant,
     LegalRepresentative,
     MainAccessManager,
@@ -54,6 +55,32 @@ async def list_company_workers(session: AsyncSession, enterprise_number: str) ->
         .order_by(Worker.last_name, Worker.first_name, Worker.login)
     )
     return result.all()
+
+
+@dataclass(frozen=True)
+class Employer:
+    company_id: str
+    branch_id: str | None
+    name: str
+
+
+async def employers_of(session: AsyncSession, worker: Worker) -> list[Employer]:
+    """The worker's employers: the first one, then the further ones by name."""
+    first = await session.get(Company, worker.company_id)
+    further = await session.execute(
+        select(Employment.company_id, Employment.branch_id, Company.name)
+        .join(Company, Company.enterprise_number == Employment.company_id)
+        .where(Employment.login == worker.login)
+        .order_by(Company.name, Employment.company_id)
+    )
+    return [
+        Employer(worker.company_id, worker.branch_id, first.name if first else ""),
+        *(Employer(*row) for row in further),
+    ]
+
+
+async def get_employment(session: AsyncSession, login: str, company_id: str) -> Employment | None:
+    return await session.get(Employment, (login, company_id))
 
 
 async def workers_by_logins(session: AsyncSession, logins: Sequence[str]) -> Sequence[Worker]:

@@ -19,6 +19,12 @@ class _Out(BaseModel):
 # --- answers --------------------------------------------------------------------------------
 
 
+class EmployerOut(_Out):
+    company_id: str
+    branch_id: str | None
+    name: str
+
+
 class WorkerOut(_Out):
     login: str
     national_number: str
@@ -29,6 +35,12 @@ class WorkerOut(_Out):
     contract_start: date
     contract_end: date | None
     language: str
+
+
+class WorkerDetailOut(WorkerOut):
+    employers: list[EmployerOut] = Field(
+        description="every employer: the first (above), then the further ones"
+    )
 
 
 class UserOut(_Out):
@@ -202,13 +214,26 @@ WorkerLoginField = Annotated[str, Field(pattern=r"^980\d{9}$", examples=["980100
 PasswordField = Annotated[str, Field(min_length=1, max_length=256)]
 
 
+EmployerField = Annotated[
+    str | None,
+    Field(
+        default=None,
+        pattern=r"^\d{10}$",
+        description="the employer to work for (one of the session's employers); default: the "
+        "session's employer, or the first",
+    ),
+]
+
+
 class WorkerLoginIn(BaseModel):
     login: WorkerLoginField
     password: PasswordField
+    company_id: EmployerField = None
 
 
 class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=200)
+    company_id: EmployerField = None
 
 
 class PasswordChangeIn(BaseModel):
@@ -233,12 +258,17 @@ class SessionWorkerOut(BaseModel):
 
 
 class SessionOut(BaseModel):
+    """A Jobtracker session; its tokens act for one employer (``worker.company_id``)."""
+
     access_token: str
     token_type: str = "Bearer"
     expires_in: int = Field(description="seconds the access token lives")
     refresh_token: str = Field(description="serves once: the answer to it holds the next one")
     must_change_password: bool
     worker: SessionWorkerOut
+    employers: list[EmployerOut] = Field(
+        description="the worker's employers: refresh with another's company_id to work for it"
+    )
 
 
 class WorkerAccountOut(BaseModel):

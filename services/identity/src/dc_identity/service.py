@@ -30,6 +30,7 @@ from dc_identity.models import (
     AuditEntry,
     Branch,
     Company,
+    Employment,
     Grant,
     LegalRepresentative,
     MainAccessManager,
@@ -108,6 +109,11 @@ async def get_worker(*, db: Database, login: str) -> Worker:
     if worker is None:
         raise not_found("login", "no worker with this login")
     return worker
+
+
+async def employers_of(*, db: Database, worker: Worker) -> list[repository.Employer]:
+    async with db.sessions() as session:
+        return await repository.employers_of(session, worker)
 
 
 async def get_user(*, db: Database, user_number: str) -> User:
@@ -629,7 +635,12 @@ async def _upsert_workers(
     for position, values in enumerate(workers):
         errors = domain.worker_errors(values, branches, rights)
         existing = by_login.get(values.login)
-        if existing is not None and existing.company_id != company_id:
+        elsewhere = existing is not None and existing.company_id != company_id
+        if (
+            elsewhere
+            and existing is not None
+            and existing.national_number != values.national_number
+        ):
             errors.append(("login", "is the login of a worker of another company"))
         holder = by_number.get(values.national_number)
         if holder is not None and holder.login != values.login:
@@ -643,6 +654,9 @@ async def _upsert_workers(
         seen_numbers.setdefault(values.national_number, position)
         if errors:
             results.append(UpsertResult(values.login, UpsertOutcome.REJECTED, errors))
+            continue
+        if elsewhere:  # the same person works for this company too
+            results.append(UpsertResult(values.login, await _employ(session, company_id, values)))
             continue
         if existing is None:
             session.add(
@@ -685,6 +699,27 @@ async def _upsert_workers(
     except IntegrityError as error:
         raise conflict("workers were changed concurrently: send them again") from error
     return results
+
+
+async def _employ(session: AsyncSession, company_id: str, values: WorkerValues) -> UpsertOutcome:
+    """Record (or change) the company as a further employer of a worker of another company."""
+    found = await repository.get_employment(session, values.login, company_id)
+    terms = (values.branch_id, values.contract_start, values.contract_end)
+    if found is None:
+        session.add(
+            Employment(
+                login=values.login,
+                company_id=company_id,
+                branch_id=values.branch_id,
+                contract_start=values.contract_start,
+                contract_end=values.contract_end,
+            )
+        )
+        return UpsertOutcome.CREATED
+    if (found.branch_id, found.contract_start, found.contract_end) == terms:
+        return UpsertOutcome.UNCHANGED
+    found.branch_id, found.contract_start, found.contract_end = terms
+    return UpsertOutcome.UPDATED
 
 
 def _same(worker: Worker, values: WorkerValues) -> bool:

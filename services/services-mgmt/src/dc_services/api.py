@@ -15,10 +15,13 @@ from dc_common.service_app import acting_party, app_state, create_service_app, r
 from dc_common.spreadsheet import CONTENT_TYPE, CsvEncoder
 from dc_services import repository
 from dc_services.identity_client import IdentityClient
-from dc_services.models import Service, ServiceHistory
+from dc_services.models import Service, ServiceHistory, WorkerAnswer
 from dc_services.schemas import (
     BranchNumber,
     ContestIn,
+    CustomerIn,
+    CustomerOut,
+    EncodedForWorkerOut,
     HistoryEntryOut,
     InboxItemOut,
     ModificationIn,
@@ -30,6 +33,9 @@ from dc_services.schemas import (
     StatusCountOut,
     StatusCounts,
     TransitionIn,
+    UserNumber,
+    WorkerAnswerIn,
+    WorkerAnswerOut,
     WorkerTotalOut,
     WorkerTotals,
 )
@@ -188,9 +194,11 @@ async def totals_by_worker(desk: Desk, query: Annotated[ServiceQuery, Query()]) 
 @router.get("/services/{service_id}", response_model=ServiceDetailOut)
 async def get_service(service_id: str, desk: Desk, private: Private = False) -> ServiceDetailOut:
     service, history = await desk.get_with_history(service_id)
+    given = await desk.worker_answer(service_id)
     return ServiceDetailOut(
         **_row_out(service).model_dump(),
         history=[_history_out(entry, private=private) for entry in history],
+        worker_answer=_answer_out(given),
     )
 
 
@@ -252,6 +260,61 @@ async def company_inbox(
         InboxItemOut(service_id=item.service_id, kind=item.kind, created_at=item.created_at)
         for item in items
     ]
+
+
+# -- the worker's side (the Jobtracker app) -----------------------------------------------------
+
+CUSTOMERS = "/companies/{company_id}/workers/{login}/customers"
+
+
+@router.get(CUSTOMERS, response_model=list[CustomerOut], summary="The worker's customers")
+async def worker_customers(company_id: str, login: str, desk: Desk) -> list[CustomerOut]:
+    return [answer(CustomerOut, row) for row in await desk.customers(company_id, login)]
+
+
+@router.put(
+    f"{CUSTOMERS}/{{user_number}}",
+    response_model=CustomerOut,
+    summary="Add or change a customer of the worker (a user the platform knows)",
+)
+async def save_worker_customer(
+    company_id: str, login: str, user_number: UserNumber, body: CustomerIn, desk: Desk
+) -> CustomerOut:
+    return answer(CustomerOut, await desk.save_customer(company_id, login, user_number, body))
+
+
+@router.get(
+    "/companies/{company_id}/workers/{login}/encoded",
+    response_model=list[EncodedForWorkerOut],
+    summary="Services the company encoded for the worker that wait for the worker's answer",
+)
+async def encoded_for_worker(
+    company_id: str,
+    login: str,
+    desk: Desk,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[EncodedForWorkerOut]:
+    found = await desk.encoded_for(company_id, login, limit=limit)
+    return [
+        EncodedForWorkerOut(**_row_out(row).model_dump(), worker_answer=_answer_out(given))
+        for row, given in found
+    ]
+
+
+@router.put(
+    "/services/{service_id}/worker-answer",
+    response_model=WorkerAnswerOut,
+    summary="The worker confirms a service the company encoded, or asks to correct it",
+)
+async def answer_as_worker(
+    service_id: str, body: WorkerAnswerIn, desk: Desk, caller: Acting
+) -> WorkerAnswerOut:
+    given = await desk.answer_as_worker(caller, service_id, body)
+    return answer(WorkerAnswerOut, given)
+
+
+def _answer_out(given: WorkerAnswer | None) -> WorkerAnswerOut | None:
+    return None if given is None else answer(WorkerAnswerOut, given)
 
 
 def _row_out(row: Service) -> ServiceOut:

@@ -204,14 +204,15 @@ def _check(
     if company is None:
         problems.append(FieldProblem(field="company_id", reason="unknown company"))
     worker = directory.workers.get(service.worker_login)
+    employment = worker.employment_at(batch.company_id) if worker else None
     if worker is None:
         problems.append(FieldProblem(field="worker_login", reason="unknown worker"))
-    elif worker.company_id != batch.company_id:
+    elif employment is None:
         problems.append(
             FieldProblem(field="worker_login", reason=f"not a worker of company {batch.company_id}")
         )
-        worker = None  # nor is the worker's branch one of the company's
-    branch_id = service.branch_id or batch.branch_id or (worker.branch_id if worker else None)
+    worker_branch = employment.branch_id if employment else None
+    branch_id = service.branch_id or batch.branch_id or worker_branch
     branches = {b.establishment_unit_number for b in company.branches} if company else set()
     if company is not None and branch_id is not None and branch_id not in branches:
         problems.append(

@@ -8,6 +8,11 @@ from pydantic import BaseModel, SecretStr
 from dc_common.internal import internal_http_client
 
 
+class EmployerRecord(BaseModel):
+    company_id: str
+    branch_id: str | None
+
+
 class WorkerRecord(BaseModel):
     login: str
     first_name: str
@@ -16,6 +21,12 @@ class WorkerRecord(BaseModel):
     branch_id: str | None
     contract_start: date
     contract_end: date | None
+    employers: list[EmployerRecord] = []
+
+    def employment_at(self, company_id: str) -> EmployerRecord | None:
+        """The worker's employment by the company (its branch there), if any."""
+        first = EmployerRecord(company_id=self.company_id, branch_id=self.branch_id)
+        return next((e for e in [first, *self.employers] if e.company_id == company_id), None)
 
 
 class UserRecord(BaseModel):

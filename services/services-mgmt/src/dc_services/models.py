@@ -34,6 +34,9 @@ class Service(Base):
     vouchers_allocated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     vouchers_submitted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     vouchers_reimbursed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    voucher: Mapped[str] = mapped_column(
+        String(10), default="electronic", server_default="electronic", doc="or paper"
+    )
 
     __table_args__ = (
         Index("ix_services_company_registered", "company_id", "registered_at", "id"),
@@ -115,3 +118,31 @@ class OutboxMessage(Base):
         UniqueConstraint("key", name="uq_mail_outbox_key"),
         Index("ix_mail_outbox_due", "sent_at", "failed_at", "next_attempt_at"),
     )
+
+
+class WorkerCustomer(Base):
+    """A household a worker serves for one company, as the Jobtracker app keeps it: by user
+    number, with the name the worker knows it by and an optional phone and note."""
+
+    __tablename__ = "worker_customers"
+
+    company_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    worker_login: Mapped[str] = mapped_column(String(12), primary_key=True)
+    user_number: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WorkerAnswer(Base):
+    """The worker's answer to a service the company encoded for them: confirmed, or a
+    correction asked with its reason (which the company reads). The last answer counts."""
+
+    __tablename__ = "worker_answers"
+
+    service_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    worker_login: Mapped[str] = mapped_column(String(12))
+    answer: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

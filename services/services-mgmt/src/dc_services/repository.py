@@ -12,7 +12,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dc_common.db import Database, create_schema, upsert
 from dc_services.domain import NaturalKey
-from dc_services.models import Base, InboxItem, OutboxMessage, Service, ServiceHistory, ServiceKey
+from dc_services.models import (
+    Base,
+    InboxItem,
+    OutboxMessage,
+    Service,
+    ServiceHistory,
+    ServiceKey,
+    WorkerAnswer,
+    WorkerCustomer,
+)
 from dc_workflows.contracts.lifecycle import ServiceState
 from dc_workflows.contracts.payments import ProjectedPayment
 from dc_workflows.deadline import BRUSSELS
@@ -177,6 +186,7 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
         "vouchers_allocated": state.vouchers_allocated,
         "vouchers_submitted": state.vouchers_submitted,
         "vouchers_reimbursed": state.vouchers_reimbursed,
+        "voucher": state.parties.voucher.value,
     }
     insert = upsert(session, Service).values(row)
     statement = insert.on_conflict_do_update(
@@ -404,6 +414,104 @@ async def inbox(
         query.order_by(InboxItem.created_at.desc(), InboxItem.id.desc()).limit(limit)
     )
     return list(rows)
+
+
+# -- the worker's side (the Jobtracker app) -----------------------------------------------------
+
+#: The statuses in which a worker's answer to a service the company encoded still matters.
+AWAITING_AGREEMENT = tuple(
+    int(s)
+    for s in (
+        ServiceStatus.ENCODED,
+        ServiceStatus.VALIDATED,
+        ServiceStatus.CONTESTED,
+        ServiceStatus.MODIFIED,
+        ServiceStatus.CONFIRMED,
+    )
+)
+
+
+async def customers_of(session: AsyncSession, company_id: str, login: str) -> list[WorkerCustomer]:
+    rows = await session.scalars(
+        select(WorkerCustomer)
+        .where(WorkerCustomer.company_id == company_id, WorkerCustomer.worker_login == login)
+        .order_by(WorkerCustomer.name, WorkerCustomer.user_number)
+    )
+    return list(rows)
+
+
+async def save_customer(session: AsyncSession, customer: Mapping[str, object]) -> None:
+    """Add the customer, or change its name, phone and note."""
+    insert = upsert(session, WorkerCustomer).values(customer)
+    changed = ("name", "phone", "note", "updated_at")
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[
+                WorkerCustomer.company_id,
+                WorkerCustomer.worker_login,
+                WorkerCustomer.user_number,
+            ],
+            set_={column: insert.excluded[column] for column in changed},
+        )
+    )
+
+
+def _encoded_by_others() -> ColumnElement[bool]:
+    """The service was registered by someone else than its worker (the company, an import)."""
+    return (
+        select(ServiceHistory.service_id)
+        .where(
+            ServiceHistory.service_id == Service.id,
+            ServiceHistory.event == "registered",
+            ServiceHistory.actor_kind != "worker",
+        )
+        .exists()
+    )
+
+
+async def encoded_for_worker(
+    session: AsyncSession, company_id: str, login: str, *, limit: int
+) -> list[tuple[Service, WorkerAnswer | None]]:
+    """The company's services for this worker that wait for the worker's answer: none yet, or
+    one older than the service's last change. Oldest service date first."""
+    rows = await session.execute(
+        select(Service, WorkerAnswer)
+        .outerjoin(WorkerAnswer, WorkerAnswer.service_id == Service.id)
+        .where(
+            Service.worker_login == login,
+            Service.company_id == company_id,
+            Service.status.in_(AWAITING_AGREEMENT),
+            or_(WorkerAnswer.service_id.is_(None), WorkerAnswer.at < Service.updated_at),
+            _encoded_by_others(),
+        )
+        .order_by(Service.service_date, Service.id)
+        .limit(limit)
+    )
+    return [(service, answer) for service, answer in rows]
+
+
+async def was_encoded_by_others(session: AsyncSession, service_id: str) -> bool:
+    found = await session.scalar(
+        select(func.count())
+        .select_from(Service)
+        .where(Service.id == service_id, _encoded_by_others())
+    )
+    return bool(found)
+
+
+async def answer_of(session: AsyncSession, service_id: str) -> WorkerAnswer | None:
+    return await session.get(WorkerAnswer, service_id)
+
+
+async def save_answer(session: AsyncSession, answer: Mapping[str, object]) -> None:
+    """The worker's answer; a later one replaces it."""
+    insert = upsert(session, WorkerAnswer).values(answer)
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[WorkerAnswer.service_id],
+            set_={column: insert.excluded[column] for column in ("answer", "reason", "at")},
+        )
+    )
 
 
 async def record_mail(

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from dc_common.actors import ActorOut
+from dc_workflows.contracts.lifecycle import VoucherKind
 from dc_workflows.deadline import BRUSSELS
 from dc_workflows.status import ServiceStatus
 
@@ -40,6 +41,10 @@ def _plausible_service_date(value: date) -> date:
 
 
 ServiceDate = Annotated[date, AfterValidator(_plausible_service_date)]
+Voucher = Annotated[
+    VoucherKind,
+    Field(description="electronic (the household's wallet pays) or paper vouchers"),
+]
 
 
 class Strict(BaseModel):
@@ -58,6 +63,7 @@ class ServiceIn(Strict):
     service_date: ServiceDate
     hours: Hours
     activity_type: ActivityType
+    voucher: Voucher = VoucherKind.ELECTRONIC
 
 
 class ServiceQuery(BaseModel):
@@ -135,11 +141,49 @@ class ServiceOut(BaseModel):
     vouchers_allocated: int = Field(description="vouchers paying this service so far")
     vouchers_submitted: int = Field(description="of which submitted for reimbursement")
     vouchers_reimbursed: int = Field(description="of which reimbursed to the company")
+    voucher: Voucher
     version: int
+
+
+class WorkerAnswerIn(Strict):
+    """The worker's answer to a service the company encoded for them."""
+
+    answer: Literal["confirmed", "correction"]
+    reason: str | None = Field(
+        default=None, max_length=500, description="what to correct (required for a correction)"
+    )
+
+
+class WorkerAnswerOut(BaseModel):
+    answer: Literal["confirmed", "correction"]
+    reason: str | None
+    at: datetime
 
 
 class ServiceDetailOut(ServiceOut):
     history: list[HistoryEntryOut]
+    worker_answer: WorkerAnswerOut | None = Field(
+        default=None, description="the worker's answer, for a service the company encoded"
+    )
+
+
+class EncodedForWorkerOut(ServiceOut):
+    """A service the company encoded for the worker, with the worker's answer so far."""
+
+    worker_answer: WorkerAnswerOut | None
+
+
+class CustomerIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9 +()./-]*$")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class CustomerOut(BaseModel):
+    user_number: str
+    name: str
+    phone: str | None
+    note: str | None
 
 
 class ServicePage(BaseModel):

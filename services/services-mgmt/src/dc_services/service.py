@@ -21,10 +21,10 @@ from dc_common.problems import Problem, field_error
 from dc_services import repository
 from dc_services.domain import NaturalKey
 from dc_services.identity_client import IdentityClient, IdentityUnavailable
-from dc_services.models import InboxItem, Service, ServiceHistory
-from dc_services.schemas import ModificationIn, ServiceIn
+from dc_services.models import InboxItem, Service, ServiceHistory, WorkerAnswer, WorkerCustomer
+from dc_services.schemas import CustomerIn, ModificationIn, ServiceIn, WorkerAnswerIn
 from dc_services.settings import ServicesSettings
-from dc_workflows.contracts.common import Actor, TaskQueue
+from dc_workflows.contracts.common import Actor, ActorKind, TaskQueue
 from dc_workflows.contracts.lifecycle import (
     DUPLICATE_SERVICE,
     DetailChanges,
@@ -37,6 +37,7 @@ from dc_workflows.contracts.lifecycle import (
 )
 from dc_workflows.ids import service_workflow_id
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
+from dc_workflows.status import ServiceStatus
 
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c3c52-7e4b-4a8e-9d0a-2f4d1f3c5b10")
 #: A key reserved longer ago than this by a service that has no workflow was left behind by a
@@ -277,6 +278,69 @@ class ServiceDesk:
         async with self._db.sessions() as session:
             return await repository.inbox(session, company_id, branch_ids=branch_ids, limit=limit)
 
+    # -- the worker's side (the Jobtracker app) -------------------------------------------------
+
+    async def customers(self, company_id: str, login: str) -> list[WorkerCustomer]:
+        async with self._db.sessions() as session:
+            return await repository.customers_of(session, company_id, login)
+
+    async def save_customer(
+        self, company_id: str, login: str, user_number: str, customer: CustomerIn
+    ) -> WorkerCustomer:
+        """Keep a customer of the worker for the company: a user the platform knows."""
+        try:
+            user = await self._identity.user(user_number)
+        except IdentityUnavailable as error:
+            raise Problem(503, "Identity service unavailable", str(error)) from error
+        if user is None:
+            raise field_error("user_number", "unknown user")
+        row = {
+            "company_id": company_id,
+            "worker_login": login,
+            "user_number": user_number,
+            **customer.model_dump(),
+            "updated_at": datetime.now(UTC),
+        }
+        async with self._db.transaction() as session:
+            await repository.save_customer(session, row)
+        return WorkerCustomer(**row)
+
+    async def encoded_for(
+        self, company_id: str, login: str, *, limit: int
+    ) -> list[tuple[Service, WorkerAnswer | None]]:
+        async with self._db.sessions() as session:
+            return await repository.encoded_for_worker(session, company_id, login, limit=limit)
+
+    async def worker_answer(self, service_id: str) -> WorkerAnswer | None:
+        async with self._db.sessions() as session:
+            return await repository.answer_of(session, service_id)
+
+    async def answer_as_worker(
+        self, caller: Actor, service_id: str, answer: WorkerAnswerIn
+    ) -> WorkerAnswer:
+        """The worker confirms a service the company encoded for them, or asks to correct it
+        (with the reason the company reads)."""
+        if answer.answer == "correction" and not (answer.reason or "").strip():
+            raise field_error("reason", "say what to correct")
+        service = await self.get(service_id)
+        if caller.kind is not ActorKind.WORKER or service.worker_login != caller.id:
+            raise Problem(404, "Service not found", f"no service {service_id} of yours")
+        async with self._db.transaction() as session:
+            if not await repository.was_encoded_by_others(session, service_id):
+                raise Problem(409, "Nothing to answer", "you registered this service yourself")
+            if service.status not in repository.AWAITING_AGREEMENT:
+                status = ServiceStatus(service.status)
+                raise Problem(409, "Nothing to answer", f"the service is {status.label}")
+            row = {
+                "service_id": service_id,
+                "worker_login": caller.id,
+                "answer": answer.answer,
+                "reason": answer.reason if answer.answer == "correction" else None,
+                "at": datetime.now(UTC),
+            }
+            await repository.save_answer(session, row)
+        return WorkerAnswer(**row)
+
     # -- helpers ----------------------------------------------------------------------------
 
     async def _check_parties(self, service: ServiceIn) -> ServiceParties:
@@ -290,9 +354,10 @@ class ServiceDesk:
             raise field_error("company_id", "unknown company")
         if worker is None:
             raise field_error("worker_login", "unknown worker")
-        if worker.company_id != service.company_id:
+        employment = worker.employment_at(service.company_id)
+        if employment is None:
             raise field_error("worker_login", f"not a worker of company {service.company_id}")
-        branch_id = service.branch_id or worker.branch_id
+        branch_id = service.branch_id or employment.branch_id
         branches = {branch.establishment_unit_number for branch in company.branches}
         if branch_id is not None and branch_id not in branches:
             raise field_error("branch_id", f"not a branch of company {service.company_id}")
@@ -303,6 +368,7 @@ class ServiceDesk:
             branch_id=branch_id,
             worker_login=service.worker_login,
             user_number=service.user_number,
+            voucher=service.voucher,
         )
 
     def _handle(self, service_id: str) -> WorkflowHandle[ServiceLifecycleWorkflow, ServiceState]:

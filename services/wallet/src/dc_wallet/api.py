@@ -22,6 +22,8 @@ from dc_wallet.schemas import (
     ExpiryGroupOut,
     OrderIn,
     OrderOut,
+    PaperVoucherCheckOut,
+    PaperVoucherIn,
     ProcessingOut,
     ReconciliationOut,
     ReimbursementIn,
@@ -179,6 +181,31 @@ async def pay_out(
     if not payout.started:
         response.status_code = status.HTTP_200_OK
     return _request_out(payout.request, shows_person)
+
+
+PaperNumber = Annotated[str, Path(pattern=r"^\d{8,16}$")]
+
+
+@router.get(
+    "/paper-vouchers/{number}",
+    response_model=PaperVoucherCheckOut,
+    summary="Check a paper voucher's number: valid, expired, already used or unknown",
+)
+async def check_paper_voucher(number: PaperNumber, desk: Desk) -> PaperVoucherCheckOut:
+    state, voucher = await desk.check_paper_voucher(number)
+    expiry = voucher.expiry_date if voucher else None
+    return PaperVoucherCheckOut(number=number, state=state, expiry_date=expiry)
+
+
+@router.put(
+    "/paper-vouchers/{number}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Record the issuer's paper voucher (operators load the issuer's list)",
+)
+async def save_paper_voucher(number: PaperNumber, body: PaperVoucherIn, desk: Desk) -> Response:
+    await desk.save_paper_voucher(number, body.model_dump())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

@@ -219,3 +219,15 @@ class Reconciliation(Base):
     unrepaired: Mapped[list[str]] = mapped_column(JSON, doc="service ids, at most 100")
 
     __table_args__ = (Index("ix_reconciliations_finished", "finished_at"),)
+
+
+class PaperVoucher(Base):
+    """A paper voucher as its issuer lists it: a worker checks the number a household hands
+    over (valid, expired, already used) before taking it."""
+
+    __tablename__ = "paper_vouchers"
+
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    issue_date: Mapped[date] = mapped_column(Date)
+    expiry_date: Mapped[date] = mapped_column(Date, doc="the last day it may be handed over")
+    used_on: Mapped[date | None] = mapped_column(Date, doc="handed in by a company")

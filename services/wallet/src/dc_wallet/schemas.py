@@ -170,3 +170,25 @@ class ReconciliationOut(BaseModel):
     mismatched: int = Field(description="of those, shown otherwise by the read model")
     repaired: int = Field(description="of those, shown as the wallet says after a resend")
     unrepaired: list[str] = Field(description="service ids still shown otherwise (at most 100)")
+
+
+PaperVoucherNumber = Annotated[str, Field(pattern=r"^\d{8,16}$", examples=["400012345678"])]
+
+
+class PaperVoucherIn(In):
+    """The issuer's record of a paper voucher."""
+
+    issue_date: date
+    expiry_date: date = Field(description="the last day it may be handed over")
+    used_on: date | None = Field(default=None, description="when a company handed it in")
+
+
+PaperState = Literal["valid", "expired", "used", "unknown"]
+
+
+class PaperVoucherCheckOut(BaseModel):
+    """What a worker learns of the paper voucher a household hands over."""
+
+    number: str
+    state: PaperState
+    expiry_date: date | None

@@ -37,7 +37,8 @@ from dc_wallet.domain import (
     order_refused,
     request_reference_used,
 )
-from dc_wallet.models import Order, Reconciliation, ReimbursementRequest
+from dc_wallet.models import Order, PaperVoucher, Reconciliation, ReimbursementRequest
+from dc_wallet.schemas import PaperState
 from dc_wallet.starter import ChangeNotStarted, ChangeOutcome, ChangeRefused, WorkflowStarter
 from dc_workflows.contracts.payments import (
     ChangeRefusal,
@@ -158,6 +159,24 @@ class WalletDesk:
         today = brussels_date(self._clock())
         async with repository.reading(self._db) as session:
             return await repository.wallet_view(session, user_number, today=today)
+
+    # -- paper vouchers ---------------------------------------------------------------------
+
+    async def check_paper_voucher(self, number: str) -> tuple[PaperState, PaperVoucher | None]:
+        """valid, expired (after its last day, in Brussels), used, or unknown."""
+        async with repository.reading(self._db) as session:
+            voucher = await repository.paper_voucher(session, number)
+        if voucher is None:
+            return "unknown", None
+        if voucher.used_on is not None:
+            return "used", voucher
+        if voucher.expiry_date < brussels_date(self._clock()):
+            return "expired", voucher
+        return "valid", voucher
+
+    async def save_paper_voucher(self, number: str, voucher: dict[str, object]) -> None:
+        async with repository.writing(self._db) as session:
+            await repository.save_paper_voucher(session, {"number": number, **voucher})
 
     # -- reimbursement ----------------------------------------------------------------------
 

@@ -33,13 +33,23 @@ class ServiceDetails(Frozen):
     activity_type: ActivityCode
 
 
+class VoucherKind(StrEnum):
+    """What the household pays the service with."""
+
+    ELECTRONIC = "electronic"
+    """From the electronic wallet: the lifecycle asks the wallet to allocate."""
+    PAPER = "paper"
+    """Paper vouchers the worker takes along: the company hands them in itself."""
+
+
 class ServiceParties(Frozen):
-    """Who is involved: fixed for the life of the service."""
+    """Who is involved, and how the household pays: fixed for the life of the service."""
 
     company_id: str
     branch_id: str | None = None
     worker_login: str
     user_number: str
+    voucher: VoucherKind = VoucherKind.ELECTRONIC
 
 
 class WindowUnit(StrEnum):

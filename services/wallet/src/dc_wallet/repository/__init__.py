@@ -12,6 +12,7 @@ transaction (:func:`record`), so a retry changes nothing and answers the same.
 - :mod:`.reimbursement`: reimbursement requests, their submission and payout;
 - :mod:`.expiry`: the daily expiry;
 - :mod:`.reconciliation`: its runs, and the claims changed in a window;
+- :mod:`.paper`: the issuer's list of paper vouchers;
 - :mod:`.views`: what the API shows (the wallet, statements, lists of requests).
 
 Callers use the names re-exported here (``repository.lock_wallets``, ...).
@@ -49,6 +50,7 @@ from dc_wallet.repository.orders import (
     place_order,
     voucher_number,
 )
+from dc_wallet.repository.paper import paper_voucher, save_paper_voucher
 from dc_wallet.repository.reconciliation import (
     begin_run,
     changed_payments,
@@ -100,6 +102,7 @@ __all__ = [
     "open_database",
     "ordered_in_year",
     "orders_in_year",
+    "paper_voucher",
     "pay_out_request",
     "payable_counts",
     "place_order",
@@ -112,6 +115,7 @@ __all__ = [
     "register_claim",
     "request_services",
     "request_users",
+    "save_paper_voucher",
     "statement_lines",
     "submit_request",
     "voucher_number",
