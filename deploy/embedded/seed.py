@@ -12,11 +12,11 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 
-from dc_identity.demo import DEMO, LEIE_STAFF, SCHELDE_STAFF, USER_HOLDERS
+from dc_identity.demo import DEMO, LEIE_STAFF, OPERATOR, SCHELDE_STAFF, USER_HOLDERS
 from dc_workflows.deadline import BRUSSELS
 
 
@@ -79,6 +79,10 @@ class Login:
 #: Voucher orders (user, reference, quantity): two households pay their agreed services; the
 #: third (Luc Maes) has none yet, so his agreed service waits for vouchers at 11.
 ORDERS = ((3, "demo-order-1", 10), (4, "demo-order-1", 10))
+#: The first password of every demo worker's Jobtracker account (changed at the first login).
+JOBTRACKER_FIRST_PASSWORD = "demo-jobtracker-2026"
+#: Paper vouchers in the issuer's list, to check in the app: (number, days valid, used).
+PAPER_VOUCHERS = (("4000000001", 200, False), ("4000000002", -3, False), ("4000000003", 200, True))
 
 
 async def wait_until_up(client: httpx.AsyncClient, login: Login, within: float) -> None:
@@ -138,7 +142,32 @@ async def seed(client: httpx.AsyncClient, login: Login) -> tuple[int, int]:
             headers=holder,
         )
         ordered.raise_for_status()
+    await seed_jobtracker(client, login, today)
     return created, len(SERVICES)
+
+
+async def seed_jobtracker(client: httpx.AsyncClient, login: Login, today: date) -> None:
+    """A first password for each demo worker without a Jobtracker account yet (a password
+    the worker changed stays), and paper vouchers to check."""
+    for worker in DEMO.workers:
+        company = next(
+            i for i, c in enumerate(DEMO.companies) if c.enterprise_number == worker.company_id
+        )
+        staff = await login.headers(STAFF_OF[company])
+        path = f"/api/v1/workers/{worker.login}"
+        account = (await client.get(f"{path}/account", headers=staff)).json()
+        if not account["has_password"]:
+            body = {"password": JOBTRACKER_FIRST_PASSWORD}
+            (await client.put(f"{path}/password", json=body, headers=staff)).raise_for_status()
+    operator = await login.headers(OPERATOR.national_number)
+    for number, days_valid, used in PAPER_VOUCHERS:
+        body = {
+            "issue_date": (today - timedelta(days=240)).isoformat(),
+            "expiry_date": (today + timedelta(days=days_valid)).isoformat(),
+            "used_on": (today - timedelta(days=10)).isoformat() if used else None,
+        }
+        answer = await client.put(f"/api/v1/paper-vouchers/{number}", json=body, headers=operator)
+        answer.raise_for_status()
 
 
 def banner(gateway: str, temporal_ui: str, identity: str) -> str:
@@ -147,6 +176,8 @@ def banner(gateway: str, temporal_ui: str, identity: str) -> str:
             "",
             "  Dienstencheques platform is running (Ctrl-C stops everything)",
             f"  Portal         {gateway}/  (log in: pick a demo person)",
+            f"  Jobtracker     {gateway}/app/  (a worker's phone: login {DEMO.workers[0].login}, "
+            f"first password {JOBTRACKER_FIRST_PASSWORD})",
             f"  API            {gateway}/api/v1/services",
             f"  API docs       {gateway}/docs  (OpenAPI {gateway}/openapi.json)",
             f"  Temporal UI    {temporal_ui}/namespaces/default/workflows",

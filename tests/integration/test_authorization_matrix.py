@@ -229,9 +229,11 @@ async def _new_person_body(f: Fixtures, _caller: str) -> dict[str, Any]:
     return {"national_number": await f.new_person(), "branch_id": None}
 
 
-def _service_path(suffix: str = "") -> Callable[[Fixtures, str], Awaitable[str]]:
+def _service_path(
+    suffix: str = "", under: str = "/api/v1"
+) -> Callable[[Fixtures, str], Awaitable[str]]:
     async def build(f: Fixtures, caller: str) -> str:
-        return f"/api/v1/services/{await f.fresh_service(caller)}{suffix}"
+        return f"{under}/services/{await f.fresh_service(caller)}{suffix}"
 
     return build
 
@@ -445,6 +447,35 @@ MATRIX: tuple[Call, ...] = (
         ),
         headers={"Idempotency-Key": "matrix-phone-key"},
     ),
+    # The worker's phone: customers, services, answers and paper vouchers of the worker's own
+    # (a worker's token; none of the company's staff, households or operators: 403). The
+    # service of Marie is not the worker's (404).
+    *(
+        Call("GET", f"/api/v1/jobtracker/{path}", _expect(403, worker=200))
+        for path in ("customers", "services", "to-validate", "paper-vouchers/{number}")
+    ),
+    Call(
+        "PUT",
+        "/api/v1/jobtracker/customers/{user_number}",
+        _expect(403, worker=200),
+        body=_body({"name": "Het gezin Peeters"}),
+    ),
+    *(
+        Call(
+            "POST",
+            f"/api/v1/jobtracker/services/{{service_id}}/{answer}",
+            _expect(403, worker=404),
+            body=_body({"reason": "3 uren"} if answer == "correction" else None),
+            target=_service_path(f"/{answer}", under="/api/v1/jobtracker"),
+        )
+        for answer in ("confirm", "correction")
+    ),
+    Call(
+        "PUT",
+        "/api/v1/paper-vouchers/{number}",
+        _expect(403, operator=204),
+        body=_body({"issue_date": "2025-01-02", "expiry_date": "2025-09-01"}),
+    ),
     # The worker's own account routes are public: the password is the credential (a malformed
     # one is refused the same for everybody).
     *(
@@ -590,6 +621,7 @@ PATH_VALUES = {
     "company_id": SCHELDE,
     "login": MARIE.login,
     "user_number": AN.user_number,
+    "number": "4000009999",
 }
 
 

@@ -79,10 +79,11 @@ class Caller:
         )
         return cls(national_number=national_number, name=access.name, access=access)
 
-    def as_worker(self, login: str) -> Caller:
-        """The same person with a Jobtracker token: only the worker with this login, whatever
-        else they are on the platform (a token from the phone reaches no company's data)."""
-        company = self.worker_logins.get(login)
+    def as_worker(self, login: str, employer: str) -> Caller:
+        """The same person with a Jobtracker token: only the worker with this login, for the
+        employer identity signed the token for, whatever else they are on the platform (a
+        token from the phone reaches no company's data)."""
+        company = employer if login in self.worker_logins else None
         access = None
         if self.access is not None:
             access = self.access.model_copy(

@@ -38,6 +38,7 @@ async def healthz(_: Annotated[Caller | None, requires(Rule.PUBLIC)]) -> dict[st
 
 ROUTERS = (
     health,
+    routes_jobtracker.phone,
     routes_jobtracker.router,
     routes_services.router,
     routes_identity.router,
@@ -79,7 +80,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             identity = await (jobtracker if from_phone else verifier).verify(token)
             caller = await directory.caller(identity.subject, identity.name)
             if from_phone:  # a Jobtracker token is the worker's, whatever else the person is
-                return caller.as_worker(identity.worker_login or "")
+                return caller.as_worker(identity.worker_login or "", identity.employer or "")
             return caller
 
         app.state.authenticate = authenticate

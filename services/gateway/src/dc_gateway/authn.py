@@ -41,7 +41,9 @@ class Identity:
     subject: str
     name: str | None
     worker_login: str | None = None
-    """Set for a Jobtracker token: the person acts as this worker only."""
+    """Set for a Jobtracker token: the person acts as this worker only,"""
+    employer: str | None = None
+    """for this company (one of the worker's employers, chosen at login)."""
 
 
 class TokenVerifier:
@@ -87,8 +89,14 @@ class TokenVerifier:
             raise Unauthenticated(f"token rejected: {error}") from error
         claims = decoded.claims
         name = claims.get("name")
-        login = claims.get("worker_login") if claims.get("scope") == "jobtracker" else None
-        return Identity(subject=str(claims["sub"]), name=name or None, worker_login=login)
+        if claims.get("scope") != "jobtracker":
+            return Identity(subject=str(claims["sub"]), name=name or None)
+        return Identity(
+            subject=str(claims["sub"]),
+            name=name or None,
+            worker_login=claims.get("worker_login"),
+            employer=claims.get("company_id"),
+        )
 
     async def _key_set(self, *, refresh: bool) -> KeySet:
         async with self._lock:

@@ -22,7 +22,7 @@ def parts_in(caller: Caller, service: dict[str, Any]) -> set[Part]:
     scope = caller.staff.get(service["company_id"])
     if scope is not None and scope.covers(service["branch_id"]):
         parts.add(Part.STAFF)
-    if service["worker_login"] in caller.worker_logins:
+    if caller.worker_logins.get(service["worker_login"]) == service["company_id"]:
         parts.add(Part.WORKER)
     if service["user_number"] in caller.user_numbers:
         parts.add(Part.USER)

@@ -24,19 +24,20 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 
 
 @cache
-def translations(language: str) -> Translations:
-    """The language's catalogue, compiled from its .po file."""
-    with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalog = pofile.read_po(po, locale=language)
+def translations(language: str, domain: str = "messages") -> Translations:
+    """The language's catalogue of the domain (the portal's ``messages``, the Jobtracker's
+    ``jobtracker``), compiled from its .po file."""
+    with (LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po").open("rb") as po:
+        catalog = pofile.read_po(po, locale=language, domain=domain)
     compiled = BytesIO()
     mofile.write_mo(compiled, catalog)
     compiled.seek(0)
-    return Translations(fp=compiled, domain="messages")
+    return Translations(fp=compiled, domain=domain)
 
 
-def negotiate(accept_language: str | None) -> str:
-    """The first of the browser's languages (by weight, then order) the portal speaks; Dutch
-    otherwise."""
+def negotiate(accept_language: str | None, languages: tuple[str, ...] = LANGUAGES) -> str:
+    """The first of the browser's languages (by weight, then order) among ``languages`` (the
+    portal's by default); Dutch otherwise."""
     weighted: list[tuple[float, str]] = []
     for part in (accept_language or "").split(","):
         tag, _, quality = part.strip().partition(";q=")
@@ -46,7 +47,7 @@ def negotiate(accept_language: str | None) -> str:
             continue
     for _, tag in sorted(weighted, key=lambda item: -item[0]):  # a stable sort keeps the order
         language = tag.split("-")[0].lower()
-        if language in LANGUAGES:
+        if language in languages:
             return language
     return DEFAULT_LANGUAGE
 
