@@ -155,7 +155,7 @@ async def test_the_worker_answers_what_the_company_encoded(platform: Platform, j
         assert corrected.status_code == 200, corrected.text
         mine = await jan.send("POST", f"/services/{own.json()['id']}/confirm")
         assert mine.status_code == 409
-        assert mine.json()["detail"] == "u hebt deze dienst zelf geregistreerd"
+        assert mine.json()["detail"] == "u hebt deze prestatie zelf geregistreerd"
 
         waiting = {s["id"] for s in (await jan.get("/to-validate")).json()["items"]}
         assert not waiting & set(encoded)

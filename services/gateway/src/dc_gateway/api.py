@@ -23,6 +23,7 @@ from dc_gateway import (
 from dc_gateway.access import Caller, IdentityDirectory, already_resolved
 from dc_gateway.authn import TokenVerifier, issuer_of
 from dc_gateway.docs import mount_docs
+from dc_gateway.jobtracker_app import mount_jobtracker_app
 from dc_gateway.policy import Rule, check_every_operation_has_a_rule, requires, route_rules
 from dc_gateway.portal.app import mount_portal, oidc_client
 from dc_gateway.settings import GatewaySettings
@@ -100,6 +101,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     mount_docs(app)
+    mount_jobtracker_app(app)
     mount_portal(app, settings)
     install_problem_handlers(app)
     for router in ROUTERS:
