@@ -40,8 +40,11 @@ format: install
 # (then translate the new entries in services/gateway/src/dc_gateway/portal/locale/*/LC_MESSAGES).
 messages: install
 	@cd services/gateway && $(UV) run --no-sync pybabel extract -F babel.cfg -o var-messages.pot --no-location --omit-header . \
-		&& $(UV) run --no-sync pybabel update -i var-messages.pot -d src/dc_gateway/portal/locale --ignore-obsolete --width 100 \
+		&& $(UV) run --no-sync pybabel update -D messages -i var-messages.pot -d src/dc_gateway/portal/locale --ignore-obsolete --width 100 \
 		&& rm var-messages.pot
+	@cd services/gateway && $(UV) run --no-sync pybabel extract -F babel-jobtracker.cfg -k Nn_:1,2 -o var-jobtracker.pot --no-location --omit-header . \
+		&& $(UV) run --no-sync pybabel update -D jobtracker -i var-jobtracker.pot -d src/dc_gateway/portal/locale --ignore-obsolete --width 100 \
+		&& rm var-jobtracker.pot
 
 bench: install
 	@$(UV) run --no-sync python -m bench
