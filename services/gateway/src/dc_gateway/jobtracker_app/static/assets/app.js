@@ -416,13 +416,13 @@ async function homeScreen() {
   };
   queue.events.addEventListener("change", refreshWaiting);
   fetchCustomers().then((fresh) => {
-    if (customers.isConnected) customers.replaceChildren(customerCards(fresh.items));
+    customers.replaceChildren(customerCards(fresh.items));
   }, (error) => {
     if (error instanceof api.LoggedOut) return loggedOut();
-    if (customers.isConnected && !kept) customers.replaceChildren(savedNote(null, error));
+    if (!kept) customers.replaceChildren(savedNote(null, error));
   });
   fetchToValidate().then((fresh) => {
-    if (validateCount.isConnected) validateCount.replaceChildren(count(fresh.items.length, { alert: true }));
+    validateCount.replaceChildren(count(fresh.items.length, { alert: true }));
   }, () => {});
 
   const also = [
@@ -457,10 +457,10 @@ async function pickCustomerScreen() {
   const kept = await keptCustomers();
   const list = h("div", {}, kept ? customerCards(kept.items) : h("p", { class: "intro" }, t("loading")));
   fetchCustomers().then((fresh) => {
-    if (list.isConnected) list.replaceChildren(customerCards(fresh.items));
+    list.replaceChildren(customerCards(fresh.items));
   }, (error) => {
     if (error instanceof api.LoggedOut) return loggedOut();
-    if (list.isConnected && !kept) list.replaceChildren(savedNote(null, error));
+    if (!kept) list.replaceChildren(savedNote(null, error));
   });
   return {
     title: t("pick_customer"),
@@ -665,7 +665,7 @@ async function servicesScreen() {
   else status.replaceChildren(h("p", { class: "intro" }, t("loading")));
   load(1).catch((error) => {
     if (error instanceof api.LoggedOut) return loggedOut();
-    if (list.isConnected || !opened) status.replaceChildren(savedNote(shown, error));
+    status.replaceChildren(savedNote(shown, error));
   });
   return {
     title: t("my_services"),
@@ -769,7 +769,7 @@ async function validateScreen() {
     list.replaceChildren(...parts);
   };
   show(kept);
-  fetchToValidate().then((fresh) => { if (list.isConnected || !opened) show(fresh); }, (error) => {
+  fetchToValidate().then((fresh) => show(fresh), (error) => {
     if (error instanceof api.LoggedOut) return loggedOut();
     show(kept, error);
   });
@@ -786,7 +786,7 @@ async function customersScreen() {
   const kept = await keptCustomers();
   const list = h("div", {}, kept ? customerCards(kept.items, { edit: true }) : h("p", { class: "intro" }, t("loading")));
   fetchCustomers().then((fresh) => {
-    if (list.isConnected || !opened) list.replaceChildren(customerCards(fresh.items, { edit: true }));
+    list.replaceChildren(customerCards(fresh.items, { edit: true }));
   }, (error) => {
     if (error instanceof api.LoggedOut) return loggedOut();
     list.prepend(savedNote(kept, error));
