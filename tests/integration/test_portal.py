@@ -627,6 +627,27 @@ async def test_a_printed_list_shows_the_services_and_their_totals_only(
     assert pdf.startswith(b"%PDF")
 
 
+async def test_the_pager_goes_to_the_next_page_and_back_by_its_cursors(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    jan = DEMO.workers[3]
+    for _ in range(3):  # 51 of Jan's for Emma: two pages of 50
+        await asyncio.gather(
+            *(register(staff, worker=jan, user_number=DEMO.users[4].user_number) for _n in range(17))
+        )
+    path = f"/services?worker_login={jan.login}&user_number={DEMO.users[4].user_number}"
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, path) as page:
+        rows = page.locator("table.services tbody tr")
+        first_row = await rows.first.inner_text()
+        await page.get_by_role("link", name="Volgende").click()
+        await expect(page.locator(".pager")).to_contain_text("Pagina 2")
+        assert "after=" in page.url
+        await expect(rows.first).not_to_have_text(first_row)
+        await page.get_by_role("link", name="Vorige").click()
+        await expect(page.locator(".pager")).to_contain_text("Pagina 1")
+        await expect(rows.first).to_have_text(first_row)
+
+
 async def test_the_api_documentation_renders_without_internet(
     platform: Platform, browser: Browser
 ) -> None:

@@ -337,6 +337,18 @@ async def test_list_is_paged_newest_first_with_totals(leie_staff: httpx.AsyncCli
     too_big = await leie_staff.get("/api/v1/services", params={"page_size": 201})
     assert too_big.status_code == 422
 
+    # The same pages by their cursors: after the first page's last row, and back before it.
+    assert first["previous_cursor"] is None and second["next_cursor"] is None
+    after = {**query, "page_size": 2, "after": first["next_cursor"]}
+    by_cursor = (await leie_staff.get("/api/v1/services", params=after)).json()
+    assert by_cursor["items"] == second["items"]
+    before = {**query, "page_size": 2, "before": by_cursor["previous_cursor"]}
+    back = (await leie_staff.get("/api/v1/services", params=before)).json()
+    assert back["items"] == first["items"] and back["previous_cursor"] is None
+    made_up = await leie_staff.get("/api/v1/services", params={**query, "after": "123"})
+    assert made_up.status_code == 422
+    assert made_up.json()["errors"] == [{"field": "after", "reason": "not a cursor of this list"}]
+
 
 async def test_list_sorts_oldest_first_and_filters_on_activity_and_entry_date(
     leie_staff: httpx.AsyncClient,

@@ -11,9 +11,11 @@ from dc_common.actors import ActorOut
 from dc_common.answers import answer
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
+from dc_common.problems import field_error
 from dc_common.service_app import acting_party, app_state, create_service_app, reader_is_operator
 from dc_common.spreadsheet import CONTENT_TYPE, CsvEncoder
 from dc_services import repository
+from dc_services.domain import ListPosition
 from dc_services.identity_client import IdentityClient
 from dc_services.models import Service, ServiceHistory, WorkerAnswer
 from dc_services.schemas import (
@@ -80,7 +82,7 @@ async def register_service(
 def _selection(query: ServiceQuery) -> repository.ServiceFilter:
     return repository.ServiceFilter(
         branch_ids=tuple(query.branch_id),
-        **query.model_dump(exclude={"branch_id", "page", "page_size", "sort"}),
+        **query.model_dump(exclude={"branch_id", "page", "page_size", "sort", "after", "before"}),
     )
 
 
@@ -91,14 +93,32 @@ async def list_services(desk: Desk, query: Annotated[ServiceQuery, Query()]) -> 
         page=query.page,
         page_size=query.page_size,
         oldest_first=query.sort == "oldest",
+        after=_position("after", query.after),
+        before=_position("before", query.before),
     )
+    first, last = (result.items[0], result.items[-1]) if result.items else (None, None)
     return ServicePage(
         items=[_row_out(row) for row in result.items],
         page=query.page,
         page_size=query.page_size,
         total_services=result.total_services,
         total_hours=result.total_hours,
+        next_cursor=_cursor(last) if result.has_next else None,
+        previous_cursor=_cursor(first) if result.has_previous else None,
     )
+
+
+def _position(name: str, cursor: str | None) -> ListPosition | None:
+    if cursor is None:
+        return None
+    try:
+        return ListPosition.of_cursor(cursor)
+    except ValueError as error:
+        raise field_error(name, str(error)) from error
+
+
+def _cursor(row: Service | None) -> str | None:
+    return None if row is None else ListPosition(row.registered_at, row.id).cursor()
 
 
 EXPORT_COLUMNS = (

@@ -1,9 +1,11 @@
-"""Pure rules of services: the natural key that makes two services the same one."""
+"""Pure rules of services: the natural key that makes two services the same one, and the
+position of a page in a list."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from dc_workflows.contracts.lifecycle import ServiceDetails, ServiceParties
 
@@ -49,3 +51,29 @@ class NaturalKey:
             "activity_type": self.activity_type,
             "hours": self.hours,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ListPosition:
+    """Where a page of a list of services begins or ends: the entry time and id of the row there
+    (the list's order), written for the caller as an opaque cursor."""
+
+    registered_at: datetime
+    service_id: str
+
+    def cursor(self) -> str:
+        text = f"{self.registered_at.isoformat()}|{self.service_id}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def of_cursor(cls, cursor: str) -> ListPosition:
+        """The position a cursor names; ValueError for a text that is no cursor of a list."""
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            at, _, service_id = base64.urlsafe_b64decode(padded).decode().partition("|")
+            moment = datetime.fromisoformat(at)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError("not a cursor of this list") from error
+        if not service_id or moment.tzinfo is None:
+            raise ValueError("not a cursor of this list")
+        return cls(moment, service_id)

@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -343,9 +343,11 @@ async def _copy_batch(connection: AsyncConnection, batch: Sequence[HistoryServic
     moved = await connection.execute(
         text(
             f"INSERT INTO services ({services}) SELECT {services} FROM history_services "
-            "ON CONFLICT (id) DO NOTHING"
+            "ON CONFLICT (id) DO NOTHING RETURNING id"
         )
     )
+    new = set(moved.scalars())
+    await _count_in_totals(connection, _first_of_each([s for s in batch if s.service_id in new]))
     entries = ", ".join(HISTORY_COLUMNS)
     await connection.execute(
         text(
@@ -362,13 +364,15 @@ async def _copy_batch(connection: AsyncConnection, batch: Sequence[HistoryServic
             "ON CONFLICT DO NOTHING"
         )
     )
-    inserted: int = moved.rowcount
-    return inserted
+    return len(new)
 
 
 async def _insert_batch(connection: AsyncConnection, batch: Sequence[HistoryService]) -> int:
     """SQLite: batched INSERT ... ON CONFLICT DO NOTHING."""
-    before = await connection.scalar(select(func.count()).select_from(Service))
+    ids = {s.service_id for s in batch}
+    known = set(await connection.scalars(select(Service.id).where(Service.id.in_(ids))))
+    fresh = _first_of_each([s for s in batch if s.service_id not in known])
+    await _count_in_totals(connection, fresh)
     services = [dict(zip(SERVICE_COLUMNS, s.service_row(), strict=True)) for s in batch]
     entries = [dict(zip(HISTORY_COLUMNS, s.history_row(), strict=True)) for s in batch]
     await connection.execute(sqlite_insert(Service).on_conflict_do_nothing(), services)
@@ -384,8 +388,31 @@ async def _insert_batch(connection: AsyncConnection, batch: Sequence[HistoryServ
     ]
     if keys:
         await connection.execute(sqlite_insert(ServiceKey).on_conflict_do_nothing(), keys)
-    after = await connection.scalar(select(func.count()).select_from(Service))
-    return int(after or 0) - int(before or 0)
+    return len(fresh)
+
+
+def _first_of_each(services: Sequence[HistoryService]) -> list[HistoryService]:
+    """The services as a batch inserts them: the first of those with the same id."""
+    first: dict[str, HistoryService] = {}
+    for service in services:
+        first.setdefault(service.service_id, service)
+    return list(first.values())
+
+
+async def _count_in_totals(connection: AsyncConnection, loaded: Sequence[HistoryService]) -> None:
+    """The loaded services in the kept totals, in the transaction that loads them."""
+    change = repository.TotalsChange()
+    for s in loaded:
+        key = (
+            s.company_id,
+            repository.entry_day(s.entered_at),
+            s.branch_id or "",
+            s.service_date,
+            int(s.status),
+            s.activity_type,
+        )
+        change.add(key, s.hours)
+    await change.write(connection.dialect.name, connection)
 
 
 # -- the command ----------------------------------------------------------------------------------

@@ -46,6 +46,24 @@ class Service(Base):
     )
 
 
+class ServiceTotal(Base):
+    """How many services, and hours, the read model holds per company, branch, entry day (in
+    Brussels), service date, status and activity: kept by every write of a service in the same
+    transaction, so the totals of a list's selection are a sum over a few rows per day instead
+    of a count over every service. No branch is ``""`` (a key column is never null)."""
+
+    __tablename__ = "service_totals"
+
+    company_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    entry_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    service_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_type: Mapped[int] = mapped_column(Integer, primary_key=True)
+    services: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[int] = mapped_column(Integer)
+
+
 class ServiceKey(Base):
     """The natural key of a service that is not cancelled, held by that one service: the
     duplicate rule of every channel (API, imports, the app). Reserved before the lifecycle

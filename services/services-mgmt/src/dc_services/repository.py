@@ -1,17 +1,19 @@
 """Reads and writes of the services-mgmt database. Writes are idempotent."""
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import delete, func, inspect, or_, select, tuple_, update
+from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from dc_common.db import Database, create_schema, upsert
-from dc_services.domain import NaturalKey
+from dc_services.domain import ListPosition, NaturalKey
 from dc_services.models import (
     Base,
     InboxItem,
@@ -19,6 +21,7 @@ from dc_services.models import (
     Service,
     ServiceHistory,
     ServiceKey,
+    ServiceTotal,
     WorkerAnswer,
     WorkerCustomer,
 )
@@ -34,13 +37,18 @@ async def prepare(db: Database) -> None:
     """Create what is missing. A key table new to a read model that already holds services is
     filled from it (the oldest registration of each key holds it)."""
     async with db.engine.connect() as connection:
-        had_keys = await connection.run_sync(
-            lambda sync: inspect(sync).has_table(ServiceKey.__tablename__)
+        had_keys, had_totals = await connection.run_sync(
+            lambda sync: (
+                inspect(sync).has_table(ServiceKey.__tablename__),
+                inspect(sync).has_table(ServiceTotal.__tablename__),
+            )
         )
     await create_schema(db.engine, Base.metadata)
     if not had_keys:
         async with db.transaction() as session:
             await _backfill_keys(session)
+    if not had_totals:
+        await _backfill_totals(db)
 
 
 async def _backfill_keys(session: AsyncSession) -> None:
@@ -188,6 +196,9 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
         "vouchers_reimbursed": state.vouchers_reimbursed,
         "voucher": state.parties.voucher.value,
     }
+    before = await session.scalar(
+        select(Service).where(Service.id == state.service_id).with_for_update()
+    )
     insert = upsert(session, Service).values(row)
     statement = insert.on_conflict_do_update(
         index_elements=[Service.id],
@@ -196,6 +207,12 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
     )
     result = await session.execute(statement)
     written: bool = result.rowcount > 0  # type: ignore[attr-defined]
+    if written:
+        change = TotalsChange()
+        if before is not None:
+            change.remove(_totals_key_of(before), before.hours)
+        change.add(_totals_key(row), state.details.hours)
+        await change.write(session.get_bind().dialect.name, await session.connection())
     history = [
         {
             "service_id": state.service_id,
@@ -254,6 +271,91 @@ async def history(session: AsyncSession, service_id: str) -> list[ServiceHistory
     return list(result)
 
 
+# -- the totals kept per company, entry day, branch, service date, status and activity ----------
+
+TotalsKey = tuple[str, date, str, date, int, int]
+TOTALS_KEY = ("company_id", "entry_day", "branch_id", "service_date", "status", "activity_type")
+
+
+def entry_day(registered_at: datetime) -> date:
+    """The Brussels day of an entry time (the day the lists filter entry dates by)."""
+    return registered_at.astimezone(BRUSSELS).date()
+
+
+def _totals_key(row: Mapping[str, object]) -> TotalsKey:
+    registered_at = cast(datetime, row["registered_at"])
+    return (
+        cast(str, row["company_id"]),
+        entry_day(registered_at),
+        cast(str | None, row["branch_id"]) or "",
+        cast(date, row["service_date"]),
+        cast(int, row["status"]),
+        cast(int, row["activity_type"]),
+    )
+
+
+def _totals_key_of(service: Service) -> TotalsKey:
+    return _totals_key(
+        {
+            name: getattr(service, name)
+            for name in (*TOTALS_KEY, "registered_at")
+            if name != "entry_day"
+        }
+    )
+
+
+@dataclass
+class TotalsChange:
+    """Services and hours to add to (or take from) the totals, by key."""
+
+    by_key: dict[TotalsKey, list[int]] = field(default_factory=dict)
+
+    def add(self, key: TotalsKey, hours: int, services: int = 1) -> None:
+        counted = self.by_key.setdefault(key, [0, 0])
+        counted[0] += services
+        counted[1] += hours
+
+    def remove(self, key: TotalsKey, hours: int) -> None:
+        self.add(key, -hours, services=-1)
+
+    async def write(self, dialect: str, connection: AsyncConnection) -> None:
+        rows = [
+            {**dict(zip(TOTALS_KEY, key, strict=True)), "services": n, "hours": h}
+            for key, (n, h) in sorted(self.by_key.items())
+            if n or h
+        ]
+        if not rows:
+            return
+        insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(ServiceTotal)
+        statement = insert.values(rows).on_conflict_do_update(
+            index_elements=list(TOTALS_KEY),
+            set_={
+                "services": ServiceTotal.services + insert.excluded.services,
+                "hours": ServiceTotal.hours + insert.excluded.hours,
+            },
+        )
+        await connection.execute(statement)
+
+
+async def _backfill_totals(db: Database) -> None:
+    """Totals for a read model that held services before it kept them."""
+    async with db.transaction() as session:
+        change = TotalsChange()
+        rows = await session.stream(
+            select(
+                Service.hours,
+                Service.registered_at,
+                *(getattr(Service, c) for c in TOTALS_KEY if c != "entry_day"),
+            )
+        )
+        async for hours, registered_at, company, branch, service_date, status, activity in rows:
+            change.add(
+                (company, entry_day(registered_at), branch or "", service_date, status, activity),
+                hours,
+            )
+        await change.write(session.get_bind().dialect.name, await session.connection())
+
+
 @dataclass(frozen=True)
 class ServiceFilter:
     company_id: str | None = None
@@ -299,6 +401,33 @@ class ServiceFilter:
             conditions.append(Service.vouchers_allocated > Service.vouchers_submitted)
         return conditions
 
+    def totals_conditions(self) -> list[object] | None:
+        """The selection's conditions on the kept totals; None for a selection they cannot
+        answer (one worker, one user, what is payable), which is counted from its index."""
+        if self.worker_login or self.user_number or self.payable:
+            return None
+        columns = {
+            "company_id": ServiceTotal.company_id,
+            "status": ServiceTotal.status,
+            "activity_type": ServiceTotal.activity_type,
+        }
+        conditions: list[object] = [
+            column == getattr(self, name)
+            for name, column in columns.items()
+            if getattr(self, name) is not None
+        ]
+        if self.branch_ids:
+            conditions.append(ServiceTotal.branch_id.in_(self.branch_ids))
+        if self.service_date_from:
+            conditions.append(ServiceTotal.service_date >= self.service_date_from)
+        if self.service_date_to:
+            conditions.append(ServiceTotal.service_date <= self.service_date_to)
+        if self.registered_from:
+            conditions.append(ServiceTotal.entry_day >= self.registered_from)
+        if self.registered_to:
+            conditions.append(ServiceTotal.entry_day <= self.registered_to)
+        return conditions
+
 
 def start_of_day(day: date) -> datetime:
     """Midnight of a Brussels day, in UTC (as entry dates are stored)."""
@@ -310,6 +439,10 @@ class Page:
     items: list[Service]
     total_services: int
     total_hours: int
+    has_previous: bool = False
+    """Rows come before the first of this page (in the list's order)."""
+    has_next: bool = False
+    """Rows come after the last of this page."""
 
 
 async def export_batches(
@@ -348,31 +481,60 @@ async def list_services(
     session: AsyncSession,
     selection: ServiceFilter,
     *,
-    offset: int,
     limit: int,
+    offset: int = 0,
     oldest_first: bool = False,
+    after: ListPosition | None = None,
+    before: ListPosition | None = None,
 ) -> Page:
     """A page of the selection by entry date, newest first (or oldest first), with the totals
-    of the whole selection."""
-    conditions = selection.conditions()
+    of the whole selection. The page is the one ``offset`` rows in, or the one right after the
+    position ``after`` (right before ``before``): a position costs what the first page does,
+    however deep it is (keyset), where an offset reads every row before it."""
+    key = tuple_(Service.registered_at, Service.id)
+    forward = before is None
+    ascending = oldest_first == forward
+    query = select(Service).where(*selection.conditions())  # type: ignore[arg-type]
+    if after is not None:
+        position = (after.registered_at, after.service_id)
+        query = query.where(key > position if oldest_first else key < position)
+    if before is not None:
+        position = (before.registered_at, before.service_id)
+        query = query.where(key < position if oldest_first else key > position)
     order = (
         (Service.registered_at.asc(), Service.id.asc())
-        if oldest_first
+        if ascending
         else (Service.registered_at.desc(), Service.id.desc())
     )
-    rows = await session.scalars(
-        select(Service)
-        .where(*conditions)  # type: ignore[arg-type]
-        .order_by(*order)
-        .offset(offset)
-        .limit(limit)
+    skipped = offset if after is None and before is None else 0
+    rows = list(await session.scalars(query.order_by(*order).offset(skipped).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit] if forward else rows[:limit][::-1]
+    services, hours = await selection_totals(session, selection)
+    return Page(
+        items=rows,
+        total_services=services,
+        total_hours=hours,
+        has_previous=(skipped > 0 or after is not None) if forward else more,
+        has_next=more if forward else True,
     )
-    totals = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(Service.hours), 0)).where(*conditions)  # type: ignore[arg-type]
+
+
+async def selection_totals(session: AsyncSession, selection: ServiceFilter) -> tuple[int, int]:
+    """How many services, and hours, the whole selection holds: summed from the kept totals,
+    or counted where the selection is narrow (one worker, one user)."""
+    kept = selection.totals_conditions()
+    if kept is None:
+        query = select(func.count(), func.coalesce(func.sum(Service.hours), 0)).where(
+            *selection.conditions()  # type: ignore[arg-type]
         )
-    ).one()
-    return Page(items=list(rows), total_services=totals[0], total_hours=totals[1])
+    else:
+        query = select(
+            func.coalesce(func.sum(ServiceTotal.services), 0),
+            func.coalesce(func.sum(ServiceTotal.hours), 0),
+        ).where(*kept)  # type: ignore[arg-type]
+    services, hours = (await session.execute(query)).one()
+    return int(services), int(hours)
 
 
 TOTALS_BY = {"status": Service.status, "worker_login": Service.worker_login}
@@ -382,14 +544,32 @@ async def totals_by(
     session: AsyncSession, selection: ServiceFilter, by: Literal["status", "worker_login"]
 ) -> list[Totals]:
     """How many services, and hours, of the selection there are per status or per worker."""
-    column = TOTALS_BY[by]
-    rows = await session.execute(
-        select(column, func.count(), func.coalesce(func.sum(Service.hours), 0))
-        .where(*selection.conditions())  # type: ignore[arg-type]
-        .group_by(column)
-        .order_by(column)
-    )
-    return [Totals(key=cast(int | str, row[0]), services=row[1], hours=row[2]) for row in rows]
+    kept = selection.totals_conditions()
+    query: Select[*tuple[Any, ...]]
+    if by == "status" and kept is not None:
+        query = (
+            select(
+                ServiceTotal.status,
+                func.sum(ServiceTotal.services),
+                func.sum(ServiceTotal.hours),
+            )
+            .where(*kept)  # type: ignore[arg-type]
+            .group_by(ServiceTotal.status)
+            .having(func.sum(ServiceTotal.services) != 0)
+            .order_by(ServiceTotal.status)
+        )
+    else:
+        column = TOTALS_BY[by]
+        query = (
+            select(column, func.count(), func.coalesce(func.sum(Service.hours), 0))
+            .where(*selection.conditions())  # type: ignore[arg-type]
+            .group_by(column)
+            .order_by(column)
+        )
+    rows = await session.execute(query)
+    return [
+        Totals(key=cast(int | str, row[0]), services=int(row[1]), hours=int(row[2])) for row in rows
+    ]
 
 
 async def add_to_inbox(

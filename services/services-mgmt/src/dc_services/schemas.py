@@ -87,8 +87,16 @@ class ServiceQuery(BaseModel):
     sort: Literal["newest", "oldest"] = Field(
         default="newest", description="by entry date: newest first, or oldest first"
     )
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, description="by number (deep pages cost more)")
     page_size: int = Field(default=50, ge=1, le=200)
+    after: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the page after this position (a page's next_cursor): every page as fast",
+    )
+    before: str | None = Field(
+        default=None, max_length=200, description="the page before this position (previous_cursor)"
+    )
 
 
 class TransitionIn(Strict):
@@ -192,6 +200,12 @@ class ServicePage(BaseModel):
     page_size: int
     total_services: int = Field(description="Services in the whole selection, all pages")
     total_hours: int = Field(description="Hours in the whole selection, all pages")
+    next_cursor: str | None = Field(
+        default=None, description="ask with after=this for the next page; null on the last"
+    )
+    previous_cursor: str | None = Field(
+        default=None, description="ask with before=this for the page before; null on the first"
+    )
 
 
 class StatusCountOut(BaseModel):

@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from dc_common.db import Database
 from dc_common.problems import Problem, field_error
 from dc_services import repository
-from dc_services.domain import NaturalKey
+from dc_services.domain import ListPosition, NaturalKey
 from dc_services.identity_client import IdentityClient, IdentityUnavailable
 from dc_services.models import InboxItem, Service, ServiceHistory, WorkerAnswer, WorkerCustomer
 from dc_services.schemas import CustomerIn, ModificationIn, ServiceIn, WorkerAnswerIn
@@ -245,7 +245,12 @@ class ServiceDesk:
         page: int,
         page_size: int,
         oldest_first: bool = False,
+        after: ListPosition | None = None,
+        before: ListPosition | None = None,
     ) -> repository.Page:
+        """A page by number, or after (before) a position; not both positions."""
+        if after is not None and before is not None:
+            raise field_error("before", "ask with after or with before, not both")
         async with self._db.sessions() as session:
             return await repository.list_services(
                 session,
@@ -253,6 +258,8 @@ class ServiceDesk:
                 offset=(page - 1) * page_size,
                 limit=page_size,
                 oldest_first=oldest_first,
+                after=after,
+                before=before,
             )
 
     async def export(

@@ -296,6 +296,17 @@ def list_query(request: Request) -> dict[str, Any]:
     return query
 
 
+def list_cursor(request: Request) -> dict[str, str]:
+    """The position the pager's link asks for (the page after or before one), if any: the page
+    number in the address is then only its label, and a deep page costs what the first does."""
+    params = request.query_params
+    for name in ("after", "before"):
+        cursor = params.get(name, "")
+        if 0 < len(cursor) <= 200:
+            return {name: cursor}
+    return {}
+
+
 def page_number(typed: str | None, *, highest: int = 1_000_000) -> int:
     """A page number from the address: 1 for anything that is not one (``²``, ``-3``, 10**40)."""
     if not typed or not typed.isascii() or not typed.isdecimal() or len(typed) > 7:
@@ -344,7 +355,8 @@ async def services_list(page: ThePage) -> Response:
     query = list_query(page.request)
     errors: dict[str, str] = {}
     try:
-        listing = await page.api.get("/services", {**query, "company_id": page.company})
+        asked = {**query, **list_cursor(page.request), "company_id": page.company}
+        listing = await page.api.get("/services", asked)
     except ApiRefused as refused:
         if refused.status != 422:
             raise
