@@ -630,12 +630,10 @@ async def test_a_printed_list_shows_the_services_and_their_totals_only(
 async def test_the_pager_goes_to_the_next_page_and_back_by_its_cursors(
     platform: Platform, browser: Browser, staff: httpx.AsyncClient
 ) -> None:
-    jan = DEMO.workers[3]
+    jan, emma = DEMO.workers[3], DEMO.users[4].user_number
     for _ in range(3):  # 51 of Jan's for Emma: two pages of 50
-        await asyncio.gather(
-            *(register(staff, worker=jan, user_number=DEMO.users[4].user_number) for _n in range(17))
-        )
-    path = f"/services?worker_login={jan.login}&user_number={DEMO.users[4].user_number}"
+        await asyncio.gather(*(register(staff, worker=jan, user_number=emma) for _n in range(17)))
+    path = f"/services?worker_login={jan.login}&user_number={emma}"
     async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, path) as page:
         rows = page.locator("table.services tbody tr")
         first_row = await rows.first.inner_text()
