@@ -170,3 +170,27 @@ async def test_kept_totals_equal_a_plain_count(db: Database) -> None:
                     **{**selection.__dict__, "status": int(totals.key)}
                 )
                 assert (totals.services, totals.hours) == await counted(db, one_status)
+
+
+async def test_a_large_history_load_keeps_its_totals_in_more_than_one_statement(
+    db: Database,
+) -> None:
+    """5,000 services that each make their own row of totals: more values than one statement
+    may carry."""
+    rng = random.Random(5000)
+    settled = [
+        HistoryService(
+            company_id="0712345630",
+            worker_login=WORKERS[n % 3],
+            user_number=f"1{n:011d}",
+            service_date=date(2020, 1, 1) + timedelta(days=n),
+            hours=rng.randrange(1, 10),
+            activity_type=1,
+        )
+        for n in range(5000)
+    ]
+    await load_services(db, settled, batch_size=5000)
+    selection = repository.ServiceFilter(company_id="0712345630")
+    async with db.sessions() as session:
+        kept = await repository.selection_totals(session, selection)
+    assert kept == await counted(db, selection) == (5000, sum(s.hours for s in settled))

@@ -141,7 +141,7 @@ EXPORT_COLUMNS = (
 )
 
 
-def _export_row(row: Service) -> tuple[object, ...]:
+def export_row(row: Service) -> tuple[object, ...]:
     status = ServiceStatus(row.status)
     return (
         row.registered_at.astimezone(BRUSSELS),
@@ -175,7 +175,7 @@ async def export_services(desk: Desk, query: Annotated[ServiceQuery, Query()]) -
         encoder = CsvEncoder()
         yield encoder.header(EXPORT_COLUMNS)
         async for rows in desk.export(_selection(query), oldest_first=query.sort == "oldest"):
-            yield encoder.rows(_export_row(row) for row in rows)
+            yield encoder.rows(export_row(row) for row in rows)
 
     return StreamingResponse(
         pieces(),

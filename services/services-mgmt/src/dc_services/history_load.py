@@ -325,6 +325,29 @@ async def _load_batch(db: Database, batch: Sequence[HistoryService]) -> int:
         return await _insert_batch(connection, batch)
 
 
+_ENTRY_DAY = f"(registered_at AT TIME ZONE '{BRUSSELS.key}')::date"
+_ADD = "services = {table}.services + excluded.services, hours = {table}.hours + excluded.hours"
+#: Move the new services from the copied batch, and count them in both tables of totals.
+_MOVE_AND_COUNT = (
+    "WITH moved AS (INSERT INTO services ({services}) SELECT {services} FROM history_services "
+    "ON CONFLICT (id) DO NOTHING "
+    "RETURNING company_id, registered_at, branch_id, service_date, status, activity_type, hours), "
+    "by_date AS (INSERT INTO service_totals (company_id, entry_day, branch_id, service_date, "
+    "status, activity_type, services, hours) "
+    f"SELECT company_id, {_ENTRY_DAY}, coalesce(branch_id, ''), service_date, status, "
+    "activity_type, count(*), sum(hours) FROM moved GROUP BY 1, 2, 3, 4, 5, 6 "
+    "ON CONFLICT (company_id, entry_day, branch_id, service_date, status, activity_type) "
+    f"DO UPDATE SET {_ADD.format(table='service_totals')}), "
+    "by_entry AS (INSERT INTO entry_totals (company_id, entry_day, branch_id, status, "
+    "activity_type, services, hours) "
+    f"SELECT company_id, {_ENTRY_DAY}, coalesce(branch_id, ''), status, activity_type, "
+    "count(*), sum(hours) FROM moved GROUP BY 1, 2, 3, 4, 5 "
+    "ON CONFLICT (company_id, entry_day, branch_id, status, activity_type) "
+    f"DO UPDATE SET {_ADD.format(table='entry_totals')}) "
+    "SELECT count(*) FROM moved"
+)
+
+
 async def _copy_batch(connection: AsyncConnection, batch: Sequence[HistoryService]) -> int:
     """PostgreSQL: COPY into temporary tables, then move what is new."""
     for table, like in (("history_services", "services"), ("history_entries", "service_history")):
@@ -340,14 +363,8 @@ async def _copy_batch(connection: AsyncConnection, batch: Sequence[HistoryServic
         "history_entries", records=[s.history_row() for s in batch], columns=HISTORY_COLUMNS
     )
     services = ", ".join(SERVICE_COLUMNS)
-    moved = await connection.execute(
-        text(
-            f"INSERT INTO services ({services}) SELECT {services} FROM history_services "
-            "ON CONFLICT (id) DO NOTHING RETURNING id"
-        )
-    )
-    new = set(moved.scalars())
-    await _count_in_totals(connection, _first_of_each([s for s in batch if s.service_id in new]))
+    moved = await connection.execute(text(_MOVE_AND_COUNT.format(services=services)))
+    inserted = int(moved.scalar_one())
     entries = ", ".join(HISTORY_COLUMNS)
     await connection.execute(
         text(
@@ -364,7 +381,7 @@ async def _copy_batch(connection: AsyncConnection, batch: Sequence[HistoryServic
             "ON CONFLICT DO NOTHING"
         )
     )
-    return len(new)
+    return inserted
 
 
 async def _insert_batch(connection: AsyncConnection, batch: Sequence[HistoryService]) -> int:

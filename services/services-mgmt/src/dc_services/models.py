@@ -64,6 +64,21 @@ class ServiceTotal(Base):
     hours: Mapped[int] = mapped_column(Integer)
 
 
+class EntryTotal(Base):
+    """The same totals without the service date: what a selection that does not narrow the
+    service dates (the list as it opens, an entry window) sums, in a fraction of the rows."""
+
+    __tablename__ = "entry_totals"
+
+    company_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    entry_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    status: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_type: Mapped[int] = mapped_column(Integer, primary_key=True)
+    services: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[int] = mapped_column(Integer)
+
+
 class ServiceKey(Base):
     """The natural key of a service that is not cancelled, held by that one service: the
     duplicate rule of every channel (API, imports, the app). Reserved before the lifecycle

@@ -16,6 +16,7 @@ from dc_common.db import Database, create_schema, upsert
 from dc_services.domain import ListPosition, NaturalKey
 from dc_services.models import (
     Base,
+    EntryTotal,
     InboxItem,
     OutboxMessage,
     Service,
@@ -40,7 +41,8 @@ async def prepare(db: Database) -> None:
         had_keys, had_totals = await connection.run_sync(
             lambda sync: (
                 inspect(sync).has_table(ServiceKey.__tablename__),
-                inspect(sync).has_table(ServiceTotal.__tablename__),
+                inspect(sync).has_table(ServiceTotal.__tablename__)
+                and inspect(sync).has_table(EntryTotal.__tablename__),
             )
         )
     await create_schema(db.engine, Base.metadata)
@@ -275,6 +277,10 @@ async def history(session: AsyncSession, service_id: str) -> list[ServiceHistory
 
 TotalsKey = tuple[str, date, str, date, int, int]
 TOTALS_KEY = ("company_id", "entry_day", "branch_id", "service_date", "status", "activity_type")
+#: Rows of totals written by one statement: 8 values each, within the 32,767 parameters that
+#: PostgreSQL (and SQLite) take at most.
+TOTALS_PER_STATEMENT = 2000
+ENTRY_TOTALS_KEY = ("company_id", "entry_day", "branch_id", "status", "activity_type")
 
 
 def entry_day(registered_at: datetime) -> date:
@@ -319,27 +325,50 @@ class TotalsChange:
         self.add(key, -hours, services=-1)
 
     async def write(self, dialect: str, connection: AsyncConnection) -> None:
-        rows = [
-            {**dict(zip(TOTALS_KEY, key, strict=True)), "services": n, "hours": h}
-            for key, (n, h) in sorted(self.by_key.items())
-            if n or h
-        ]
-        if not rows:
-            return
-        insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(ServiceTotal)
-        statement = insert.values(rows).on_conflict_do_update(
-            index_elements=list(TOTALS_KEY),
-            set_={
-                "services": ServiceTotal.services + insert.excluded.services,
-                "hours": ServiceTotal.hours + insert.excluded.hours,
-            },
+        """Into both tables of totals: by service date, and without it."""
+        by_entry: dict[tuple[object, ...], list[int]] = {}
+        for (company, day, branch, _, status, activity), (n, h) in self.by_key.items():
+            counted = by_entry.setdefault((company, day, branch, status, activity), [0, 0])
+            counted[0] += n
+            counted[1] += h
+        for table, key, changes in (
+            (ServiceTotal, TOTALS_KEY, self.by_key),
+            (EntryTotal, ENTRY_TOTALS_KEY, by_entry),
+        ):
+            rows = [
+                {**dict(zip(key, values, strict=True)), "services": n, "hours": h}
+                for values, (n, h) in sorted(changes.items())
+                if n or h
+            ]
+            await _add_totals(dialect, connection, table, key, rows)
+
+
+async def _add_totals(
+    dialect: str,
+    connection: AsyncConnection,
+    table: type[ServiceTotal] | type[EntryTotal],
+    key: tuple[str, ...],
+    rows: list[dict[str, object]],
+) -> None:
+    for start in range(0, len(rows), TOTALS_PER_STATEMENT):
+        insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+        statement = insert.values(rows[start : start + TOTALS_PER_STATEMENT])
+        await connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=list(key),
+                set_={
+                    "services": table.services + insert.excluded.services,
+                    "hours": table.hours + insert.excluded.hours,
+                },
+            )
         )
-        await connection.execute(statement)
 
 
 async def _backfill_totals(db: Database) -> None:
-    """Totals for a read model that held services before it kept them."""
+    """Totals for a read model that held services before it kept them (both tables anew)."""
     async with db.transaction() as session:
+        await session.execute(delete(ServiceTotal))
+        await session.execute(delete(EntryTotal))
         change = TotalsChange()
         rows = await session.stream(
             select(
@@ -401,32 +430,31 @@ class ServiceFilter:
             conditions.append(Service.vouchers_allocated > Service.vouchers_submitted)
         return conditions
 
-    def totals_conditions(self) -> list[object] | None:
-        """The selection's conditions on the kept totals; None for a selection they cannot
-        answer (one worker, one user, what is payable), which is counted from its index."""
+    def kept_totals(self) -> tuple[type[ServiceTotal] | type[EntryTotal], list[object]] | None:
+        """The table of kept totals that answers the selection, and the conditions on it; None
+        for a selection they cannot answer (one worker, one user, what is payable), which is
+        counted from its index. Without a service-date window, the table without service dates
+        answers (fewer rows)."""
         if self.worker_login or self.user_number or self.payable:
             return None
-        columns = {
-            "company_id": ServiceTotal.company_id,
-            "status": ServiceTotal.status,
-            "activity_type": ServiceTotal.activity_type,
-        }
+        by_date = bool(self.service_date_from or self.service_date_to)
+        table: type[ServiceTotal] | type[EntryTotal] = ServiceTotal if by_date else EntryTotal
         conditions: list[object] = [
-            column == getattr(self, name)
-            for name, column in columns.items()
+            getattr(table, name) == getattr(self, name)
+            for name in ("company_id", "status", "activity_type")
             if getattr(self, name) is not None
         ]
         if self.branch_ids:
-            conditions.append(ServiceTotal.branch_id.in_(self.branch_ids))
+            conditions.append(table.branch_id.in_(self.branch_ids))
         if self.service_date_from:
             conditions.append(ServiceTotal.service_date >= self.service_date_from)
         if self.service_date_to:
             conditions.append(ServiceTotal.service_date <= self.service_date_to)
         if self.registered_from:
-            conditions.append(ServiceTotal.entry_day >= self.registered_from)
+            conditions.append(table.entry_day >= self.registered_from)
         if self.registered_to:
-            conditions.append(ServiceTotal.entry_day <= self.registered_to)
-        return conditions
+            conditions.append(table.entry_day <= self.registered_to)
+        return table, conditions
 
 
 def start_of_day(day: date) -> datetime:
@@ -523,16 +551,17 @@ async def list_services(
 async def selection_totals(session: AsyncSession, selection: ServiceFilter) -> tuple[int, int]:
     """How many services, and hours, the whole selection holds: summed from the kept totals,
     or counted where the selection is narrow (one worker, one user)."""
-    kept = selection.totals_conditions()
+    kept = selection.kept_totals()
     if kept is None:
         query = select(func.count(), func.coalesce(func.sum(Service.hours), 0)).where(
             *selection.conditions()  # type: ignore[arg-type]
         )
     else:
+        table, conditions = kept
         query = select(
-            func.coalesce(func.sum(ServiceTotal.services), 0),
-            func.coalesce(func.sum(ServiceTotal.hours), 0),
-        ).where(*kept)  # type: ignore[arg-type]
+            func.coalesce(func.sum(table.services), 0),
+            func.coalesce(func.sum(table.hours), 0),
+        ).where(*conditions)  # type: ignore[arg-type]
     services, hours = (await session.execute(query)).one()
     return int(services), int(hours)
 
@@ -544,19 +573,16 @@ async def totals_by(
     session: AsyncSession, selection: ServiceFilter, by: Literal["status", "worker_login"]
 ) -> list[Totals]:
     """How many services, and hours, of the selection there are per status or per worker."""
-    kept = selection.totals_conditions()
+    kept = selection.kept_totals()
     query: Select[*tuple[Any, ...]]
     if by == "status" and kept is not None:
+        table, conditions = kept
         query = (
-            select(
-                ServiceTotal.status,
-                func.sum(ServiceTotal.services),
-                func.sum(ServiceTotal.hours),
-            )
-            .where(*kept)  # type: ignore[arg-type]
-            .group_by(ServiceTotal.status)
-            .having(func.sum(ServiceTotal.services) != 0)
-            .order_by(ServiceTotal.status)
+            select(table.status, func.sum(table.services), func.sum(table.hours))
+            .where(*conditions)  # type: ignore[arg-type]
+            .group_by(table.status)
+            .having(func.sum(table.services) != 0)
+            .order_by(table.status)
         )
     else:
         column = TOTALS_BY[by]
