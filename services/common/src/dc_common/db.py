@@ -21,10 +21,22 @@ from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeDecorator
 
 
+#: Every statement planned for its own values: asyncpg prepares statements, and after five runs
+#: PostgreSQL may keep a generic plan, which for one worker of the largest company scans the
+#: company's whole entry-date index (370 ms measured on 3 million services, against 4 ms).
+POSTGRES_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+
+
 def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_async_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            connect_args={"server_settings": POSTGRES_SETTINGS},
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 30})
