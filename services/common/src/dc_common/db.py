@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeDecorator
 
-
 #: Every statement planned for its own values: asyncpg prepares statements, and after five runs
 #: PostgreSQL may keep a generic plan, which for one worker of the largest company scans the
 #: company's whole entry-date index (370 ms measured on 3 million services, against 4 ms).
