@@ -679,7 +679,8 @@ async def encoded_for_worker(
     session: AsyncSession, company_id: str, login: str, *, limit: int
 ) -> list[tuple[Service, WorkerAnswer | None]]:
     """The company's services for this worker that wait for the worker's answer: none yet, or
-    one older than the service's last change. Oldest service date first."""
+    one older than the service's last change. The latest encoded first: with many waiting,
+    what the office just encoded is not left beyond the limit."""
     rows = await session.execute(
         select(Service, WorkerAnswer)
         .outerjoin(WorkerAnswer, WorkerAnswer.service_id == Service.id)
@@ -690,7 +691,7 @@ async def encoded_for_worker(
             or_(WorkerAnswer.service_id.is_(None), WorkerAnswer.at < Service.updated_at),
             _encoded_by_others(),
         )
-        .order_by(Service.service_date, Service.id)
+        .order_by(Service.registered_at.desc(), Service.id.desc())
         .limit(limit)
     )
     return [(service, answer) for service, answer in rows]
