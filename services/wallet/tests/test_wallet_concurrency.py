@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import text
 from temporalio.exceptions import ApplicationError
 
 from dc_wallet import repository
@@ -39,6 +40,7 @@ from services.wallet.tests.wallet_support import (
     HOUSEHOLD,
     OTHER_USER,
     STAFF,
+    START,
     USER,
     Wallets,
     check_allocation_run,
@@ -265,3 +267,33 @@ async def test_the_same_reimbursement_request_made_many_times_at_once_is_created
         state = await snapshot(wallet.db)
         check_invariants(state, wallet.policy)
         assert len(state.requests) == 1 and state.requests[0].vouchers == 18
+
+
+async def test_orders_of_two_wallets_do_not_wait_for_each_other(tmp_path: Path) -> None:
+    """Voucher numbers come from the order itself: an order of another wallet goes through
+    while the first order's transaction is still open (on PostgreSQL, where writers of
+    different wallets run at once; a shared counter row made the second one wait)."""
+    async with temporary_database("postgres", tmp_path) as url, wallets(url) as wallet:
+        policy, day, now = wallet.policy, START.date(), START
+        async with repository.writing(wallet.db) as first:
+            await repository.place_order(
+                first,
+                user_number=USER,
+                reference="a",
+                quantity=10,
+                issue_date=day,
+                policy=policy,
+                now=now,
+            )
+            async with repository.writing(wallet.db) as second:
+                await second.execute(text("SET LOCAL lock_timeout = '2s'"))
+                other = await repository.place_order(
+                    second,
+                    user_number=OTHER_USER,
+                    reference="b",
+                    quantity=10,
+                    issue_date=day,
+                    policy=policy,
+                    now=now,
+                )
+            assert other.first_voucher.startswith("V") and len(other.first_voucher) == 16

@@ -193,15 +193,6 @@ class Operation(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class Counter(Base):
-    """Sequences that must not depend on the database (voucher numbers)."""
-
-    __tablename__ = "counters"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger)
-
-
 class Reconciliation(Base):
     """One run of the daily reconciliation: the window of claim changes it checked against the
     services-mgmt read model, and what it found (written when the run finishes)."""

@@ -43,7 +43,7 @@ from dc_wallet.repository.locking import (
     writing,
 )
 from dc_wallet.repository.orders import (
-    VOUCHER_COUNTER,
+    MAX_VOUCHERS_PER_ORDER,
     find_order,
     ordered_in_year,
     orders_in_year,
@@ -77,8 +77,8 @@ from dc_wallet.repository.views import (
 )
 
 __all__ = [
+    "MAX_VOUCHERS_PER_ORDER",
     "READ_ONLY",
-    "VOUCHER_COUNTER",
     "ConcurrentWalletChange",
     "ExpiryGroup",
     "StatementLine",

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dc_common.actors import Actor
-from dc_common.db import upsert
 from dc_wallet.domain import LedgerKind, VoucherState, WalletPolicy, expiry_date
-from dc_wallet.models import Counter, Order, Voucher
+from dc_wallet.models import Order, Voucher
 from dc_wallet.repository.ledger import ledger_entry
 
-VOUCHER_COUNTER = "voucher"
+#: The vouchers of one order at most (the API takes orders of up to 100,000).
+MAX_VOUCHERS_PER_ORDER = 99_999
 
 
-def voucher_number(sequence: int) -> str:
-    return f"V{sequence:012d}"
+def voucher_number(order_id: int, index: int) -> str:
+    """The number of the order's ``index``-th voucher (from 1): the order's id and the index,
+    so that no counter shared by every order is locked to hand numbers out (16 characters;
+    the numbers of the earlier counter, ``V`` and 12 digits, are shorter, so never the same)."""
+    if not 1 <= index <= MAX_VOUCHERS_PER_ORDER:
+        raise ValueError(f"an order has 1 to {MAX_VOUCHERS_PER_ORDER} vouchers")
+    return f"V{order_id:010d}{index:05d}"
 
 
 async def find_order(session: AsyncSession, user_number: str, reference: str) -> Order | None:
@@ -51,22 +56,6 @@ async def orders_in_year(session: AsyncSession, user_number: str, year: int) -> 
     return list(rows)
 
 
-async def _take_numbers(session: AsyncSession, count: int) -> int:
-    """The first of ``count`` consecutive voucher sequence numbers, never handed out before."""
-    await session.execute(
-        upsert(session, Counter).values(name=VOUCHER_COUNTER, value=0).on_conflict_do_nothing()
-    )
-    last = await session.scalar(
-        update(Counter)
-        .where(Counter.name == VOUCHER_COUNTER)
-        .values(value=Counter.value + count)
-        .returning(Counter.value)
-        .execution_options(synchronize_session=False)
-    )
-    assert last is not None
-    return int(last) - count + 1
-
-
 async def place_order(
     session: AsyncSession,
     *,
@@ -80,7 +69,6 @@ async def place_order(
 ) -> Order:
     """Record a paid order and issue its vouchers. The caller holds the wallet lock and has
     checked that the reference is new and the order allowed."""
-    first = await _take_numbers(session, quantity)
     expires = expiry_date(issue_date, policy)
     order = Order(
         user_number=user_number,
@@ -91,17 +79,19 @@ async def place_order(
         paid_at=now,
         issue_date=issue_date,
         expiry_date=expires,
-        first_voucher=voucher_number(first),
-        last_voucher=voucher_number(first + quantity - 1),
+        first_voucher="",
+        last_voucher="",
         ordered_by=None if ordered_by is None else ordered_by.model_dump(mode="json"),
     )
     session.add(order)
-    await session.flush()
+    await session.flush()  # the order's id: its vouchers' numbers
+    order.first_voucher = voucher_number(order.id, 1)
+    order.last_voucher = voucher_number(order.id, quantity)
     await session.execute(
         insert(Voucher),
         [
             {
-                "number": voucher_number(sequence),
+                "number": voucher_number(order.id, index),
                 "user_number": user_number,
                 "order_id": order.id,
                 "price_cents": policy.voucher_price_cents,
@@ -113,7 +103,7 @@ async def place_order(
                 "reimbursement_request_id": None,
                 "changed_at": now,
             }
-            for sequence in range(first, first + quantity)
+            for index in range(1, quantity + 1)
         ],
     )
     ledger_entry(
