@@ -144,6 +144,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def upsert(session: AsyncSession, table: Any) -> Any:
     """``INSERT ... ON CONFLICT`` for the session's dialect (PostgreSQL or SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
+    return upsert_for(session.get_bind().dialect.name, table)
+
+
+def upsert_for(dialect: str, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT`` for a dialect by name (where a connection, not a session,
+    writes)."""
+    if dialect == "postgresql":
         return postgresql_insert(table)
     return sqlite_insert(table)

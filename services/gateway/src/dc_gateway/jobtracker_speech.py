@@ -18,6 +18,7 @@ from typing import Any
 from babel import dates
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from dc_common.problems import PROBLEM_JSON, Problem, problem_response
@@ -229,7 +230,4 @@ def _is_problem(response: Response) -> bool:
 
 
 def _translated(speech: Speech, status: int, body: dict[str, Any]) -> Response:
-    problem = speech.problem(body)
-    return Response(
-        json.dumps(problem, ensure_ascii=False), status_code=status, media_type=PROBLEM_JSON
-    )
+    return JSONResponse(speech.problem(body), status_code=status, media_type=PROBLEM_JSON)

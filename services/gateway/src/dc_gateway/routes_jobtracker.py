@@ -14,6 +14,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from dc_gateway.access import Caller
@@ -50,7 +51,7 @@ from dc_services.schemas import (
     UserNumber,
     Voucher,
 )
-from dc_wallet.schemas import PaperVoucherIn
+from dc_wallet.schemas import PAPER_VOUCHER_NUMBER, PaperVoucherIn
 from dc_workflows.contracts.lifecycle import VoucherKind
 from dc_workflows.status import ServiceStatus
 
@@ -254,13 +255,7 @@ async def register_from_the_phone(
     shown = _shown(
         Speech.of(request), json.loads(bytes(answer.body)), await _customer_names(services, caller)
     )
-    return _json(shown, answer.status_code)
-
-
-def _json(body: Any, status_code: int = 200) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False), status_code, media_type="application/json"
-    )
+    return JSONResponse(shown, answer.status_code)
 
 
 @phone.get(
@@ -329,7 +324,7 @@ async def _answer(
     if given.status_code != 200:
         return given
     shown = _shown(Speech.of(request), service, await _customer_names(services, caller))
-    return _json({**shown, "worker_answer": json.loads(bytes(given.body))})
+    return JSONResponse({**shown, "worker_answer": json.loads(bytes(given.body))})
 
 
 @phone.post(
@@ -373,7 +368,7 @@ class PaperVoucherOut(BaseModel):
     expires_on_label: str | None
 
 
-PaperNumber = Annotated[str, Path(pattern=r"^\d{8,16}$")]
+PaperNumber = Annotated[str, Path(pattern=PAPER_VOUCHER_NUMBER)]
 
 
 @phone.get(

@@ -420,13 +420,8 @@ async def _count_in_totals(connection: AsyncConnection, loaded: Sequence[History
     """The loaded services in the kept totals, in the transaction that loads them."""
     change = repository.TotalsChange()
     for s in loaded:
-        key = (
-            s.company_id,
-            repository.entry_day(s.entered_at),
-            s.branch_id or "",
-            s.service_date,
-            int(s.status),
-            s.activity_type,
+        key = repository.totals_key(
+            s.company_id, s.entered_at, s.branch_id, s.service_date, int(s.status), s.activity_type
         )
         change.add(key, s.hours)
     await change.write(connection.dialect.name, connection)

@@ -6,13 +6,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from dc_common.db import Database, create_schema, upsert
+from dc_common.db import Database, create_schema, upsert, upsert_for
 from dc_services.domain import ListPosition, NaturalKey
 from dc_services.models import (
     Base,
@@ -213,7 +211,15 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
         change = TotalsChange()
         if before is not None:
             change.remove(_totals_key_of(before), before.hours)
-        change.add(_totals_key(row), state.details.hours)
+        key = totals_key(
+            state.parties.company_id,
+            state.registered_at,
+            state.parties.branch_id,
+            state.details.service_date,
+            int(state.status),
+            state.details.activity_type,
+        )
+        change.add(key, state.details.hours)
         await change.write(session.get_bind().dialect.name, await session.connection())
     history = [
         {
@@ -288,25 +294,33 @@ def entry_day(registered_at: datetime) -> date:
     return registered_at.astimezone(BRUSSELS).date()
 
 
-def _totals_key(row: Mapping[str, object]) -> TotalsKey:
-    registered_at = cast(datetime, row["registered_at"])
+def totals_key(
+    company_id: str,
+    registered_at: datetime,
+    branch_id: str | None,
+    service_date: date,
+    status: int,
+    activity_type: int,
+) -> TotalsKey:
+    """Where a service counts in the kept totals (no branch is ``""``)."""
     return (
-        cast(str, row["company_id"]),
+        company_id,
         entry_day(registered_at),
-        cast(str | None, row["branch_id"]) or "",
-        cast(date, row["service_date"]),
-        cast(int, row["status"]),
-        cast(int, row["activity_type"]),
+        branch_id or "",
+        service_date,
+        status,
+        activity_type,
     )
 
 
 def _totals_key_of(service: Service) -> TotalsKey:
-    return _totals_key(
-        {
-            name: getattr(service, name)
-            for name in (*TOTALS_KEY, "registered_at")
-            if name != "entry_day"
-        }
+    return totals_key(
+        service.company_id,
+        service.registered_at,
+        service.branch_id,
+        service.service_date,
+        service.status,
+        service.activity_type,
     )
 
 
@@ -351,7 +365,7 @@ async def _add_totals(
     rows: list[dict[str, object]],
 ) -> None:
     for start in range(0, len(rows), TOTALS_PER_STATEMENT):
-        insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+        insert = upsert_for(dialect, table)
         statement = insert.values(rows[start : start + TOTALS_PER_STATEMENT])
         await connection.execute(
             statement.on_conflict_do_update(
@@ -373,14 +387,17 @@ async def _backfill_totals(db: Database) -> None:
         rows = await session.stream(
             select(
                 Service.hours,
+                Service.company_id,
                 Service.registered_at,
-                *(getattr(Service, c) for c in TOTALS_KEY if c != "entry_day"),
+                Service.branch_id,
+                Service.service_date,
+                Service.status,
+                Service.activity_type,
             )
         )
-        async for hours, registered_at, company, branch, service_date, status, activity in rows:
+        async for hours, company, registered_at, branch, service_date, status, activity in rows:
             change.add(
-                (company, entry_day(registered_at), branch or "", service_date, status, activity),
-                hours,
+                totals_key(company, registered_at, branch, service_date, status, activity), hours
             )
         await change.write(session.get_bind().dialect.name, await session.connection())
 

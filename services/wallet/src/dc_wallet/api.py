@@ -16,6 +16,7 @@ from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
 from dc_wallet.models import Base, Order, Reconciliation, ReimbursementRequest
 from dc_wallet.schemas import (
+    PAPER_VOUCHER_NUMBER,
     AllocationStepOut,
     BalanceOut,
     EnterpriseNumber,
@@ -183,7 +184,7 @@ async def pay_out(
     return _request_out(payout.request, shows_person)
 
 
-PaperNumber = Annotated[str, Path(pattern=r"^\d{8,16}$")]
+PaperNumber = Annotated[str, Path(pattern=PAPER_VOUCHER_NUMBER)]
 
 
 @router.get(

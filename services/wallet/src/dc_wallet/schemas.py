@@ -172,7 +172,8 @@ class ReconciliationOut(BaseModel):
     unrepaired: list[str] = Field(description="service ids still shown otherwise (at most 100)")
 
 
-PaperVoucherNumber = Annotated[str, Field(pattern=r"^\d{8,16}$", examples=["400012345678"])]
+#: The digits printed on a paper voucher.
+PAPER_VOUCHER_NUMBER = r"^\d{8,16}$"
 
 
 class PaperVoucherIn(In):
