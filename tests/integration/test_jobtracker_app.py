@@ -56,6 +56,11 @@ STORIES = {
 PAPER_VOUCHERS = {"nl": "7100000000001", "fr": "7100000000002", "de": "7100000000003"}
 
 #: The phone's access token made unusable (its signature reversed), as one that ran out.
+#: Resolves once the service worker controls the page. (Not wait_for_function: its polling
+#: evaluates a string in the page, which the app's CSP, without 'unsafe-eval', refuses.)
+UNTIL_A_SERVICE_WORKER_CONTROLS = """() => navigator.serviceWorker.controller !== null
+  || new Promise((resolve) => navigator.serviceWorker.addEventListener(
+       "controllerchange", () => resolve(true), { once: true }))"""
 SPOIL_THE_ACCESS_TOKEN = """() => new Promise((resolve) => {
   const open = indexedDB.open("jobtracker");
   open.onsuccess = () => {
@@ -356,7 +361,7 @@ async def test_the_app_installs_and_opens_without_a_connection(platform: Platfor
         page = await context.new_page()
         await page.goto(f"{platform.gateway_url}/app/")
         await expect(page.get_by_role("heading", name=words["Log in"])).to_be_visible()
-        await page.wait_for_function("navigator.serviceWorker.controller !== null")
+        await page.evaluate(UNTIL_A_SERVICE_WORKER_CONTROLS)
         switch = page.locator("#language-switch")
         await expect(page.get_by_label(words["Language"])).to_be_visible()
         await switch.select_option("de")
