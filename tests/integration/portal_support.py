@@ -14,6 +14,7 @@ from typing import Any
 
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from dc_identity.demo import DemoPerson
 
@@ -62,8 +63,19 @@ async def signed_in(
 async def log_in(page: Page, gateway_url: str, person: DemoPerson, path: str = "/") -> None:
     """Open the portal, pass the identity provider's page as this person, come back logged in."""
     await page.goto(f"{gateway_url}{path}")
+    await pass_the_provider(page, gateway_url, person, path)
+
+
+async def pass_the_provider(
+    page: Page, gateway_url: str, person: DemoPerson, path: str = "/"
+) -> None:
+    """On the identity provider's page: pick this person, come back to ``path`` logged in."""
     await page.locator(f'button[value="{person.national_number}"]').click()
-    await page.wait_for_url(f"{gateway_url}{path}")
+    try:
+        await page.wait_for_url(f"{gateway_url}{path}")
+    except PlaywrightTimeout as error:
+        seen = await page.locator("body").inner_text()
+        raise AssertionError(f"the login ended on {page.url}, showing: {seen[:400]}") from error
 
 
 #: The elements that stick out of the phone's screen (none when the page fits), innermost first.

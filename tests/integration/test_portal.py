@@ -23,7 +23,13 @@ from dc_identity.demo import (
     USER_HOLDERS,
 )
 from tests.integration.imports_support import SERVICES_HEADER, csv_bytes
-from tests.integration.portal_support import browsing, chromium, look_at, signed_in
+from tests.integration.portal_support import (
+    browsing,
+    chromium,
+    look_at,
+    pass_the_provider,
+    signed_in,
+)
 from tests.support.platform import Platform, text_of
 from tests.support.services import fresh_service_date
 from tests.support.spreadsheets import belgian_csv
@@ -611,6 +617,19 @@ async def test_logging_out_ends_the_session(platform: Platform, browser: Browser
         await expect(page.get_by_role("heading", level=1)).to_have_text("You are logged out")
         await page.goto(f"{platform.gateway_url}/services")
         assert page.url.startswith(platform.identity_url), "a login again, not the list"
+
+
+async def test_two_tabs_opened_while_logged_out_both_log_in(
+    platform: Platform, browser: Browser
+) -> None:
+    async with browsing(browser, language="en-GB") as context:
+        first, second = await context.new_page(), await context.new_page()
+        await first.goto(f"{platform.gateway_url}/services")
+        await second.goto(f"{platform.gateway_url}/")
+        await pass_the_provider(first, platform.gateway_url, SCHELDE_STAFF, "/services")
+        await pass_the_provider(second, platform.gateway_url, SCHELDE_STAFF, "/")
+        await expect(first.get_by_role("heading", level=1)).to_have_text("Services")
+        await expect(second.get_by_role("heading", level=1)).to_have_text("What needs you today")
 
 
 async def test_a_printed_list_shows_the_services_and_their_totals_only(

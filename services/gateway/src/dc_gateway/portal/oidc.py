@@ -89,7 +89,10 @@ class OidcClient:
         except httpx.HTTPError as error:
             raise Problem(503, "Identity provider unavailable", str(error)) from error
         if response.status_code == 400:
-            raise LoginFailed(response.json().get("error", "invalid_grant"))
+            refusal = response.json()
+            raise LoginFailed(
+                f"{refusal.get('error', 'invalid_grant')}: {refusal.get('error_description', '')}"
+            )
         if response.status_code != 200:
             raise Problem(503, "Identity provider unavailable", f"token {response.status_code}")
         body = response.json()

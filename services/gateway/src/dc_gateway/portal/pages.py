@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -27,6 +28,8 @@ from dc_gateway.portal.oidc import LoginFailed, OidcClient
 from dc_gateway.upstream import Upstream
 from dc_services.schemas import ServiceQuery
 from dc_workflows.deadline import BRUSSELS
+
+log = structlog.get_logger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZES = (50, 100, 200)
@@ -162,11 +165,13 @@ async def login(request: Request, next: str = "/") -> Response:
 async def login_callback(request: Request, code: str = "", state: str = "") -> Response:
     pending = session.finish_login(request, state)
     if pending is None or not code:
+        log.warning("portal.login_refused", reason="no code" if pending else "unknown state")
         return render(request, "message.html", status=400, notice=words.LOGIN_FAILED)
     attempt, back_to = pending
     try:
         tokens = await _oidc(request).exchange(code, attempt)
-    except LoginFailed:
+    except LoginFailed as refusal:
+        log.warning("portal.login_refused", reason=str(refusal))
         return render(request, "message.html", status=400, notice=words.LOGIN_FAILED)
     session.begin_session(request, token=tokens.access_token, expires_in=tokens.expires_in)
     api = PortalApi(request, tokens.access_token)

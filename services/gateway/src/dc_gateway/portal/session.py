@@ -9,7 +9,6 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 from pydantic import SecretStr
@@ -64,23 +63,33 @@ def require_sign_in(request: Request) -> SignedIn:
     return person
 
 
+#: Logins begun on this browser and not yet come back (one per tab that was sent to the issuer),
+#: the newest last; the oldest is dropped beyond this many.
+PENDING_LOGINS = 5
+
+
 def start_login(request: Request, back_to: str) -> LoginAttempt:
     attempt = LoginAttempt.new()
-    request.session["login"] = {
-        "state": attempt.state,
-        "verifier": attempt.verifier,
-        "back_to": safe_path(back_to),
-    }
+    pending: list[dict[str, str]] = request.session.get("logins", [])
+    pending = [
+        *pending,
+        {"state": attempt.state, "verifier": attempt.verifier, "back_to": safe_path(back_to)},
+    ][-PENDING_LOGINS:]
+    request.session["logins"] = pending
     return attempt
 
 
 def finish_login(request: Request, state: str) -> tuple[LoginAttempt, str] | None:
     """The attempt this callback answers (taken once), and where to go after; None for a
-    callback this browser did not start."""
-    pending: dict[str, Any] | None = request.session.pop("login", None)
-    if not pending or not hmac.compare_digest(pending["state"], state):
-        return None
-    return LoginAttempt(state=pending["state"], verifier=pending["verifier"]), pending["back_to"]
+    callback this browser did not start. Several may be pending: two tabs opened while logged
+    out each start one, and either may come back first."""
+    pending: list[dict[str, str]] = request.session.get("logins", [])
+    for attempt in pending:
+        if state and hmac.compare_digest(attempt["state"], state):
+            request.session["logins"] = [other for other in pending if other is not attempt]
+            taken = LoginAttempt(state=attempt["state"], verifier=attempt["verifier"])
+            return taken, attempt["back_to"]
+    return None
 
 
 def end_session(request: Request) -> None:
@@ -92,8 +101,12 @@ def end_session(request: Request) -> None:
 
 
 def begin_session(request: Request, *, token: str, expires_in: int) -> None:
-    """A new session for the person (a fresh CSRF token: nothing of before carries over)."""
+    """A new session for the person (a fresh CSRF token: nothing of before carries over but
+    the logins other tabs of this browser have still under way)."""
+    others = request.session.get("logins", [])
     end_session(request)
+    if others:
+        request.session["logins"] = others
     request.session.update(
         token=token, expires_at=time.time() + expires_in, csrf=secrets.token_urlsafe(32)
     )
