@@ -33,7 +33,10 @@ async def main() -> None:
 
         activities = [*services.all, bulk.find_known_services, register_half_then_die]
         print("crashing services worker ready", flush=True)
-        await Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=activities).run()
+        await asyncio.gather(
+            Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=activities).run(),
+            services_worker.build_lifecycle_worker(client, services).run(),
+        )
 
 
 if __name__ == "__main__":

@@ -218,6 +218,9 @@ async def running_platform(
             await stack.enter_async_context(
                 services_worker.build_worker(temporal, activities, bulk)
             )
+            await stack.enter_async_context(
+                services_worker.build_lifecycle_worker(temporal, activities)
+            )
             wallet = await stack.enter_async_context(wallet_worker.activities(wallet_settings))
             await stack.enter_async_context(wallet_worker.build_worker(temporal, wallet))
             imports = await stack.enter_async_context(imports_worker.activities(imports_settings))

@@ -175,12 +175,25 @@ class WalletFake:
 async def running_workers(
     client: Client, fake: ServicesMgmtFake, wallet: WalletFake
 ) -> AsyncIterator[None]:
-    """The lifecycle workflow on its queue, the fake activities on theirs."""
-    workflows = Worker(client, task_queue=TaskQueue.LIFECYCLE, workflows=[ServiceLifecycleWorkflow])
-    services_mgmt = Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=fake.all)
-    wallets = Worker(client, task_queue=TaskQueue.WALLET, activities=[wallet.claim_payment])
-    async with workflows, services_mgmt, wallets:
+    """The lifecycle workflow on both its queues (with the fake services-mgmt activities local to
+    it on its own, ordinary on theirs for the older queue), the wallet's fake on its queue."""
+    async with (
+        lifecycle_worker(client, fake),
+        Worker(client, task_queue=TaskQueue.LIFECYCLE, workflows=[ServiceLifecycleWorkflow]),
+        Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=fake.all),
+        Worker(client, task_queue=TaskQueue.WALLET, activities=[wallet.claim_payment]),
+    ):
         yield
+
+
+def lifecycle_worker(client: Client, fake: ServicesMgmtFake) -> Worker:
+    """As the services-mgmt worker hosts the lifecycles: its activities local to them."""
+    return Worker(
+        client,
+        task_queue=TaskQueue.SERVICE_LIFECYCLE,
+        workflows=[ServiceLifecycleWorkflow],
+        activities=fake.all,
+    )
 
 
 async def start_service(
@@ -190,6 +203,7 @@ async def start_service(
     details: ServiceDetails = DETAILS,
     parties: ServiceParties = PARTIES,
     policy: LifecyclePolicy | None = None,
+    task_queue: TaskQueue = TaskQueue.SERVICE_LIFECYCLE,
 ) -> Handle:
     """Register a service as the worker does, and wait until it is in the read model."""
     request = RegisterService(
@@ -197,13 +211,14 @@ async def start_service(
         parties=parties,
         details=details,
         registered_by=WORKER,
+        local_activities=task_queue == TaskQueue.SERVICE_LIFECYCLE,
         **({"policy": policy} if policy else {}),
     )
     handle = await client.start_workflow(
         ServiceLifecycleWorkflow.run,
         request,
         id=service_workflow_id(service_id),
-        task_queue=TaskQueue.LIFECYCLE,
+        task_queue=task_queue,
     )
     await handle.execute_update(ServiceLifecycleWorkflow.registered)
     return handle
@@ -275,7 +290,13 @@ async def update_events(handle: Handle) -> list[tuple[str, str]]:
 
 
 async def state_of(handle: Handle) -> ServiceState:
+    """The state as the workflow holds it, with its whole history."""
     return await handle.query(ServiceLifecycleWorkflow.state)
+
+
+def without_history(state: ServiceState) -> ServiceState:
+    """The state as an update answers it: the history went, once, to the read model."""
+    return state.model_copy(update={"history": ()})
 
 
 async def validate(

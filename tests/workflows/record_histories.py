@@ -1,6 +1,6 @@
 """Record representative lifecycles as history fixtures for test_replay.py.
 
-    uv run python tests/workflows/record_histories.py [LABEL]
+    uv run python tests/workflows/record_histories.py [LABEL [QUEUE]]
 
 Each scenario runs on the time-skipping test server (with the real 5-day window) and its history
 is written to tests/workflows/histories/<scenario>.json, or <scenario>.<LABEL>.json with a label.
@@ -9,7 +9,9 @@ The fixtures are the histories of workflows recorded from earlier code: every on
 replaying on the current code. So never re-record to make a failing replay pass (version the
 change with workflow.patched instead); after a versioned change, record its new paths under a
 new label (e.g. `record_histories.py wallet`; `keys` when a modification started to move the
-natural key), which keeps the older fixtures beside them.
+natural key; `local` on the lifecycle's own queue, whose services-mgmt activities are local,
+and `sent-once lifecycle` for the older queue once each history entry was sent once), which
+keeps the older fixtures beside them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ if str(ROOT) not in sys.path:
 
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
+from dc_workflows.contracts.common import TaskQueue  # noqa: E402
 from dc_workflows.contracts.lifecycle import (  # noqa: E402
     DetailChanges,
     LifecyclePolicy,
@@ -159,7 +162,7 @@ def history_workflow_id(scenario: str) -> str:
     return service_workflow_id(history_service_id(scenario))
 
 
-async def record(label: str | None) -> None:
+async def record(label: str | None, task_queue: TaskQueue = TaskQueue.SERVICE_LIFECYCLE) -> None:
     HISTORIES.mkdir(exist_ok=True)
     suffix = f".{label}.json" if label else ".json"
     async with (
@@ -168,7 +171,10 @@ async def record(label: str | None) -> None:
     ):
         for name, play in SCENARIOS.items():
             service = await start_service(
-                env.client, history_service_id(name), policy=POLICIES.get(name)
+                env.client,
+                history_service_id(name),
+                policy=POLICIES.get(name),
+                task_queue=task_queue,
             )
             await play(env, service)
             history = await service.fetch_history()
@@ -178,4 +184,8 @@ async def record(label: str | None) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else None))
+    # LABEL [QUEUE]: the lifecycle's own queue by default; `lifecycle` for the older one.
+    label = sys.argv[1] if len(sys.argv) > 1 else None
+    asyncio.run(
+        record(label, TaskQueue(sys.argv[2]) if len(sys.argv) > 2 else TaskQueue.SERVICE_LIFECYCLE)
+    )

@@ -276,6 +276,7 @@ async def recording_platform(client: Client, state: Path) -> AsyncIterator[Recor
         )
         bulk = await stack.enter_async_context(bulk_activities(platform.services_settings))
         await stack.enter_async_context(services_worker.build_worker(client, services, bulk))
+        await stack.enter_async_context(services_worker.build_lifecycle_worker(client, services))
         imports = await stack.enter_async_context(
             imports_worker.activities(platform.imports_settings)
         )

@@ -48,6 +48,7 @@ from tests.workflows.lifecycle_harness import (
     ServicesMgmtFake,
     cancel,
     confirm,
+    lifecycle_worker,
     payment,
     rejection,
     report_payment,
@@ -163,7 +164,7 @@ async def wallet(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wall
                 task_queue=TaskQueue.LIFECYCLE,
                 workflows=[ServiceLifecycleWorkflow, WalletChangeWorkflow],
             ),
-            Worker(env.client, task_queue=TaskQueue.SERVICES_MGMT, activities=fake.all),
+            lifecycle_worker(env.client, fake),
             Worker(
                 env.client,
                 task_queue=TaskQueue.WALLET,
@@ -209,7 +210,8 @@ async def test_split_payment_walks_16_17_18_19_13_14_and_ends(wallet: Wallet) ->
     await wallet.pay_out(first)  # 1 of 3 reimbursed: still waiting for the rest
     await wallet.pay_out(rest)
 
-    final = await handle.result()
+    await handle.result()
+    final = await state_of(handle)  # the whole history: the result carries none
     assert changes(statuses(final.history)) == [1, 2, 11, 16, 17, 18, 19, 13, 14]
     assert all(entry.actor == WALLET for entry in final.history[3:])
     assert (final.vouchers_allocated, final.vouchers_submitted) == (HOURS, HOURS)

@@ -50,6 +50,7 @@ from tests.workflows.lifecycle_harness import (
     Handle,
     ServicesMgmtFake,
     confirm,
+    lifecycle_worker,
     start_service,
     state_of,
     validate,
@@ -119,8 +120,8 @@ class Wallet:
 
 @pytest.fixture
 async def wallet(temporal: Client, tmp_path: Path) -> AsyncIterator[Wallet]:
-    """The wallet's worker, the lifecycle worker (lifecycles and WalletChange) and the
-    services-mgmt recorders, on a fresh wallet database."""
+    """The wallet's worker, the lifecycle workers (lifecycles with the services-mgmt recorders
+    local to them, and WalletChange), on a fresh wallet database."""
     db = repository.open_database(f"sqlite+aiosqlite:///{tmp_path / 'wallet.db'}")
     await create_schema(db.engine, Base.metadata)
     activities = WalletActivities(db, WalletPolicy())
@@ -132,15 +133,7 @@ async def wallet(temporal: Client, tmp_path: Path) -> AsyncIterator[Wallet]:
                 task_queue=TaskQueue.LIFECYCLE,
                 workflows=[ServiceLifecycleWorkflow, WalletChangeWorkflow],
             ),
-            Worker(
-                temporal,
-                task_queue=TaskQueue.SERVICES_MGMT,
-                activities=[
-                    services_mgmt.project_service,
-                    services_mgmt.request_validation,
-                    services_mgmt.send_reminder,
-                ],
-            ),
+            lifecycle_worker(temporal, services_mgmt),
             build_worker(temporal, activities),
         ):
             yield Wallet(temporal, activities)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from dc_workflows.contracts.lifecycle import (
         DUPLICATE_SERVICE,
         ActivityName,
+        HistoryEntry,
         KeyHolder,
         KeyMove,
         Modification,
@@ -57,6 +59,12 @@ KEY_MOVES_PATCH = "natural-key-moves-with-modification"
 #: Histories recorded before asked nobody again after a modification; from this patch on the
 #: company (inbox) and the household (an e-mail with a new link) are asked as at registration.
 MODIFICATION_ASKS_AGAIN_PATCH = "modification-asks-again"
+#: Histories recorded before sent the whole state, its whole history included, with every
+#: projection and update answer, and upserted every search attribute each time (the bytes grew
+#: with the square of the transitions); from this patch on a projection carries the history
+#: entries not projected before, an update answers without history (the read model has it) and
+#: only the search attributes that changed are upserted.
+HISTORY_SENT_ONCE_PATCH = "history-sent-once"
 
 
 def _rejected(error: TransitionRejected) -> ApplicationError:
@@ -68,6 +76,9 @@ class ServiceLifecycleWorkflow:
     def __init__(self) -> None:
         self._life: Lifecycle | None = None
         self._projected_version = 0
+        self._local_activities = False
+        self._projected: ServiceState | None = None
+        """The state last projected, with every history entry it had."""
         self._lock = asyncio.Lock()
         self._to_ask_again: list[ServiceState] = []
         """Corrected versions the company and the household are still to be asked about."""
@@ -80,6 +91,7 @@ class ServiceLifecycleWorkflow:
     @workflow.run
     async def run(self, request: RegisterService) -> ServiceState:
         self._life = Lifecycle.register(request, workflow.now())
+        self._local_activities = request.local_activities
         paid_electronically = request.parties.voucher is VoucherKind.ELECTRONIC
         self._life.wallet_pays = workflow.patched(WALLET_PAYS_PATCH) and paid_electronically
         async with self._lock:
@@ -95,7 +107,7 @@ class ServiceLifecycleWorkflow:
             else:
                 await self._wait_for_change_or_deadline()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.life.state
+        return self._answer()
 
     async def _wait_for_change_or_deadline(self) -> None:
         version = self.life.state.version
@@ -175,7 +187,7 @@ class ServiceLifecycleWorkflow:
     async def registered(self) -> ServiceState:
         """Returns once the registration is in the read model: read-your-writes for the API."""
         await workflow.wait_condition(lambda: self._projected_version >= 1)
-        return self.life.state
+        return self._answer()
 
     @workflow.signal(name=PAYMENT_CHANGED_SIGNAL)
     async def payment_changed(self, update: PaymentUpdate) -> None:
@@ -217,22 +229,36 @@ class ServiceLifecycleWorkflow:
             except TransitionRejected as error:
                 raise _rejected(error) from None
             await self._publish()
-            return self.life.state
+            return self._answer()
 
     # -- side effects -----------------------------------------------------------------------
 
     async def _publish(self) -> None:
         """Project the state into the read model and the search attributes."""
         state = self.life.state
-        workflow.upsert_search_attributes(search_attributes.updates_for(state))
-        await workflow.execute_activity(
-            ActivityName.PROJECT_SERVICE,
-            state,
-            task_queue=TaskQueue.SERVICES_MGMT,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        if workflow.patched(HISTORY_SENT_ONCE_PATCH):
+            changed = search_attributes.updates_for(state, self._projected)
+            if changed:
+                workflow.upsert_search_attributes(changed)
+            sent = state.model_copy(update={"history": self._not_projected(state)})
+        else:
+            workflow.upsert_search_attributes(search_attributes.updates_for(state))
+            sent = state
+        await self._services_mgmt(ActivityName.PROJECT_SERVICE, sent)
+        self._projected = state
         self._projected_version = max(self._projected_version, state.version)
+
+    def _not_projected(self, state: ServiceState) -> tuple[HistoryEntry, ...]:
+        last = self._projected.history[-1].seq if self._projected else 0
+        return tuple(entry for entry in state.history if entry.seq > last)
+
+    def _answer(self) -> ServiceState:
+        """What an update, and the workflow at its end, answer: the state, without the history
+        it sent to the read model (the ``state`` query has it all)."""
+        state = self.life.state
+        if workflow.patched(HISTORY_SENT_ONCE_PATCH):
+            return state.model_copy(update={"history": ()})
+        return state
 
     async def _take_key(self, request: Modification) -> None:
         """Hold the natural key of the modified details, or refuse: another service has it."""
@@ -240,18 +266,12 @@ class ServiceLifecycleWorkflow:
         if not workflow.patched(KEY_MOVES_PATCH):
             return
         state = self.life.state
-        holder: KeyHolder = await workflow.execute_activity(
-            ActivityName.MOVE_KEY,
-            KeyMove(
-                service_id=state.service_id,
-                parties=state.parties,
-                details=request.applied_to(state.details),
-            ),
-            task_queue=TaskQueue.SERVICES_MGMT,
-            result_type=KeyHolder,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+        move = KeyMove(
+            service_id=state.service_id,
+            parties=state.parties,
+            details=request.applied_to(state.details),
         )
+        holder: KeyHolder = await self._services_mgmt(ActivityName.MOVE_KEY, move, KeyHolder)
         if holder.service_id != state.service_id:
             raise ApplicationError(
                 f"the modification makes it a duplicate of service {holder.service_id}",
@@ -288,17 +308,35 @@ class ServiceLifecycleWorkflow:
     ) -> None:
         """Ask the parties about the service as it is now, or as ``state`` left it."""
         state = state or self.life.state
-        await workflow.execute_activity(
+        request = NotificationRequest(
+            service_id=state.service_id,
+            version=state.version,
+            parties=state.parties,
+            details=state.details,
+            validation_deadline=state.validation_deadline,
+            modified=modified,
+        )
+        await self._services_mgmt(activity, request)
+
+    async def _services_mgmt(
+        self, activity: ActivityName, argument: object, result_type: type[Any] | None = None
+    ) -> Any:
+        """Run one of services-mgmt's activities: local where its worker hosts the lifecycle,
+        an ordinary one on its task queue for the lifecycles begun before (the choice is in the
+        workflow's input, so a replay makes the same commands)."""
+        if self._local_activities:
+            return await workflow.execute_local_activity(
+                activity,
+                argument,
+                result_type=result_type,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+        return await workflow.execute_activity(
             activity,
-            NotificationRequest(
-                service_id=state.service_id,
-                version=state.version,
-                parties=state.parties,
-                details=state.details,
-                validation_deadline=state.validation_deadline,
-                modified=modified,
-            ),
+            argument,
             task_queue=TaskQueue.SERVICES_MGMT,
+            result_type=result_type,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )

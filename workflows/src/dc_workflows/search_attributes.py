@@ -55,8 +55,15 @@ async def ensure_registered(client: Client) -> list[str]:
     return added
 
 
-def updates_for(state: ServiceState) -> list[SearchAttributeUpdate[Any]]:
-    """The values to upsert for the current state of a service."""
+def updates_for(
+    state: ServiceState, before: ServiceState | None = None
+) -> list[SearchAttributeUpdate[Any]]:
+    """The values to upsert for the current state of a service: all of them, or, given the
+    state last upserted, only those that changed since."""
+    return [update for update in _values(state) if before is None or update not in _values(before)]
+
+
+def _values(state: ServiceState) -> list[SearchAttributeUpdate[Any]]:
     parties = state.parties
     service_day = datetime.combine(state.details.service_date, time(), tzinfo=UTC)
     updates: list[SearchAttributeUpdate[Any]] = [

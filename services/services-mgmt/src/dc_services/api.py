@@ -44,7 +44,7 @@ from dc_services.schemas import (
 from dc_services.service import Action, ServiceDesk
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import Actor, ActorKind
-from dc_workflows.contracts.lifecycle import ServiceState
+from dc_workflows.contracts.lifecycle import HistoryEntry, ServiceState
 from dc_workflows.deadline import BRUSSELS
 from dc_workflows.status import ServiceStatus
 from dc_workflows.temporal import TemporalSettings, connect
@@ -76,7 +76,7 @@ async def register_service(
     if not registration.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/services/{registration.state.service_id}"
-    return _state_out(registration.state, private=_private(caller))
+    return await _state_out(desk, registration.state, caller)
 
 
 def _selection(query: ServiceQuery) -> repository.ServiceFilter:
@@ -230,7 +230,7 @@ def _transition_route(action: Action) -> None:
     ) -> ServiceDetailOut:
         reason = body.reason if body else None
         state = await desk.transition(action, caller, service_id, reason)
-        return _state_out(state, private=_private(caller))
+        return await _state_out(desk, state, caller)
 
     router.post(
         f"/services/{{service_id}}/{action}",
@@ -249,14 +249,14 @@ async def contest_service(
 ) -> ServiceDetailOut:
     """A contest needs its reason."""
     state = await desk.transition("contest", caller, service_id, body.reason)
-    return _state_out(state, private=_private(caller))
+    return await _state_out(desk, state, caller)
 
 
 @router.patch("/services/{service_id}", response_model=ServiceDetailOut)
 async def modify_service(
     service_id: str, body: ModificationIn, desk: Desk, caller: Acting
 ) -> ServiceDetailOut:
-    return _state_out(await desk.modify(caller, service_id, body), private=_private(caller))
+    return await _state_out(desk, await desk.modify(caller, service_id, body), caller)
 
 
 def _private(caller: Actor) -> bool:
@@ -359,18 +359,16 @@ def _history_out(entry: ServiceHistory, *, private: bool) -> HistoryEntryOut:
     )
 
 
-def _state_out(state: ServiceState, *, private: bool) -> ServiceDetailOut:
-    """The state the workflow returned, which the read model now holds too."""
-    history = [
-        answer(
-            HistoryEntryOut,
-            entry,
-            status_label=entry.status.label,
-            actor=ActorOut.of(entry.actor, private=private),
-            details=entry.details.model_dump(mode="json") if entry.details else None,
-        )
-        for entry in state.history
-    ]
+async def _state_out(desk: ServiceDesk, state: ServiceState, caller: Actor) -> ServiceDetailOut:
+    """The state the workflow returned. A query's answer carries the whole history; an
+    update's carries none (the workflow sends each entry once, to the read model, which holds
+    them all by the time the update answers), so it comes from there."""
+    private = _private(caller)
+    if state.history:
+        history = [_workflow_entry_out(entry, private=private) for entry in state.history]
+    else:
+        rows = await desk.history(state.service_id)
+        history = [_history_out(entry, private=private) for entry in rows]
     return answer(
         ServiceDetailOut,
         state,
@@ -379,6 +377,16 @@ def _state_out(state: ServiceState, *, private: bool) -> ServiceDetailOut:
         **state.parties.model_dump(),
         **state.details.model_dump(),
         history=history,
+    )
+
+
+def _workflow_entry_out(entry: HistoryEntry, *, private: bool) -> HistoryEntryOut:
+    return answer(
+        HistoryEntryOut,
+        entry,
+        status_label=entry.status.label,
+        actor=ActorOut.of(entry.actor, private=private),
+        details=entry.details.model_dump(mode="json") if entry.details else None,
     )
 
 

@@ -144,6 +144,7 @@ class BulkActivities:
                         ),
                         registered_by=batch.registered_by,
                         policy=self._policy,
+                        local_activities=True,
                     )
                 )
             lines = {imported_service_id(batch.import_id, s.line): s.line for s in batch.services}
@@ -249,7 +250,7 @@ async def _start_all(
                     ServiceLifecycleWorkflow.run,
                     request,
                     id=service_workflow_id(request.service_id),
-                    task_queue=TaskQueue.LIFECYCLE,
+                    task_queue=TaskQueue.SERVICE_LIFECYCLE,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     priority=IMPORTED_PRIORITY,
                 )

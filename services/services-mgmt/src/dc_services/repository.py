@@ -173,7 +173,9 @@ def _key_is(key: NaturalKey) -> list[ColumnElement[bool]]:
 
 async def project(session: AsyncSession, state: ServiceState) -> bool:
     """Write a lifecycle state; an older or repeated version changes nothing. True if written.
-    A cancelled service gives its natural key back."""
+    The state carries the history entries not projected before (all of them from workflows
+    that began before they were sent once); an entry already here is kept as it is. A cancelled
+    service gives its natural key back."""
     row = {
         "id": state.service_id,
         "version": state.version,
@@ -237,7 +239,10 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
         }
         for entry in state.history
     ]
-    await session.execute(upsert(session, ServiceHistory).values(history).on_conflict_do_nothing())
+    if history:
+        await session.execute(
+            upsert(session, ServiceHistory).values(history).on_conflict_do_nothing()
+        )
     if state.status == ServiceStatus.CANCELLED:
         await release_key(session, state.service_id)
     return written

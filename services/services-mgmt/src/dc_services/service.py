@@ -11,8 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -163,14 +168,20 @@ class ServiceDesk:
             details=details,
             registered_by=caller,
             policy=self._policy,
+            local_activities=True,
+        )
+        # One call starts the lifecycle and waits for its first projection (read-your-writes).
+        start = WithStartWorkflowOperation(
+            ServiceLifecycleWorkflow.run,
+            request,
+            id=service_workflow_id(service_id),
+            task_queue=TaskQueue.SERVICE_LIFECYCLE,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
         try:
-            handle = await self._temporal.start_workflow(
-                ServiceLifecycleWorkflow.run,
-                request,
-                id=service_workflow_id(service_id),
-                task_queue=TaskQueue.LIFECYCLE,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            state = await self._temporal.execute_update_with_start_workflow(
+                ServiceLifecycleWorkflow.registered, start_workflow_operation=start
             )
         except WorkflowAlreadyStartedError:
             # The same idempotency key at the same moment: the other call started it.
@@ -179,7 +190,6 @@ class ServiceDesk:
         except BaseException:
             await self._release_unless_started(service_id)
             raise
-        state = await handle.execute_update(ServiceLifecycleWorkflow.registered)
         return Registration(state=state, created=True)
 
     async def _release_unless_started(self, service_id: str) -> None:
@@ -237,6 +247,10 @@ class ServiceDesk:
             if service is None:
                 raise Problem(404, "Service not found", f"no service {service_id}")
             return service, await repository.history(session, service_id)
+
+    async def history(self, service_id: str) -> list[ServiceHistory]:
+        async with self._db.sessions() as session:
+            return await repository.history(session, service_id)
 
     async def search(
         self,

@@ -1,4 +1,6 @@
-"""The services-mgmt worker: runs this service's activities on its own task queue."""
+"""The services-mgmt worker: runs this service's activities on its own task queue, and the
+services' lifecycles on theirs, with these activities local to them (the read model's owner
+hosts the workflow that keeps it)."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -17,6 +19,7 @@ from dc_services.identity_client import IdentityClient
 from dc_services.mail import HouseholdLinks, MailRelay, SmtpMailer
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import TaskQueue
+from dc_workflows.lifecycle import ServiceLifecycleWorkflow
 from dc_workflows.temporal import TemporalSettings, connect
 
 log = structlog.get_logger(__name__)
@@ -49,11 +52,26 @@ def build_worker(
     return Worker(client, task_queue=TaskQueue.SERVICES_MGMT, activities=[*services.all, *extra])
 
 
+def build_lifecycle_worker(client: Client, services: ServicesActivities) -> Worker:
+    return Worker(
+        client,
+        task_queue=TaskQueue.SERVICE_LIFECYCLE,
+        workflows=[ServiceLifecycleWorkflow],
+        activities=services.all,
+    )
+
+
 async def run(settings: ServicesSettings, temporal: TemporalSettings | None = None) -> None:
     client = await connect(temporal)
     async with activities(settings) as services, bulk_activities(settings) as bulk:
-        log.info("services-mgmt worker started", task_queue=TaskQueue.SERVICES_MGMT.value)
-        await build_worker(client, services, bulk).run()
+        log.info(
+            "services-mgmt worker started",
+            task_queues=[TaskQueue.SERVICES_MGMT.value, TaskQueue.SERVICE_LIFECYCLE.value],
+        )
+        await asyncio.gather(
+            build_worker(client, services, bulk).run(),
+            build_lifecycle_worker(client, services).run(),
+        )
 
 
 def main() -> None:

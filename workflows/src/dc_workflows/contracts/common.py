@@ -14,6 +14,10 @@ from dc_common.actors import ActorKind as ActorKind
 
 class TaskQueue(StrEnum):
     LIFECYCLE = "lifecycle"
+    SERVICE_LIFECYCLE = "service-lifecycle"
+    """Services' lifecycles, hosted by the services-mgmt worker, whose activities (the
+    projection, the key, the notifications) they run as local activities: no round trip through
+    the server per step. Lifecycles begun before it stay on ``LIFECYCLE``."""
     SERVICES_MGMT = "services-mgmt"
     WALLET = "wallet"
     IMPORTS = "imports"

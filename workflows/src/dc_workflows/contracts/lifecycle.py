@@ -77,6 +77,10 @@ class RegisterService(Frozen):
     details: ServiceDetails
     registered_by: Actor
     policy: LifecyclePolicy = LifecyclePolicy()
+    local_activities: bool = False
+    """services-mgmt's activities run local to the workflow: it was started on the queue whose
+    worker, services-mgmt's, hosts them (``TaskQueue.SERVICE_LIFECYCLE``). False for the
+    lifecycles begun before, on ``TaskQueue.LIFECYCLE``."""
 
 
 class Transition(Frozen):
