@@ -10,10 +10,12 @@ rate of the same rows into the same database.
 3. The file is uploaded through the gateway as a staff member of the company; the clock runs
    from the upload until the import is done: every row read, checked, stored, and every
    accepted service's lifecycle workflow started (their lifecycles then run on, as they would).
-4. Baseline: the same accepted rows, bulk-loaded into the same services database with the
-   history loader's COPY (no checks, no workflows).
+4. Baselines: as many bare workflows started on the same server, at the same concurrency, once
+   the platform's workers stopped (:class:`bench.bare.LocalThenTimer`: one local activity, then a
+   timer), the server's own start rate; and the same accepted rows, bulk-loaded into the same
+   services database with the history loader's COPY (no checks, no workflows).
 
-Prints both rates and their ratio, and writes them to ``bench/results/``.
+Prints the rates and their ratios, and writes them to ``bench/results/``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import json
-import os
-import platform as host
 import shutil
 import signal
 import subprocess
@@ -45,6 +44,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from bench import bare
+from bench.report import RESULTS, machine, platform_environment, write_result
 from dc_common.belgian_numbers import with_national_check
 from dc_common.db import Database
 from dc_identity import repository as identity_repository
@@ -60,9 +61,8 @@ from dc_services.models import Service
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.search_attributes import ensure_registered
 from tests.support.platform import Platform, running_platform
+from tests.support.processes import worker_environment
 from tests.support.servers import BIN, postgres_database, postgres_unavailable_reason
-
-RESULTS = Path(__file__).parent / "results"
 
 
 @dataclass
@@ -187,19 +187,13 @@ async def seed_directory(url: str, records: list[ServiceRecord]) -> None:
 
 
 @contextmanager
-def worker_processes(platform: Platform) -> Iterator[list[subprocess.Popen[bytes]]]:
-    services = platform.services_settings
-    assert platform.imports_settings is not None
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": platform.temporal_settings.address,
-        "TEMPORAL_NAMESPACE": platform.temporal_settings.namespace,
-        "DC_SERVICES_DATABASE_URL": services.database_url,
-        "DC_IMPORTS_DATABASE_URL": platform.imports_settings.database_url,
-        "DC_IDENTITY_URL": services.identity_url,
-        "DC_SMTP_PORT": str(services.smtp_port),
-    }
-    modules = ("dc_workflows.worker", "dc_services.worker", "dc_imports.worker")
+def worker_processes(
+    platform: Platform,
+    modules: tuple[str, ...] = ("dc_workflows.worker", "dc_services.worker", "dc_imports.worker"),
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    env = worker_environment(platform)
+    if platform.wallet_settings is not None:
+        env["DC_WALLET_DATABASE_URL"] = platform.wallet_settings.database_url
     children = [
         subprocess.Popen([sys.executable, "-m", module], env=env, stdout=subprocess.DEVNULL)
         for module in modules
@@ -234,15 +228,27 @@ async def dev_server(database: Path | None) -> AsyncIterator[WorkflowEnvironment
         yield env
 
 
-async def workers_ready(client: Client, within: float = 120) -> None:
-    """Every task queue of the import has a worker polling it (the clock starts after)."""
+WORKFLOWS, ACTIVITIES = (
+    TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+)
+#: The task queues of an import.
+IMPORT_QUEUES = (
+    (TaskQueue.LIFECYCLE, WORKFLOWS),
+    (TaskQueue.SERVICE_LIFECYCLE, WORKFLOWS),
+    (TaskQueue.SERVICES_MGMT, ACTIVITIES),
+    (TaskQueue.IMPORTS, ACTIVITIES),
+)
+
+
+async def workers_ready(
+    client: Client,
+    polled: tuple[tuple[TaskQueue, TaskQueueType.ValueType], ...] = IMPORT_QUEUES,
+    within: float = 120,
+) -> None:
+    """Every task queue of the run has a worker polling it (the clock starts after)."""
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + within
-    polled = (
-        (TaskQueue.LIFECYCLE, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-        (TaskQueue.SERVICES_MGMT, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-        (TaskQueue.IMPORTS, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-    )
     for queue, kind in polled:
         while True:
             described = await client.workflow_service.describe_task_queue(
@@ -385,18 +391,16 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 await workers_ready(env.client)
                 figures = await run_import(platform, content, poll=0.5, verbose=True)
                 figures.projected_during_import = await projected_services(platform)
+        print("baseline: bare starts on the same server (one local activity, a timer) ...")
+        bare_starts = await bare.starts_per_second(env.client, figures.registered, args.concurrency)
         print("baseline: COPY of the same rows into the same services database ...", flush=True)
         baseline = await run_baseline(services_db, records)
     ratio = baseline.rows_per_second / figures.started_per_second
     return {
         "benchmark": "imports",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python -m bench", *sys.argv[1:]]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": host.python_version(),
-            "system": host.platform(),
-        },
+        "command": " ".join(["python -m bench.imports", *sys.argv[1:]]),
+        "machine": machine(),
         "settings": {**overrides, "temporal": "sqlite file (WAL)" if temporal_db else "in memory"},
         "import": {
             **asdict(figures),
@@ -405,11 +409,13 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         },
         "baseline_copy": {**asdict(baseline), "rows_per_second": round(baseline.rows_per_second)},
         "ratio_copy_to_import": round(ratio, 1),
+        "baseline_bare_starts_per_second": round(bare_starts, 1),
+        "ratio_starts_to_bare": round(figures.started_per_second / bare_starts, 2),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.imports", description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--chunk-size", type=int, default=1000)
@@ -423,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", default="var/bench")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    os.environ.setdefault("DC_LOG_LEVEL", "WARNING")  # the platform's processes log warnings only
+    platform_environment()
     state = Path(args.state_dir)
     state.mkdir(parents=True, exist_ok=True)
     for stale in state.glob("temporal.db*"):
@@ -443,9 +449,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  (of which projected by the end: {imported['projected_during_import']})")
     print(f"baseline COPY              {baseline['rows_per_second']:>10} rows/s")
     print(f"ratio COPY / import        {result['ratio_copy_to_import']:>10}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"imports-{imported['rows']}-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {path}")
+    print(f"baseline bare starts       {result['baseline_bare_starts_per_second']:>10} /s")
+    print(f"ratio starts / bare        {result['ratio_starts_to_bare']:>10}")
+    write_result(result, "imports", imported["rows"], args.out)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

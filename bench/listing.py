@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import time
@@ -31,11 +30,11 @@ import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 
+from bench.report import machine, write_result
 from dc_common.db import Database
 from dc_common.spreadsheet import CsvEncoder
 from dc_services import repository
@@ -45,7 +44,6 @@ from dc_services.history_load import HistoryService, load_services
 from dc_workflows.status import ServiceStatus as S
 from tests.support.servers import postgres_database
 
-RESULTS = Path(__file__).parent / "results"
 LARGEST = "0712345630"
 BRANCHES = ("2234567818", "2234567917", "2234568016")
 TODAY = date(2026, 12, 1)
@@ -260,12 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = asyncio.run(run(args.services, args.largest, args.rounds))
     result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"listing-{args.services}-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    result["machine"] = machine()
     print(table(result))
-    print(f"written to {path}")
+    write_result(result, "listing", args.services)
     return 0
 
 

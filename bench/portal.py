@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import re
-import secrets
 import statistics
 import tempfile
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from bench.report import platform_environment, write_result
 from dc_identity.demo import (
     DEMO,
     SCHELDE_MAIN_ACCESS_MANAGER,
@@ -37,7 +35,6 @@ from tests.support.platform import Platform, running_platform, text_of
 from tests.support.servers import postgres_database, temporal_dev_server
 from tests.support.waiting import eventually
 
-RESULTS = Path(__file__).parent / "results"
 SCHELDE = DEMO.companies[0].enterprise_number
 
 
@@ -208,22 +205,18 @@ async def run(services: int, rounds: int) -> dict[str, Any]:
 
 def main() -> int:
     # The processes of this run share a secret of their own, as make run's do.
-    os.environ.setdefault("DC_INTERNAL_TOKEN", secrets.token_urlsafe(32))
+    platform_environment()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=50)
     options = parser.parse_args()
     result = asyncio.run(run(options.services, options.rounds))
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"portal-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
     baseline = result["pages_ms"]["/healthz (baseline)"]["p50"] or 0.1
     print(f"{'page':30} {'p50 ms':>8} {'p95 ms':>8} {'p50 / baseline':>15}")
     for name, times in result["pages_ms"].items():
         ratio = times["p50"] / baseline
         print(f"{name:30} {times['p50']:8.1f} {times['p95']:8.1f} {ratio:15.1f}")
-    print(f"written to {path}")
+    write_result(result, "portal", options.services)
     return 0
 
 
