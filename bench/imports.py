@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import io
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -61,7 +60,7 @@ from dc_services.models import Service
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.search_attributes import ensure_registered
 from tests.support.platform import Platform, running_platform
-from tests.support.processes import worker_environment
+from tests.support.processes import stop_all, worker_environment
 from tests.support.servers import BIN, postgres_database, postgres_unavailable_reason
 
 
@@ -201,15 +200,7 @@ def worker_processes(
     try:
         yield children
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        stop_all(children)
 
 
 @asynccontextmanager

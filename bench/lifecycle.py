@@ -23,7 +23,6 @@ import asyncio
 import itertools
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -51,6 +50,7 @@ from dc_identity.demo import DEMO, SCHELDE_STAFF
 from dc_services.models import Service
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.status import ServiceStatus as S
+from tests.support.processes import stop_all
 from tests.support.servers import free_port, postgres_database, postgres_unavailable_reason
 
 SCHELDE = DEMO.companies[0].enterprise_number
@@ -229,14 +229,7 @@ async def running_site(
         yield site
     finally:
         await services_db.dispose()
-        for child in children:
-            child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        stop_all(children)
 
 
 def started(commands: list[list[str]], env: dict[str, str]) -> list[subprocess.Popen[bytes]]:

@@ -36,3 +36,16 @@ def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[b
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
+
+
+def stop_all(children: list[subprocess.Popen[bytes]], *, within: float = 15) -> None:
+    """SIGTERM to every one still running, then wait for each; killed if it does not stop."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
