@@ -75,7 +75,6 @@ def _rejected(error: TransitionRejected) -> ApplicationError:
 class ServiceLifecycleWorkflow:
     def __init__(self) -> None:
         self._life: Lifecycle | None = None
-        self._projected_version = 0
         self._local_activities = False
         self._projected: ServiceState | None = None
         """The state last projected, with every history entry it had."""
@@ -186,7 +185,7 @@ class ServiceLifecycleWorkflow:
     @workflow.update
     async def registered(self) -> ServiceState:
         """Returns once the registration is in the read model: read-your-writes for the API."""
-        await workflow.wait_condition(lambda: self._projected_version >= 1)
+        await workflow.wait_condition(lambda: self._projected is not None)
         return self._answer()
 
     @workflow.signal(name=PAYMENT_CHANGED_SIGNAL)
@@ -245,8 +244,7 @@ class ServiceLifecycleWorkflow:
             workflow.upsert_search_attributes(search_attributes.updates_for(state))
             sent = state
         await self._services_mgmt(ActivityName.PROJECT_SERVICE, sent)
-        self._projected = state
-        self._projected_version = max(self._projected_version, state.version)
+        self._projected = state  # projections run one at a time, each a newer version
 
     def _not_projected(self, state: ServiceState) -> tuple[HistoryEntry, ...]:
         last = self._projected.history[-1].seq if self._projected else 0
