@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -50,6 +50,7 @@ from dc_identity.demo import DEMO, SCHELDE_STAFF
 from dc_services.models import Service
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.status import ServiceStatus as S
+from tests.support.platform import as_person
 from tests.support.processes import stop_all
 from tests.support.servers import free_port, postgres_database, postgres_unavailable_reason
 
@@ -158,19 +159,8 @@ class Site:
     services_db: Database
     children: list[subprocess.Popen[bytes]]
 
-    async def token(self, national_number: str) -> str:
-        async with httpx.AsyncClient(base_url=self.identity_url) as identity:
-            answer = await identity.post("/dev/token", json={"national_number": national_number})
-        answer.raise_for_status()
-        return str(answer.json()["access_token"])
-
-    @asynccontextmanager
-    async def as_person(self, national_number: str) -> AsyncIterator[httpx.AsyncClient]:
-        headers = {"Authorization": f"Bearer {await self.token(national_number)}"}
-        async with httpx.AsyncClient(
-            base_url=self.gateway_url, headers=headers, timeout=60
-        ) as client:
-            yield client
+    def as_person(self, national_number: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return as_person(self.identity_url, self.gateway_url, national_number)
 
     async def allocated(self, ids: list[str]) -> int:
         async with self.services_db.sessions() as session:

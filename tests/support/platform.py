@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -63,12 +63,7 @@ class Platform:
     _people: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     async def token(self, national_number: str) -> str:
-        """A token from the development identity provider, as the login page gives one."""
-        async with httpx.AsyncClient(base_url=self.identity_url) as identity:
-            response = await identity.post("/dev/token", json={"national_number": national_number})
-        response.raise_for_status()
-        token: str = response.json()["access_token"]
-        return token
+        return await dev_token(self.identity_url, national_number)
 
     async def new_person(self, first_name: str, last_name: str = "Grantflow") -> str:
         """Someone who just logged in for the first time (registered in the directory), with a
@@ -97,14 +92,8 @@ class Platform:
             )
         assert response.status_code in (200, 201), response.text
 
-    @asynccontextmanager
-    async def as_person(self, national_number: str) -> AsyncIterator[httpx.AsyncClient]:
-        """The gateway, as that person logged in."""
-        headers = {"Authorization": f"Bearer {await self.token(national_number)}"}
-        async with httpx.AsyncClient(
-            base_url=self.gateway_url, headers=headers, timeout=60
-        ) as client:
-            yield client
+    def as_person(self, national_number: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return as_person(self.identity_url, self.gateway_url, national_number)
 
     def mails_to(self, recipient: str, *, about: str = "") -> list[Message]:
         """Messages the mail sink received for ``recipient`` whose text, or the service its
@@ -115,6 +104,25 @@ class Platform:
             for message in mailsink.read_messages(self.maildir)
             if message["To"] == recipient and about in _what_it_says(message, links)
         ]
+
+
+async def dev_token(identity_url: str, national_number: str) -> str:
+    """A token from the development identity provider, as the login page gives one."""
+    async with httpx.AsyncClient(base_url=identity_url) as identity:
+        response = await identity.post("/dev/token", json={"national_number": national_number})
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+@asynccontextmanager
+async def as_person(
+    identity_url: str, gateway_url: str, national_number: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway, as that person logged in."""
+    headers = {"Authorization": f"Bearer {await dev_token(identity_url, national_number)}"}
+    async with httpx.AsyncClient(base_url=gateway_url, headers=headers, timeout=60) as client:
+        yield client
 
 
 def _what_it_says(message: Message, links: MailLinks) -> str:
