@@ -86,6 +86,20 @@ def _listing(result: dict[str, Any]) -> list[str]:
         f"Export of the largest window: {export['rows']:,} rows, {export['csv: rows/s']:,} rows/s "
         f"as CSV in {export['csv: peak MiB']} MiB peak (reading alone: "
         f"{export['read only: rows/s']:,} rows/s).",
+        *_plan(result),
+    ]
+
+
+def _plan(result: dict[str, Any]) -> list[str]:
+    if "plan" not in result:
+        return []
+    return [
+        "",
+        "How PostgreSQL reads page 1 of the window (`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)`):",
+        "",
+        "```",
+        result["plan"],
+        "```",
     ]
 
 

@@ -30,13 +30,16 @@ STATUSES = (S.ENCODED, S.VALIDATED, S.CONFIRMED, S.MODIFIED, S.CANCELLED, S.READ
 PAID = (S.PARTIALLY_ALLOCATED_FIRST, S.ALLOCATED, S.REIMBURSED)
 WORKER = Actor(kind=ActorKind.WORKER, id=WORKERS[0], name="a worker")
 START = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)  # across the change to summer time in Brussels
+#: Service dates from the end of February: modifications move some to another month (on
+#: PostgreSQL, to another partition).
+FIRST_DAY = date(2026, 2, 24)
 
 
 def a_state(rng: random.Random, n: int) -> ServiceState:
     company = rng.choice(list(COMPANIES))
     registered_at = START + timedelta(hours=rng.randrange(0, 96))
     details = ServiceDetails(
-        service_date=date(2026, 3, 20) + timedelta(days=rng.randrange(0, 10)),
+        service_date=FIRST_DAY + timedelta(days=rng.randrange(0, 10)),
         hours=rng.randrange(1, 10),
         activity_type=rng.randrange(1, 5),
     )
@@ -100,7 +103,7 @@ def a_settled_service(rng: random.Random) -> HistoryService:
         branch_id=rng.choice(COMPANIES[company]),
         worker_login=rng.choice(WORKERS),
         user_number=rng.choice(USERS),
-        service_date=date(2026, 3, 20) + timedelta(days=rng.randrange(0, 10)),
+        service_date=FIRST_DAY + timedelta(days=rng.randrange(0, 10)),
         hours=rng.randrange(1, 10),
         activity_type=rng.randrange(1, 5),
         status=rng.choice((S.REIMBURSED, S.CANCELLED)),
@@ -127,8 +130,8 @@ def selections() -> list[repository.ServiceFilter]:
             ),
             repository.ServiceFilter(
                 company_id=company,
-                service_date_from=date(2026, 3, 22),
-                service_date_to=date(2026, 3, 25),
+                service_date_from=date(2026, 2, 27),
+                service_date_to=date(2026, 3, 2),
                 status=int(S.ENCODED),
             ),
         ]

@@ -1,10 +1,11 @@
 """Async SQLAlchemy engines for SQLite (embedded default) and PostgreSQL (production)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, DateTime, Dialect, MetaData, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -105,6 +107,83 @@ def _add_missing_columns(connection: Connection, metadata: MetaData) -> None:
                 )
             ddl = CreateColumn(column).compile(dialect=connection.dialect)
             connection.execute(text(f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN {ddl}"))
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_shifted(day: date, months: int) -> date:
+    """The first day of the month ``months`` after (or, negative, before) the month of ``day``."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+class MonthPartitions:
+    """The monthly partitions of a PostgreSQL table partitioned by range of a date column
+    (``postgresql_partition_by="RANGE (column)"`` in its model), named ``<table>_YYYY_MM``:
+    made ahead of time at start-up, and on demand, in a transaction of their own, before rows
+    of a month without one are written. A partition is made as an empty table, then attached:
+    attaching locks the parent only against other schema changes, not against reads and
+    writes (``CREATE TABLE ... PARTITION OF`` would lock it against all). Months known to exist
+    are remembered per engine, so a write of a known month costs nothing more. A SQLite table,
+    or a PostgreSQL one an earlier version made unpartitioned, has none to make."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self._known: WeakKeyDictionary[AsyncEngine, set[date] | None] = WeakKeyDictionary()
+
+    async def ensure(self, engine: AsyncEngine, days: Iterable[date]) -> None:
+        if not is_postgres(engine):
+            return
+        wanted = {first_of_month(day) for day in days}
+        known = self._known.get(engine, set())
+        if known is None or wanted <= known:
+            return
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK}
+            )
+            present = await self.present(connection)
+            if present is not None:
+                for month in sorted(wanted - present):
+                    await self._attach(connection, month)
+        self._known[engine] = None if present is None else present | wanted
+
+    async def present(self, connection: AsyncConnection) -> set[date] | None:
+        """The months that have a partition; None when the table is not partitioned."""
+        partitioned = await connection.scalar(
+            text("SELECT count(*) FROM pg_partitioned_table WHERE partrelid = to_regclass(:t)"),
+            {"t": self.table},
+        )
+        if not partitioned:
+            return None
+        names = await connection.scalars(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = to_regclass(:t)"
+            ),
+            {"t": self.table},
+        )
+        prefix = f"{self.table}_"
+        return {
+            datetime.strptime(name.removeprefix(prefix), "%Y_%m").date()
+            for name in names
+            if name.startswith(prefix)
+        }
+
+    async def _attach(self, connection: AsyncConnection, month: date) -> None:
+        name = f"{self.table}_{month:%Y_%m}"
+        end = month_shifted(month, 1)
+        await connection.execute(
+            text(f"CREATE TABLE {name} (LIKE {self.table} INCLUDING DEFAULTS)")
+        )
+        await connection.execute(
+            text(
+                f"ALTER TABLE {self.table} ATTACH PARTITION {name} "
+                f"FOR VALUES FROM ('{month.isoformat()}') TO ('{end.isoformat()}')"
+            )
+        )
 
 
 class Database:

@@ -12,8 +12,11 @@ one, from the company and the service's natural key, so loading the same file ag
 overlapping one) adds nothing twice.
 
 PostgreSQL: each batch is copied (``COPY``) into a temporary table and moved with
-``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. SQLite: batched ``INSERT ... ON CONFLICT DO
-NOTHING``. The file is checked as a whole first: a file with a bad row loads nothing.
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING``; a service is new when its history entry is
+(the history's key is the service id, where the partitioned services table's holds the service
+date too), and the months of a batch get their partitions first. SQLite: batched
+``INSERT ... ON CONFLICT DO NOTHING``. The file is checked as a whole first: a file with a bad
+row loads nothing.
 
 The file: CSV (``;`` or ``,``, UTF-8 with or without BOM), a header with the columns
 ``company_id, worker_login, user_number, service_date, hours, activity_type`` and optionally
@@ -319,6 +322,7 @@ async def load_services(
 
 
 async def _load_batch(db: Database, batch: Sequence[HistoryService]) -> int:
+    await repository.SERVICE_MONTHS.ensure(db.engine, {s.service_date for s in batch})
     async with db.engine.begin() as connection:
         if is_postgres(db.engine):
             return await _copy_batch(connection, batch)
@@ -327,10 +331,15 @@ async def _load_batch(db: Database, batch: Sequence[HistoryService]) -> int:
 
 _ENTRY_DAY = f"(registered_at AT TIME ZONE '{BRUSSELS.key}')::date"
 _ADD = "services = {table}.services + excluded.services, hours = {table}.hours + excluded.hours"
-#: Move the new services from the copied batch, and count them in both tables of totals.
+#: Move the new services from the copied batch (those whose history entry is new; the first
+#: of the batch's rows with one id), with their history entries, and count them in both tables
+#: of totals.
 _MOVE_AND_COUNT = (
-    "WITH moved AS (INSERT INTO services ({services}) SELECT {services} FROM history_services "
-    "ON CONFLICT (id) DO NOTHING "
+    "WITH entered AS (INSERT INTO service_history ({entries}) SELECT {entries} "
+    "FROM history_entries ON CONFLICT DO NOTHING RETURNING service_id), "
+    "moved AS (INSERT INTO services ({services}) SELECT DISTINCT ON (id) {services} "
+    "FROM history_services WHERE id IN (SELECT service_id FROM entered) ORDER BY id, ctid "
+    "ON CONFLICT DO NOTHING "
     "RETURNING company_id, registered_at, branch_id, service_date, status, activity_type, hours), "
     "by_date AS (INSERT INTO service_totals (company_id, entry_day, branch_id, service_date, "
     "status, activity_type, services, hours) "
@@ -362,16 +371,14 @@ async def _copy_batch(connection: AsyncConnection, batch: Sequence[HistoryServic
     await driver.copy_records_to_table(
         "history_entries", records=[s.history_row() for s in batch], columns=HISTORY_COLUMNS
     )
-    services = ", ".join(SERVICE_COLUMNS)
-    moved = await connection.execute(text(_MOVE_AND_COUNT.format(services=services)))
-    inserted = int(moved.scalar_one())
-    entries = ", ".join(HISTORY_COLUMNS)
-    await connection.execute(
+    moved = await connection.execute(
         text(
-            f"INSERT INTO service_history ({entries}) SELECT {entries} FROM history_entries "
-            "ON CONFLICT DO NOTHING"
+            _MOVE_AND_COUNT.format(
+                services=", ".join(SERVICE_COLUMNS), entries=", ".join(HISTORY_COLUMNS)
+            )
         )
     )
+    inserted = int(moved.scalar_one())
     key = "worker_login, user_number, service_date, activity_type, hours"
     await connection.execute(
         text(
@@ -390,10 +397,11 @@ async def _insert_batch(connection: AsyncConnection, batch: Sequence[HistoryServ
     known = set(await connection.scalars(select(Service.id).where(Service.id.in_(ids))))
     fresh = _first_of_each([s for s in batch if s.service_id not in known])
     await _count_in_totals(connection, fresh)
-    services = [dict(zip(SERVICE_COLUMNS, s.service_row(), strict=True)) for s in batch]
-    entries = [dict(zip(HISTORY_COLUMNS, s.history_row(), strict=True)) for s in batch]
-    await connection.execute(sqlite_insert(Service).on_conflict_do_nothing(), services)
-    await connection.execute(sqlite_insert(ServiceHistory).on_conflict_do_nothing(), entries)
+    if fresh:
+        services = [dict(zip(SERVICE_COLUMNS, s.service_row(), strict=True)) for s in fresh]
+        entries = [dict(zip(HISTORY_COLUMNS, s.history_row(), strict=True)) for s in fresh]
+        await connection.execute(sqlite_insert(Service), services)
+        await connection.execute(sqlite_insert(ServiceHistory).on_conflict_do_nothing(), entries)
     keys = [
         {
             **s.natural_key.columns(),

@@ -13,6 +13,12 @@ class Base(DeclarativeBase):
 
 
 class Service(Base):
+    """A service as its lifecycle last projected it. On PostgreSQL the table is partitioned by
+    the month of the service date (``repository.SERVICE_MONTHS``): a list of a service-date
+    window reads only its months' partitions. A key must hold the partition column, hence the
+    service date in the primary key; the id alone is unique all the same (one row per
+    lifecycle, moved to another partition when a modification changes its month)."""
+
     __tablename__ = "services"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -22,7 +28,7 @@ class Service(Base):
     branch_id: Mapped[str | None] = mapped_column(String(10))
     worker_login: Mapped[str] = mapped_column(String(12))
     user_number: Mapped[str] = mapped_column(String(12))
-    service_date: Mapped[date] = mapped_column(Date)
+    service_date: Mapped[date] = mapped_column(Date, primary_key=True)
     hours: Mapped[int] = mapped_column(Integer)
     activity_type: Mapped[int] = mapped_column(Integer)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -40,9 +46,13 @@ class Service(Base):
 
     __table_args__ = (
         Index("ix_services_company_registered", "company_id", "registered_at", "id"),
+        # A status in a window of months: each month's partition finds its first row at once
+        # (the services waiting at a status are recent; the old months hold none).
+        Index("ix_services_company_status", "company_id", "status", "registered_at", "id"),
         Index("ix_services_registered", "registered_at", "id"),
         Index("ix_services_user", "user_number", "service_date"),
         Index("ix_services_worker", "worker_login", "service_date"),
+        {"postgresql_partition_by": "RANGE (service_date)"},
     )
 
 

@@ -7,10 +7,17 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from dc_common.db import Database, create_schema, upsert, upsert_for
+from dc_common.db import (
+    Database,
+    MonthPartitions,
+    create_schema,
+    month_shifted,
+    upsert,
+    upsert_for,
+)
 from dc_services.domain import ListPosition, NaturalKey
 from dc_services.models import (
     Base,
@@ -31,6 +38,12 @@ from dc_workflows.status import ServiceStatus
 
 _KEYS_PER_QUERY = 500
 
+#: The partitions of the services table, by month of the service date (PostgreSQL).
+SERVICE_MONTHS = MonthPartitions(Service.__tablename__)
+#: Made at start-up: the months a registration of today falls in most (the sliding window of
+#: 13 months back) and the next three; any other month is made before its first row.
+MONTHS_BACK, MONTHS_AHEAD = 13, 3
+
 
 async def prepare(db: Database) -> None:
     """Create what is missing. A key table new to a read model that already holds services is
@@ -44,6 +57,9 @@ async def prepare(db: Database) -> None:
             )
         )
     await create_schema(db.engine, Base.metadata)
+    today = datetime.now(BRUSSELS).date()
+    months = [month_shifted(today, n) for n in range(-MONTHS_BACK, MONTHS_AHEAD + 1)]
+    await SERVICE_MONTHS.ensure(db.engine, months)
     if not had_keys:
         async with db.transaction() as session:
             await _backfill_keys(session)
@@ -198,15 +214,21 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
         "vouchers_reimbursed": state.vouchers_reimbursed,
         "voucher": state.parties.voucher.value,
     }
+    await SERVICE_MONTHS.ensure(_engine_of(session), [state.details.service_date])
     before = await session.scalar(
         select(Service).where(Service.id == state.service_id).with_for_update()
     )
-    insert = upsert(session, Service).values(row)
-    statement = insert.on_conflict_do_update(
-        index_elements=[Service.id],
-        set_={key: insert.excluded[key] for key in row if key != "id"},
-        where=Service.version < insert.excluded.version,
-    )
+    if before is None:
+        statement: Any = upsert(session, Service).values(row).on_conflict_do_nothing()
+    else:
+        # An update, not an upsert on the key: a new service date may move the row to the
+        # partition of another month.
+        statement = (
+            update(Service)
+            .where(Service.id == state.service_id, Service.version < state.version)
+            .values(row)
+            .execution_options(synchronize_session=False)
+        )
     result = await session.execute(statement)
     written: bool = result.rowcount > 0  # type: ignore[attr-defined]
     if written:
@@ -248,8 +270,17 @@ async def project(session: AsyncSession, state: ServiceState) -> bool:
     return written
 
 
+def _engine_of(session: AsyncSession) -> AsyncEngine:
+    bind = session.bind
+    if isinstance(bind, AsyncEngine):
+        return bind
+    if bind is None:
+        raise RuntimeError("a session bound to no engine")
+    return bind.engine
+
+
 async def get(session: AsyncSession, service_id: str) -> Service | None:
-    return await session.get(Service, service_id)
+    return await session.scalar(select(Service).where(Service.id == service_id))
 
 
 async def projected_payments(
@@ -541,9 +572,42 @@ async def list_services(
     of the whole selection. The page is the one ``offset`` rows in, or the one right after the
     position ``after`` (right before ``before``): a position costs what the first page does,
     however deep it is (keyset), where an offset reads every row before it."""
-    key = tuple_(Service.registered_at, Service.id)
     forward = before is None
-    ascending = oldest_first == forward
+    skipped = offset if after is None and before is None else 0
+    query = page_query(
+        selection,
+        limit=limit + 1,
+        offset=skipped,
+        oldest_first=oldest_first,
+        after=after,
+        before=before,
+    )
+    rows = list(await session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit] if forward else rows[:limit][::-1]
+    services, hours = await selection_totals(session, selection)
+    return Page(
+        items=rows,
+        total_services=services,
+        total_hours=hours,
+        has_previous=(skipped > 0 or after is not None) if forward else more,
+        has_next=more if forward else True,
+    )
+
+
+def page_query(
+    selection: ServiceFilter,
+    *,
+    limit: int,
+    offset: int = 0,
+    oldest_first: bool = False,
+    after: ListPosition | None = None,
+    before: ListPosition | None = None,
+) -> Select[Service]:
+    """The rows of a page of the list, in the order they are read (reversed for the page
+    before a position)."""
+    key = tuple_(Service.registered_at, Service.id)
+    ascending = oldest_first == (before is None)
     query = select(Service).where(*selection.conditions())  # type: ignore[arg-type]
     if after is not None:
         position = (after.registered_at, after.service_id)
@@ -556,18 +620,7 @@ async def list_services(
         if ascending
         else (Service.registered_at.desc(), Service.id.desc())
     )
-    skipped = offset if after is None and before is None else 0
-    rows = list(await session.scalars(query.order_by(*order).offset(skipped).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit] if forward else rows[:limit][::-1]
-    services, hours = await selection_totals(session, selection)
-    return Page(
-        items=rows,
-        total_services=services,
-        total_hours=hours,
-        has_previous=(skipped > 0 or after is not None) if forward else more,
-        has_next=more if forward else True,
-    )
+    return query.order_by(*order).offset(offset).limit(limit)
 
 
 async def selection_totals(session: AsyncSession, selection: ServiceFilter) -> tuple[int, int]:
