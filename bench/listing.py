@@ -7,8 +7,9 @@ its 13-month window; the others are spread over other companies and the years be
 every case is asked ``--rounds`` times at concurrency 1, 8 and 32 (32 callers sharing the
 service's pool of 20 connections, as one services-mgmt process has it):
 
-- page 1 of the largest company's window, page 1,000 by its cursor (and, to compare, by OFFSET),
-  and the window filtered on a status, a branch and a worker;
+- page 1 of the largest company's window (13 months of service dates), page 1,000 by its
+  cursor (and, to compare, by OFFSET), the window filtered on a status, a branch and a worker,
+  and the company's list without a window (every month's partition);
 - baseline, in the same run: the bare page query in SQL (the 50 rows, no totals).
 
 Then the CSV export of the largest window, streamed as the API does it: rows per second and the
@@ -181,6 +182,10 @@ async def cases(db: Database) -> list[Case]:
         Case("status 1 + totals", lambda: page(window(status=int(S.ENCODED)))),
         Case("one branch + totals", lambda: page(window(branch_ids=(BRANCHES[1],)))),
         Case("one worker + totals", lambda: page(window(worker_login=worker))),
+        Case(
+            "no window: every month + totals",
+            lambda: page(repository.ServiceFilter(company_id=LARGEST)),
+        ),
     ]
 
 

@@ -112,7 +112,12 @@ def a_settled_service(rng: random.Random) -> HistoryService:
 
 def selections() -> list[repository.ServiceFilter]:
     """Every kind of selection the lists make: kept totals and counted ones alike."""
-    found = [repository.ServiceFilter()]
+    found = [
+        repository.ServiceFilter(),
+        # service-date windows: whole months and edge days, open at either end
+        repository.ServiceFilter(service_date_from=date(2026, 2, 10)),
+        repository.ServiceFilter(service_date_to=date(2026, 2, 28)),
+    ]
     for company, branches in COMPANIES.items():
         found += [
             repository.ServiceFilter(company_id=company),
@@ -133,6 +138,23 @@ def selections() -> list[repository.ServiceFilter]:
                 service_date_from=date(2026, 2, 27),
                 service_date_to=date(2026, 3, 2),
                 status=int(S.ENCODED),
+            ),
+            repository.ServiceFilter(company_id=company, service_date_from=date(2026, 2, 1)),
+            repository.ServiceFilter(
+                company_id=company,
+                service_date_from=date(2026, 2, 26),
+                service_date_to=date(2026, 3, 31),
+            ),
+            repository.ServiceFilter(
+                company_id=company,
+                branch_ids=branches[:1],
+                service_date_from=date(2026, 1, 20),
+                service_date_to=date(2026, 3, 3),
+            ),
+            repository.ServiceFilter(
+                company_id=company,
+                service_date_from=date(2026, 2, 25),
+                registered_to=date(2026, 3, 30),
             ),
         ]
     return found

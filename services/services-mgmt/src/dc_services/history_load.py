@@ -332,8 +332,8 @@ async def _load_batch(db: Database, batch: Sequence[HistoryService]) -> int:
 _ENTRY_DAY = f"(registered_at AT TIME ZONE '{BRUSSELS.key}')::date"
 _ADD = "services = {table}.services + excluded.services, hours = {table}.hours + excluded.hours"
 #: Move the new services from the copied batch (those whose history entry is new; the first
-#: of the batch's rows with one id), with their history entries, and count them in both tables
-#: of totals.
+#: of the batch's rows with one id), with their history entries, and count them in the three
+#: tables of totals.
 _MOVE_AND_COUNT = (
     "WITH entered AS (INSERT INTO service_history ({entries}) SELECT {entries} "
     "FROM history_entries ON CONFLICT DO NOTHING RETURNING service_id), "
@@ -352,7 +352,13 @@ _MOVE_AND_COUNT = (
     f"SELECT company_id, {_ENTRY_DAY}, coalesce(branch_id, ''), status, activity_type, "
     "count(*), sum(hours) FROM moved GROUP BY 1, 2, 3, 4, 5 "
     "ON CONFLICT (company_id, entry_day, branch_id, status, activity_type) "
-    f"DO UPDATE SET {_ADD.format(table='entry_totals')}) "
+    f"DO UPDATE SET {_ADD.format(table='entry_totals')}), "
+    "by_month AS (INSERT INTO month_totals (company_id, service_month, branch_id, status, "
+    "activity_type, services, hours) "
+    "SELECT company_id, date_trunc('month', service_date)::date, coalesce(branch_id, ''), "
+    "status, activity_type, count(*), sum(hours) FROM moved GROUP BY 1, 2, 3, 4, 5 "
+    "ON CONFLICT (company_id, service_month, branch_id, status, activity_type) "
+    f"DO UPDATE SET {_ADD.format(table='month_totals')}) "
     "SELECT count(*) FROM moved"
 )
 

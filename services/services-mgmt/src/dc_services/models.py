@@ -73,6 +73,11 @@ class ServiceTotal(Base):
     services: Mapped[int] = mapped_column(Integer)
     hours: Mapped[int] = mapped_column(Integer)
 
+    __table_args__ = (
+        # The edge days of a service-date window, without reading the company's every entry day.
+        Index("ix_service_totals_company_date", "company_id", "service_date"),
+    )
+
 
 class EntryTotal(Base):
     """The same totals without the service date: what a selection that does not narrow the
@@ -82,6 +87,22 @@ class EntryTotal(Base):
 
     company_id: Mapped[str] = mapped_column(String(10), primary_key=True)
     entry_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    status: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_type: Mapped[int] = mapped_column(Integer, primary_key=True)
+    services: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[int] = mapped_column(Integer)
+
+
+class MonthTotal(Base):
+    """The same totals per month of the service date, without the entry day: the whole months
+    of a service-date window (the sliding window of 13 months) sum a few rows a month, and only
+    its edge days are read by day."""
+
+    __tablename__ = "month_totals"
+
+    company_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    service_month: Mapped[date] = mapped_column(Date, primary_key=True, doc="its first day")
     branch_id: Mapped[str] = mapped_column(String(10), primary_key=True)
     status: Mapped[int] = mapped_column(Integer, primary_key=True)
     activity_type: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -5,7 +5,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import Select, delete, func, inspect, or_, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    Subquery,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -23,6 +34,7 @@ from dc_services.models import (
     Base,
     EntryTotal,
     InboxItem,
+    MonthTotal,
     OutboxMessage,
     Service,
     ServiceHistory,
@@ -52,8 +64,10 @@ async def prepare(db: Database) -> None:
         had_keys, had_totals = await connection.run_sync(
             lambda sync: (
                 inspect(sync).has_table(ServiceKey.__tablename__),
-                inspect(sync).has_table(ServiceTotal.__tablename__)
-                and inspect(sync).has_table(EntryTotal.__tablename__),
+                all(
+                    inspect(sync).has_table(table.__tablename__)
+                    for table in (ServiceTotal, EntryTotal, MonthTotal)
+                ),
             )
         )
     await create_schema(db.engine, Base.metadata)
@@ -323,6 +337,9 @@ TOTALS_KEY = ("company_id", "entry_day", "branch_id", "service_date", "status", 
 #: PostgreSQL (and SQLite) take at most.
 TOTALS_PER_STATEMENT = 2000
 ENTRY_TOTALS_KEY = ("company_id", "entry_day", "branch_id", "status", "activity_type")
+MONTH_TOTALS_KEY = ("company_id", "service_month", "branch_id", "status", "activity_type")
+KeptTotals = type[ServiceTotal] | type[EntryTotal] | type[MonthTotal]
+KeptPart = tuple[KeptTotals, list[ColumnElement[bool]]]
 
 
 def entry_day(registered_at: datetime) -> date:
@@ -375,16 +392,27 @@ class TotalsChange:
         self.add(key, -hours, services=-1)
 
     async def write(self, dialect: str, connection: AsyncConnection) -> None:
-        """Into both tables of totals: by service date, and without it."""
+        """Into the three tables of totals: by entry day and service date, by entry day, and by
+        month of the service date."""
         by_entry: dict[tuple[object, ...], list[int]] = {}
-        for (company, day, branch, _, status, activity), (n, h) in self.by_key.items():
-            counted = by_entry.setdefault((company, day, branch, status, activity), [0, 0])
-            counted[0] += n
-            counted[1] += h
-        for table, key, changes in (
+        by_month: dict[tuple[object, ...], list[int]] = {}
+        for (company, day, branch, served, status, activity), (n, h) in self.by_key.items():
+            month = served.replace(day=1)
+            rollups: tuple[tuple[dict[tuple[object, ...], list[int]], tuple[object, ...]], ...]
+            rollups = (
+                (by_entry, (company, day, branch, status, activity)),
+                (by_month, (company, month, branch, status, activity)),
+            )
+            for rollup, rolled_up in rollups:
+                counted = rollup.setdefault(rolled_up, [0, 0])
+                counted[0] += n
+                counted[1] += h
+        tables: tuple[tuple[KeptTotals, tuple[str, ...], Mapping[Any, list[int]]], ...] = (
             (ServiceTotal, TOTALS_KEY, self.by_key),
             (EntryTotal, ENTRY_TOTALS_KEY, by_entry),
-        ):
+            (MonthTotal, MONTH_TOTALS_KEY, by_month),
+        )
+        for table, key, changes in tables:
             rows = [
                 {**dict(zip(key, values, strict=True)), "services": n, "hours": h}
                 for values, (n, h) in sorted(changes.items())
@@ -396,7 +424,7 @@ class TotalsChange:
 async def _add_totals(
     dialect: str,
     connection: AsyncConnection,
-    table: type[ServiceTotal] | type[EntryTotal],
+    table: KeptTotals,
     key: tuple[str, ...],
     rows: list[dict[str, object]],
 ) -> None:
@@ -415,10 +443,10 @@ async def _add_totals(
 
 
 async def _backfill_totals(db: Database) -> None:
-    """Totals for a read model that held services before it kept them (both tables anew)."""
+    """Totals for a read model that held services before it kept them (every table anew)."""
     async with db.transaction() as session:
-        await session.execute(delete(ServiceTotal))
-        await session.execute(delete(EntryTotal))
+        for table in (ServiceTotal, EntryTotal, MonthTotal):
+            await session.execute(delete(table))
         change = TotalsChange()
         rows = await session.stream(
             select(
@@ -483,31 +511,72 @@ class ServiceFilter:
             conditions.append(Service.vouchers_allocated > Service.vouchers_submitted)
         return conditions
 
-    def kept_totals(self) -> tuple[type[ServiceTotal] | type[EntryTotal], list[object]] | None:
-        """The table of kept totals that answers the selection, and the conditions on it; None
-        for a selection they cannot answer (one worker, one user, what is payable), which is
-        counted from its index. Without a service-date window, the table without service dates
-        answers (fewer rows)."""
+    def kept_totals(self) -> list[KeptPart] | None:
+        """The kept totals that answer the selection: parts, each a table and the conditions
+        on it, whose sums add up to the selection's; None for a selection they cannot answer
+        (one worker, one user, what is payable), which is counted from its index. Without a
+        service-date window the totals by entry day answer; a service-date window without entry
+        dates is summed by month for its whole months and by day for its edge days; with both
+        windows, the totals by entry day and service date answer."""
         if self.worker_login or self.user_number or self.payable:
             return None
-        by_date = bool(self.service_date_from or self.service_date_to)
-        table: type[ServiceTotal] | type[EntryTotal] = ServiceTotal if by_date else EntryTotal
-        conditions: list[object] = [
+        if not (self.service_date_from or self.service_date_to):
+            return [(EntryTotal, [*self._kept(EntryTotal), *self._entry_days(EntryTotal)])]
+        if self.registered_from or self.registered_to:
+            days = self._service_days(self.service_date_from, self.service_date_to)
+            entry_days = self._entry_days(ServiceTotal)
+            return [(ServiceTotal, [*self._kept(ServiceTotal), *entry_days, *days])]
+        return self._by_month_and_edge_days()
+
+    def _by_month_and_edge_days(self) -> list[KeptPart]:
+        first, last = self.service_date_from, self.service_date_to
+        whole_from = first if first is None or first.day == 1 else month_shifted(first, 1)
+        whole_until = None if last is None else month_shifted(last + timedelta(days=1), 0)
+        if whole_from is not None and whole_until is not None and whole_from >= whole_until:
+            return [(ServiceTotal, [*self._kept(ServiceTotal), *self._service_days(first, last)])]
+        months = [*self._kept(MonthTotal)]
+        if whole_from is not None:
+            months.append(MonthTotal.service_month >= whole_from)
+        if whole_until is not None:
+            months.append(MonthTotal.service_month < whole_until)
+        parts: list[KeptPart] = [(MonthTotal, months)]
+        if first is not None and whole_from is not None and first < whole_from:
+            edge = self._service_days(first, whole_from - timedelta(days=1))
+            parts.append((ServiceTotal, [*self._kept(ServiceTotal), *edge]))
+        if last is not None and whole_until is not None and whole_until <= last:
+            edge = self._service_days(whole_until, last)
+            parts.append((ServiceTotal, [*self._kept(ServiceTotal), *edge]))
+        return parts
+
+    def _kept(self, table: KeptTotals) -> list[ColumnElement[bool]]:
+        """The conditions every table of totals answers: company, status, activity, branches."""
+        conditions: list[ColumnElement[bool]] = [
             getattr(table, name) == getattr(self, name)
             for name in ("company_id", "status", "activity_type")
             if getattr(self, name) is not None
         ]
         if self.branch_ids:
             conditions.append(table.branch_id.in_(self.branch_ids))
-        if self.service_date_from:
-            conditions.append(ServiceTotal.service_date >= self.service_date_from)
-        if self.service_date_to:
-            conditions.append(ServiceTotal.service_date <= self.service_date_to)
+        return conditions
+
+    def _entry_days(
+        self, table: type[ServiceTotal] | type[EntryTotal]
+    ) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
         if self.registered_from:
             conditions.append(table.entry_day >= self.registered_from)
         if self.registered_to:
             conditions.append(table.entry_day <= self.registered_to)
-        return table, conditions
+        return conditions
+
+    @staticmethod
+    def _service_days(first: date | None, last: date | None) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if first:
+            conditions.append(ServiceTotal.service_date >= first)
+        if last:
+            conditions.append(ServiceTotal.service_date <= last)
+        return conditions
 
 
 def start_of_day(day: date) -> datetime:
@@ -632,13 +701,21 @@ async def selection_totals(session: AsyncSession, selection: ServiceFilter) -> t
             *selection.conditions()  # type: ignore[arg-type]
         )
     else:
-        table, conditions = kept
+        rows = _kept_rows(kept)
         query = select(
-            func.coalesce(func.sum(table.services), 0),
-            func.coalesce(func.sum(table.hours), 0),
-        ).where(*conditions)  # type: ignore[arg-type]
+            func.coalesce(func.sum(rows.c.services), 0), func.coalesce(func.sum(rows.c.hours), 0)
+        )
     services, hours = (await session.execute(query)).one()
     return int(services), int(hours)
+
+
+def _kept_rows(parts: list[KeptPart]) -> Subquery:
+    """The rows of kept totals of every part: status, services, hours."""
+    selects = [
+        select(table.status, table.services, table.hours).where(*conditions)
+        for table, conditions in parts
+    ]
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery()
 
 
 TOTALS_BY = {"status": Service.status, "worker_login": Service.worker_login}
@@ -651,13 +728,12 @@ async def totals_by(
     kept = selection.kept_totals()
     query: Select[*tuple[Any, ...]]
     if by == "status" and kept is not None:
-        table, conditions = kept
+        kept_rows = _kept_rows(kept)
         query = (
-            select(table.status, func.sum(table.services), func.sum(table.hours))
-            .where(*conditions)  # type: ignore[arg-type]
-            .group_by(table.status)
-            .having(func.sum(table.services) != 0)
-            .order_by(table.status)
+            select(kept_rows.c.status, func.sum(kept_rows.c.services), func.sum(kept_rows.c.hours))
+            .group_by(kept_rows.c.status)
+            .having(func.sum(kept_rows.c.services) != 0)
+            .order_by(kept_rows.c.status)
         )
     else:
         column = TOTALS_BY[by]
