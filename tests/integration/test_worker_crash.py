@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 
 from dc_identity.demo import DEMO, SCHELDE_STAFF, USER_HOLDERS
-from dc_services.models import InboxItem, OutboxMessage, Service, ServiceHistory
+from dc_services import repository
+from dc_services.models import InboxItem, OutboxMessage, ServiceHistory
 from tests.support.platform import Platform, running_platform
 from tests.support.processes import process, worker_environment
 from tests.support.servers import postgres_database
@@ -96,7 +97,7 @@ async def _lifecycle_across_crashes(
 
 async def _check_written_once(platform: Platform, service_id: str) -> None:
     async with platform.services_db.sessions() as session:
-        service = await session.get(Service, service_id)
+        service = await repository.get(session, service_id)
         history = list(
             await session.scalars(
                 select(ServiceHistory.seq).where(ServiceHistory.service_id == service_id)

@@ -5,6 +5,7 @@ The duplicate rule is decided here, for every channel: a service is registered o
 natural key is reserved for it (:func:`claim_keys`), atomically in this service's database.
 """
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -366,9 +367,11 @@ class ServiceDesk:
 
     async def _check_parties(self, service: ServiceIn) -> ServiceParties:
         try:
-            company = await self._identity.company(service.company_id)
-            worker = await self._identity.worker(service.worker_login)
-            user = await self._identity.user(service.user_number)
+            company, worker, user = await asyncio.gather(
+                self._identity.company(service.company_id),
+                self._identity.worker(service.worker_login),
+                self._identity.user(service.user_number),
+            )
         except IdentityUnavailable as error:
             raise Problem(503, "Identity service unavailable", str(error)) from error
         if company is None:
