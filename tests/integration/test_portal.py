@@ -31,7 +31,7 @@ from tests.integration.portal_support import (
     signed_in,
 )
 from tests.support.platform import Platform, text_of
-from tests.support.services import fresh_service_date
+from tests.support.services import brussels_today, fresh_service_date
 from tests.support.spreadsheets import belgian_csv
 from tests.support.waiting import eventually
 
@@ -207,6 +207,25 @@ async def test_the_list_exports_to_a_csv_with_the_page_totals(
     assert sum(int(row[column["hours"]]) for row in rows) == hours
     entered = [row[column["entry_date"]] for row in rows]
     assert entered == sorted(entered, key=lambda d: (d[6:10], d[3:5], d[:2], d[11:]))
+
+
+async def test_the_list_opens_on_thirteen_months_and_shows_older_services_on_asking(
+    platform: Platform, browser: Browser, staff: httpx.AsyncClient
+) -> None:
+    long_ago = brussels_today() - timedelta(days=800)
+    old = await register(staff, worker=MARIE, service_date=long_ago.isoformat(), hours=7)
+    recent = await register(staff, worker=MARIE)
+    today = brussels_today()
+    month = today.year * 12 + today.month - 1 - 12
+    opening = date(month // 12, month % 12 + 1, 1)
+    async with signed_in(browser, platform.gateway_url, SCHELDE_STAFF, "/services") as page:
+        window_start = page.locator('input[name="service_date_from"]')
+        await expect(window_start).to_have_value(opening.isoformat())
+        await expect(page.locator(f'a[href^="/services/{recent["id"]}"]')).to_be_visible()
+        await expect(page.locator(f'a[href^="/services/{old["id"]}"]')).to_have_count(0)
+        await window_start.fill("")
+        await page.get_by_role("button", name="Tonen").click()  # every branch, as it opened
+        await expect(page.locator(f'a[href^="/services/{old["id"]}"]')).to_be_visible()
 
 
 async def test_a_service_from_validation_to_payment_through_the_browser_alone(

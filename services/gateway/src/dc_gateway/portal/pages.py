@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from dc_common.db import month_shifted
 from dc_gateway import routes_services
 from dc_gateway.portal import i18n, session, words
 from dc_gateway.portal.api import ApiRefused, PortalApi
@@ -34,6 +35,9 @@ log = structlog.get_logger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZES = (50, 100, 200)
 ROW_OUTCOMES = ("accepted", "registered", "duplicate", "rejected")
+#: The list's date filters: when the address names none, the list opens on a window.
+DATE_FILTERS = ("service_date_from", "service_date_to", "registered_from", "registered_to")
+OPENING_WINDOW_MONTHS = 13
 LIST_FILTERS = (
     "status",
     "worker_login",
@@ -293,12 +297,21 @@ def list_query(request: Request) -> dict[str, Any]:
     """The filters of the list as the address carries them (a link can be sent to a colleague)."""
     params = request.query_params
     query: dict[str, Any] = {name: params.get(name, "") for name in LIST_FILTERS}
-    query["branch_id"] = params.getlist("branch_id")
+    if not any(name in params for name in DATE_FILTERS):
+        query["service_date_from"] = opening_window_start().isoformat()
+    query["branch_id"] = [branch for branch in params.getlist("branch_id") if branch]
     query["sort"] = "oldest" if params.get("sort") == "oldest" else "newest"
     size = page_number(params.get("page_size"))
     query["page_size"] = size if size in PAGE_SIZES else 50
     query["page"] = page_number(params.get("page"))
     return query
+
+
+def opening_window_start() -> date:
+    """The list opens on the sliding window of 13 months of service dates: this month and the
+    12 before it (the form shows it; a person who empties the dates sees the whole history).
+    A window is also what the read model answers fastest: only its months' partitions."""
+    return month_shifted(datetime.now(BRUSSELS).date(), -(OPENING_WINDOW_MONTHS - 1))
 
 
 def list_cursor(request: Request) -> dict[str, str]:
