@@ -90,7 +90,10 @@ async def wait_until_up(client: httpx.AsyncClient, login: Login, within: float) 
     give_up_at = loop.time() + within
     while True:
         try:
-            # Through the gateway to services-mgmt, with a token: the whole chain answers.
+            # The gateway ready (identity and every service it forwards to answer), then
+            # through it to services-mgmt with a token: the whole chain answers.
+            if (await client.get("/readyz")).status_code != 200:
+                raise httpx.HTTPError("not ready")
             headers = await login.headers(SCHELDE_STAFF.national_number)
             response = await client.get(
                 "/api/v1/services", params={"page_size": 1}, headers=headers

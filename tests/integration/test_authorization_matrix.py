@@ -321,6 +321,7 @@ LIST_VIEWS = (
 S = f"/api/v1/companies/{SCHELDE}"
 MATRIX: tuple[Call, ...] = (
     Call("GET", "/healthz", dict.fromkeys(CALLERS, 200)),
+    Call("GET", "/readyz", dict.fromkeys(CALLERS, 200)),
     Call("GET", "/api/v1/me", _expect(200)),
     Call("GET", "/api/v1/companies", _expect(200)),
     Call("POST", "/api/v1/companies", OPERATOR_ONLY, body=_new_company),

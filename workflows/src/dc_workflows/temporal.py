@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from datetime import timedelta
 
 import structlog
 from pydantic import Field
@@ -9,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
+
+from dc_common.readiness import CHECK_SECONDS, Check
 
 log = structlog.get_logger(__name__)
 
@@ -39,3 +42,13 @@ async def connect(settings: TemporalSettings | None = None) -> Client:
                 raise
             log.info("waiting for temporal", address=settings.address, error=str(error))
             await asyncio.sleep(1.0)
+
+
+def temporal_check(client: Client) -> Check:
+    """Readiness: the Temporal frontend serves (its gRPC health check)."""
+
+    async def check() -> bool:
+        timeout = timedelta(seconds=CHECK_SECONDS)
+        return await client.service_client.check_health(timeout=timeout)
+
+    return check

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from dc_common.logging import configure_logging_for
+from dc_common.ops import worker_operations
 from dc_common.settings import ServiceSettings
 from dc_workflows import search_attributes
 from dc_workflows.contracts.common import TaskQueue
@@ -21,7 +22,7 @@ from dc_workflows.payments import (
     WalletChangeWorkflow,
     WalletReconciliationWorkflow,
 )
-from dc_workflows.temporal import TemporalSettings, connect
+from dc_workflows.temporal import TemporalSettings, connect, temporal_check
 
 log = structlog.get_logger(__name__)
 
@@ -40,19 +41,23 @@ def build_worker(client: Client) -> Worker:
     )
 
 
-async def run(settings: TemporalSettings | None = None) -> None:
+async def run(
+    settings: TemporalSettings | None = None, service: ServiceSettings | None = None
+) -> None:
     client = await connect(settings)
     added = await search_attributes.ensure_registered(client)
     if added:
         log.info("search attributes registered", names=added)
     log.info("lifecycle worker started", task_queue=TaskQueue.LIFECYCLE.value)
-    await build_worker(client).run()
+    checks = {"temporal": temporal_check(client)}
+    async with worker_operations(service or ServiceSettings(), checks):
+        await build_worker(client).run()
 
 
 def main() -> None:
     settings = ServiceSettings()
     configure_logging_for(settings)
-    asyncio.run(run())
+    asyncio.run(run(service=settings))
 
 
 if __name__ == "__main__":

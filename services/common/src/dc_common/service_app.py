@@ -9,11 +9,14 @@ from pydantic import SecretStr
 
 from dc_common.actors import Actor, ActorKind
 from dc_common.internal import require_internal_caller, required
+from dc_common.metrics import instrument
 from dc_common.problems import Problem, install_problem_handlers
+from dc_common.readiness import add_readiness_route
 
 
 def create_service_app(
     *,
+    name: str,
     title: str,
     lifespan: Any,
     routers: Sequence[APIRouter],
@@ -21,10 +24,14 @@ def create_service_app(
     description: str | None = None,
 ) -> FastAPI:
     """Problem documents for errors, the service's routers (each route open only to callers
-    with the shared internal secret), and ``GET /healthz`` (open, for liveness probes)."""
+    with the shared internal secret), ``GET /healthz`` and ``GET /readyz`` (open, for the
+    probes; the lifespan names the checks in ``app.state.readiness``), every request counted
+    and timed (:mod:`dc_common.metrics`)."""
     app = FastAPI(title=title, version="0.1.0", description=description or "", lifespan=lifespan)
     app.state.internal_token = required(internal_token)
+    app.state.readiness = {}
     install_problem_handlers(app)
+    instrument(app, name)
     for router in routers:
         app.include_router(router, dependencies=[Depends(require_internal_caller)])
 
@@ -32,6 +39,7 @@ def create_service_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    add_readiness_route(app)
     return app
 
 

@@ -14,6 +14,16 @@ class ServiceSettings(BaseSettings):
 
     log_json: bool = False
     log_level: str = "INFO"
+    ops_host: str = Field(
+        default="127.0.0.1",
+        validation_alias="DC_OPS_HOST",
+        description="Where the operations endpoints listen (0.0.0.0 in a container)",
+    )
+    ops_port: int | None = Field(
+        default=None,
+        validation_alias="DC_OPS_PORT",
+        description="The port of this process's /healthz, /readyz and /metrics; none when unset",
+    )
     internal_token: SecretStr | None = Field(
         default=None,
         validation_alias=TOKEN_VARIABLE,

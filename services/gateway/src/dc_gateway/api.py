@@ -9,10 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from dc_common.logging import configure_logging_for
+from dc_common.metrics import instrument
+from dc_common.ops import operations_port
 from dc_common.problems import install_problem_handlers
+from dc_common.readiness import readiness_answer
 from dc_gateway import (
     routes_identity,
     routes_imports,
@@ -35,6 +39,15 @@ health = APIRouter(tags=["health"])
 @health.get("/healthz")
 async def healthz(_: Annotated[Caller | None, requires(Rule.PUBLIC)]) -> dict[str, str]:
     return {"status": "ok"}
+
+
+@health.get("/readyz", responses={503: {"description": "Not ready: a check failed"}})
+async def readyz(
+    request: Request, _: Annotated[Caller | None, requires(Rule.PUBLIC)]
+) -> JSONResponse:
+    """Ready when the identity provider and every service the gateway forwards to answer; each
+    check's outcome in ``checks``."""
+    return await readiness_answer(request.app.state.readiness)
 
 
 ROUTERS = (
@@ -86,7 +99,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
         app.state.authenticate = authenticate
         app.state.portal_oidc = oidc_client(settings)
-        yield
+        app.state.readiness = {
+            "identity provider": verifier.ready,
+            "jobtracker issuer": jobtracker.ready,
+            "identity": app.state.identity.health_check(),
+            "services-mgmt": app.state.services.health_check(),
+            "wallet": app.state.wallet.health_check(),
+            "imports": app.state.imports.health_check(),
+        }
+        async with operations_port(settings.ops_host, settings.ops_port, app.state.readiness):
+            yield
         upstreams = (app.state.services, app.state.identity, app.state.wallet, app.state.imports)
         for closable in (*upstreams, verifier, jobtracker, directory, app.state.portal_oidc):
             await closable.aclose()
@@ -104,6 +126,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     mount_jobtracker_app(app)
     mount_portal(app, settings)
     install_problem_handlers(app)
+    instrument(app, "gateway")
     for router in ROUTERS:
         app.include_router(router)
     # Refuse to build an app with an operation that declares no authorisation rule.

@@ -70,6 +70,11 @@ class TokenVerifier:
         self._refresh_interval = refresh_interval_seconds
         self._lock = asyncio.Lock()
 
+    async def ready(self) -> None:
+        """Readiness: the issuer publishes its configuration now (its keys may be cached, but
+        a token of a key it rotated to, and the portal's login, need it)."""
+        await self._get_json(f"{self._issuer}/.well-known/openid-configuration")
+
     async def verify(self, token: str) -> Identity:
         keys = await self._key_set(refresh=False)
         try:

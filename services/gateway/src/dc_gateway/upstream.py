@@ -11,6 +11,7 @@ from starlette.background import BackgroundTask
 
 from dc_common.internal import internal_http_client
 from dc_common.problems import Problem
+from dc_common.readiness import Check, http_check
 
 _FORWARDED_HEADERS = ("idempotency-key", "x-request-id")
 QueryParams = Mapping[str, str | list[str]] | None
@@ -34,6 +35,10 @@ class Upstream:
         )
         self._internal_prefix = internal_prefix
         self._public_prefix = public_prefix
+
+    def health_check(self) -> Check:
+        """Readiness: the service answers its liveness probe."""
+        return http_check(self._http)
 
     async def fetch(
         self,

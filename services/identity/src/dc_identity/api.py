@@ -22,7 +22,9 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, statu
 from dc_common.actors import Actor
 from dc_common.db import Database, create_schema
 from dc_common.logging import configure_logging
+from dc_common.ops import operations_port
 from dc_common.problems import Problem
+from dc_common.readiness import database_check
 from dc_common.service_app import acting_party, create_service_app
 from dc_identity import dev_idp, domain, service
 from dc_identity.accounts import TokenPolicy
@@ -390,12 +392,15 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
                 await load_demo(database)
                 log.info("identity.demo_loaded")
             app.state.database = database
+            app.state.readiness = {"database": database_check(database.engine)}
             log.info("identity.started", dialect=database.engine.dialect.name)
-            yield
+            async with operations_port(settings.ops_host, settings.ops_port, app.state.readiness):
+                yield
         finally:
             await database.dispose()
 
     app = create_service_app(
+        name="identity",
         title="dc-identity",
         description="Directory of companies, branches, workers, users, people, roles and rights",
         lifespan=lifespan,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -51,6 +52,9 @@ from dc_workflows.contracts.imports import (
 from dc_workflows.heartbeat import heartbeating
 
 log = structlog.get_logger(__name__)
+
+IMPORTS_DONE = Counter("dc_imports_done", "Imports finished, by kind of file", ["kind"])
+IMPORT_ROWS = Counter("dc_import_rows", "Rows of finished imports, by outcome", ["kind", "outcome"])
 
 
 class _Files:
@@ -276,6 +280,9 @@ class ImportsActivities:
                 await repository.mark_done(session, import_id, flagged=len(flags), now=_now())
                 counts = await repository.refresh_totals(session, import_id)
         log.info("import done", import_id=import_id, **counts.model_dump())
+        IMPORTS_DONE.labels(imported.kind).inc()
+        for outcome in ("accepted", "rejected", "duplicates"):
+            IMPORT_ROWS.labels(imported.kind, outcome).inc(getattr(counts, outcome))
         return counts
 
     async def _plausibility_flags(self, imported: Import) -> dict[int, list[dict[str, Any]]]:

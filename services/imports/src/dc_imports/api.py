@@ -20,6 +20,8 @@ from fastapi.responses import StreamingResponse
 from dc_common.answers import answer
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
+from dc_common.ops import operations_port
+from dc_common.readiness import database_check
 from dc_common.service_app import acting_party, app_state, create_service_app
 from dc_imports.domain import progress_percent
 from dc_imports.models import Import, ImportRow, create_tables
@@ -36,7 +38,7 @@ from dc_imports.service import ImportDesk
 from dc_imports.settings import ImportsSettings
 from dc_workflows.contracts.common import Actor
 from dc_workflows.contracts.imports import ImportKind
-from dc_workflows.temporal import TemporalSettings, connect
+from dc_workflows.temporal import TemporalSettings, connect, temporal_check
 
 EnterpriseNumber = Annotated[str, Query(pattern=r"^\d{10}$")]
 BranchNumber = Annotated[str, Query(pattern=r"^\d{10}$")]
@@ -206,10 +208,16 @@ def create_app(
         await create_tables(db.engine)
         client = await connect(temporal)
         app.state.desk = ImportDesk(temporal=client, db=db, settings=settings)
-        yield
+        app.state.readiness = {
+            "database": database_check(db.engine),
+            "temporal": temporal_check(client),
+        }
+        async with operations_port(settings.ops_host, settings.ops_port, app.state.readiness):
+            yield
         await db.dispose()
 
     return create_service_app(
+        name="imports",
         title="dienstencheques imports",
         lifespan=lifespan,
         routers=[router],

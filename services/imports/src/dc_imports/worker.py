@@ -13,12 +13,13 @@ from temporalio.worker import Worker
 
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
+from dc_common.ops import worker_operations
 from dc_imports.activities import ImportsActivities
 from dc_imports.identity_client import IdentityClient
 from dc_imports.models import create_tables
 from dc_imports.settings import ImportsSettings
 from dc_workflows.contracts.common import TaskQueue
-from dc_workflows.temporal import TemporalSettings, connect
+from dc_workflows.temporal import TemporalSettings, connect, temporal_check
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +45,9 @@ async def run(settings: ImportsSettings, temporal: TemporalSettings | None = Non
     client = await connect(temporal)
     async with activities(settings) as imports:
         log.info("imports worker started", task_queue=TaskQueue.IMPORTS.value)
-        await build_worker(client, imports).run()
+        checks = {"temporal": temporal_check(client)}
+        async with worker_operations(settings, checks, settings.database_url):
+            await build_worker(client, imports).run()
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
+from prometheus_client import Counter
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -23,6 +24,10 @@ from dc_workflows.contracts.payments import ProjectedPayments, ProjectedPayments
 
 log = structlog.get_logger(__name__)
 
+PROJECTED = Counter(
+    "dc_services_projected", "Service versions written to the read model, by status", ["status"]
+)
+
 
 class ServicesActivities:
     def __init__(
@@ -37,6 +42,8 @@ class ServicesActivities:
     async def project_service(self, state: ServiceState) -> bool:
         async with self._db.transaction() as session:
             written = await repository.project(session, state)
+        if written:
+            PROJECTED.labels(str(int(state.status))).inc()
         log.info(
             "service projected",
             service_id=state.service_id,

@@ -11,7 +11,9 @@ from dc_common.actors import ActorOut
 from dc_common.answers import answer
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
+from dc_common.ops import operations_port
 from dc_common.problems import field_error
+from dc_common.readiness import database_check
 from dc_common.service_app import acting_party, app_state, create_service_app, reader_is_operator
 from dc_common.spreadsheet import CONTENT_TYPE, CsvEncoder
 from dc_services import repository
@@ -47,7 +49,7 @@ from dc_workflows.contracts.common import Actor, ActorKind
 from dc_workflows.contracts.lifecycle import HistoryEntry, ServiceState
 from dc_workflows.deadline import BRUSSELS
 from dc_workflows.status import ServiceStatus
-from dc_workflows.temporal import TemporalSettings, connect
+from dc_workflows.temporal import TemporalSettings, connect, temporal_check
 
 Desk = Annotated[ServiceDesk, Depends(app_state("desk"))]
 
@@ -403,11 +405,17 @@ def create_app(
         identity = IdentityClient(settings.identity_url, token=settings.internal_token)
         client = await connect(temporal)
         app.state.desk = ServiceDesk(temporal=client, db=db, identity=identity, settings=settings)
-        yield
+        app.state.readiness = {
+            "database": database_check(db.engine),
+            "temporal": temporal_check(client),
+        }
+        async with operations_port(settings.ops_host, settings.ops_port, app.state.readiness):
+            yield
         await identity.aclose()
         await db.dispose()
 
     return create_service_app(
+        name="services-mgmt",
         title="dienstencheques services-mgmt",
         lifespan=lifespan,
         routers=[router],

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
+from dc_common.ops import worker_operations
 from dc_services import repository
 from dc_services.activities import ServicesActivities
 from dc_services.bulk import BulkActivities, bulk_activities
@@ -20,7 +21,7 @@ from dc_services.mail import HouseholdLinks, MailRelay, SmtpMailer
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import TaskQueue
 from dc_workflows.lifecycle import ServiceLifecycleWorkflow
-from dc_workflows.temporal import TemporalSettings, connect
+from dc_workflows.temporal import TemporalSettings, connect, temporal_check
 
 log = structlog.get_logger(__name__)
 
@@ -68,10 +69,12 @@ async def run(settings: ServicesSettings, temporal: TemporalSettings | None = No
             "services-mgmt worker started",
             task_queues=[TaskQueue.SERVICES_MGMT.value, TaskQueue.SERVICE_LIFECYCLE.value],
         )
-        await asyncio.gather(
-            build_worker(client, services, bulk).run(),
-            build_lifecycle_worker(client, services).run(),
-        )
+        checks = {"temporal": temporal_check(client)}
+        async with worker_operations(settings, checks, settings.database_url):
+            await asyncio.gather(
+                build_worker(client, services, bulk).run(),
+                build_lifecycle_worker(client, services).run(),
+            )
 
 
 def main() -> None:

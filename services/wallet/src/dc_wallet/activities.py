@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -64,6 +65,9 @@ from dc_workflows.contracts.payments import (
 )
 
 log = structlog.get_logger(__name__)
+
+ALLOCATED = Counter("dc_wallet_vouchers_allocated", "Vouchers allocated to services by a claim")
+REIMBURSEMENTS = Counter("dc_wallet_reimbursement_requests", "Reimbursement requests recorded")
 
 Clock = Callable[[], datetime]
 
@@ -114,6 +118,7 @@ class WalletActivities:
                     only=claim.service_id,
                 )
                 result = await repository.record(session, key, updates, now)
+                ALLOCATED.inc(sum(update.vouchers_allocated for update in updates))
         _log("payment claimed", key, result, service_id=claim.service_id)
         return result
 
@@ -207,6 +212,7 @@ class WalletActivities:
                         )
                         if errors:
                             raise not_payable(errors)
+                        REIMBURSEMENTS.inc()
                         request = await repository.create_request(
                             session,
                             request_id=ask.request_id,

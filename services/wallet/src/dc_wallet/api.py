@@ -2,15 +2,18 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from temporalio.client import Client
 
 from dc_common.actors import Actor, ActorOut
 from dc_common.answers import answer
 from dc_common.db import create_schema
 from dc_common.logging import configure_logging_for
+from dc_common.ops import operations_port
+from dc_common.readiness import database_check
 from dc_common.service_app import acting_party, app_state, create_service_app, reader_is_operator
 from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
@@ -39,7 +42,7 @@ from dc_wallet.service import StillProcessing, WalletDesk
 from dc_wallet.settings import WalletSettings
 from dc_wallet.starter import TemporalStarter, WorkflowStarter
 from dc_workflows.status import ServiceStatus
-from dc_workflows.temporal import TemporalSettings, connect
+from dc_workflows.temporal import TemporalSettings, connect, temporal_check
 
 Desk = Annotated[WalletDesk, Depends(app_state("desk"))]
 Acting = Annotated[Actor, Depends(acting_party)]
@@ -279,7 +282,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = repository.open_database(settings.database_url)
         await create_schema(db.engine, Base.metadata)
-        workflows = starter or TemporalStarter(await connect(temporal))
+        client = None if starter else await connect(temporal)
+        workflows = starter or TemporalStarter(cast(Client, client))
+        app.state.readiness = {"database": database_check(db.engine)}
+        if client is not None:
+            app.state.readiness["temporal"] = temporal_check(client)
         app.state.desk = WalletDesk(
             db=db,
             policy=settings.policy(),
@@ -287,10 +294,12 @@ def create_app(
             clock=clock,
             wait=settings.change_wait,
         )
-        yield
+        async with operations_port(settings.ops_host, settings.ops_port, app.state.readiness):
+            yield
         await db.dispose()
 
     app = create_service_app(
+        name="wallet",
         title="dienstencheques wallet",
         lifespan=lifespan,
         routers=[router],

@@ -13,13 +13,14 @@ from temporalio.worker import Worker
 
 from dc_common.db import create_schema
 from dc_common.logging import configure_logging_for
+from dc_common.ops import worker_operations
 from dc_wallet import repository
 from dc_wallet.activities import WalletActivities
 from dc_wallet.models import Base
 from dc_wallet.schedule import ensure_expiry_schedule, ensure_reconciliation_schedule
 from dc_wallet.settings import WalletSettings
 from dc_workflows.contracts.common import TaskQueue
-from dc_workflows.temporal import TemporalSettings, connect
+from dc_workflows.temporal import TemporalSettings, connect, temporal_check
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +57,9 @@ async def run(settings: WalletSettings, temporal: TemporalSettings | None = None
         log.info("daily reconciliation schedule created")
     async with activities(settings) as wallet:
         log.info("wallet worker started", task_queue=TaskQueue.WALLET.value)
-        await build_worker(client, wallet).run()
+        checks = {"temporal": temporal_check(client)}
+        async with worker_operations(settings, checks, settings.database_url):
+            await build_worker(client, wallet).run()
 
 
 def main() -> None:
