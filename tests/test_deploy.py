@@ -17,6 +17,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from dc_common.migrations import SERVICES, load
 from dc_gateway.settings import GatewaySettings
 from dc_identity.settings import IdentitySettings
 from dc_imports.settings import ImportsSettings
@@ -43,6 +44,7 @@ API_PORTS = {
     "imports": ImportsSettings().port,
 }
 OPS_PORT = 9000
+MIGRATION_SETS = {service: load(service) for service in SERVICES}
 Manifest = dict[str, Any]
 
 
@@ -112,6 +114,19 @@ def test_every_deployment_starts_a_module_that_exists_and_is_probed(overlay: str
     assert {
         d["metadata"]["name"] for d in platform if d["metadata"]["name"].endswith("-worker")
     } <= scaled
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_s_migrations_run_as_a_job_before_a_rollout(overlay: str) -> None:
+    commands = set()
+    for job in of_kind(overlay, "Job"):
+        [container] = job["spec"]["template"]["spec"]["containers"]
+        commands.add(tuple(container["command"]))
+        database = MIGRATION_SETS[container["command"][3]].database_variable
+        assert [env["name"] for env in container["env"]] == [database]
+    assert commands == {
+        ("python", "-m", "dc_common.migrations", service, "upgrade") for service in MIGRATION_SETS
+    }
 
 
 def manifest_variables(overlay: str) -> set[str]:

@@ -1,6 +1,6 @@
 """Async SQLAlchemy engines for SQLite (embedded default) and PostgreSQL (production)."""
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -59,7 +59,7 @@ def is_postgres(engine: AsyncEngine) -> bool:
 
 
 #: Key of the PostgreSQL advisory lock under which a process changes the schema.
-_SCHEMA_LOCK = 0x6463_5F73_6368
+SCHEMA_LOCK = 0x6463_5F73_6368
 
 
 _SCHEMA_ATTEMPTS = 5
@@ -69,7 +69,17 @@ _SQLITE_RACES = ("already exists", "duplicate column", "database is locked")
 async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:
     """Create missing tables, and add the columns a newer version of the models added to tables
     an earlier version created (additive changes only: new columns must be nullable or have a
-    server default).
+    server default). What a service without migrations (and the tests' own tables) use."""
+
+    def create(connection: Connection) -> None:
+        metadata.create_all(connection)
+        add_missing_columns(connection, metadata)
+
+    await change_schema(engine, create)
+
+
+async def change_schema(engine: AsyncEngine, change: Callable[[Connection], None]) -> None:
+    """Run a change of the schema in one transaction, one process at a time.
 
     Several processes of a service start at once (its API and its worker): on PostgreSQL they
     take turns under an advisory lock; SQLite, which cannot lock before its checks, tries again
@@ -81,10 +91,9 @@ async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:
             async with engine.begin() as connection:
                 if connection.dialect.name == "postgresql":
                     await connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK}
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK}
                     )
-                await connection.run_sync(metadata.create_all)
-                await connection.run_sync(_add_missing_columns, metadata)
+                await connection.run_sync(change)
             return
         except OperationalError as error:
             if not any(reason in str(error) for reason in _SQLITE_RACES):
@@ -93,7 +102,7 @@ async def create_schema(engine: AsyncEngine, metadata: MetaData) -> None:
                 raise
 
 
-def _add_missing_columns(connection: Connection, metadata: MetaData) -> None:
+def add_missing_columns(connection: Connection, metadata: MetaData) -> None:
     inspector = inspect(connection)
     preparer = connection.dialect.identifier_preparer
     for table in metadata.sorted_tables:
@@ -142,7 +151,7 @@ class MonthPartitions:
             return
         async with engine.begin() as connection:
             await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK}
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK}
             )
             present = await self.present(connection)
             if present is not None:

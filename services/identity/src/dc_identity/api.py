@@ -20,8 +20,9 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
 from dc_common.actors import Actor
-from dc_common.db import Database, create_schema
+from dc_common.db import Database
 from dc_common.logging import configure_logging
+from dc_common.migrations import migrate
 from dc_common.ops import operations_port
 from dc_common.problems import Problem
 from dc_common.readiness import database_check
@@ -29,7 +30,7 @@ from dc_common.service_app import acting_party, create_service_app
 from dc_identity import dev_idp, domain, service
 from dc_identity.accounts import TokenPolicy
 from dc_identity.demo import load_demo
-from dc_identity.models import Base, Grant
+from dc_identity.models import MIGRATIONS, Grant
 from dc_identity.schemas import (
     AccessOut,
     AuditEntryOut,
@@ -382,7 +383,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database_url)
         try:
-            await create_schema(database.engine, Base.metadata)
+            await migrate(database.engine, MIGRATIONS)
             if settings.dev_idp:
                 keys.load_or_create()
                 log.info("identity.dev_idp", issuer=settings.dev_idp_issuer, kid=keys.current.kid)

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dc_common.db import UTCDateTime
+from dc_common.migrations import Migrations
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -262,3 +263,6 @@ class RefreshToken(Base):
         Index("ix_refresh_tokens_family", "family"),
         Index("ix_refresh_tokens_login", "login"),
     )
+
+
+MIGRATIONS = Migrations("identity", "dc_identity", Base.metadata, "DC_IDENTITY_DATABASE_URL")

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.schema import CreateIndex
 
-from dc_common.db import UTCDateTime, create_schema
+from dc_common.db import UTCDateTime
+from dc_common.migrations import Migrations, migrate
 
 
 class Base(DeclarativeBase):
@@ -193,10 +194,13 @@ Index(
 Index("ix_import_rows_outcome", ImportRow.import_id, ImportRow.outcome, ImportRow.line)
 
 
+MIGRATIONS = Migrations("imports", "dc_imports", Base.metadata, "DC_IMPORTS_DATABASE_URL")
+
+
 async def create_tables(engine: AsyncEngine) -> None:
-    """Create the missing tables and columns, and bring a database an earlier version made up to
+    """Migrate the database, and bring one an earlier version made before the migrations up to
     date: its imports unique per company and branch instead of per company."""
-    await create_schema(engine, Base.metadata)
+    await migrate(engine, MIGRATIONS)
     async with engine.begin() as connection:
         await connection.run_sync(_scope_imports_by_branch)
 

@@ -6,6 +6,7 @@ from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dc_common.db import UTCDateTime
+from dc_common.migrations import Migrations
 
 
 class Base(DeclarativeBase):
@@ -210,3 +211,6 @@ class WorkerAnswer(Base):
     answer: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+MIGRATIONS = Migrations("services-mgmt", "dc_services", Base.metadata, "DC_SERVICES_DATABASE_URL")

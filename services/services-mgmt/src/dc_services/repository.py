@@ -24,14 +24,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from dc_common.db import (
     Database,
     MonthPartitions,
-    create_schema,
     month_shifted,
     upsert,
     upsert_for,
 )
+from dc_common.migrations import migrate
 from dc_services.domain import ListPosition, NaturalKey
 from dc_services.models import (
-    Base,
+    MIGRATIONS,
     EntryTotal,
     InboxItem,
     MonthTotal,
@@ -70,7 +70,7 @@ async def prepare(db: Database) -> None:
                 ),
             )
         )
-    await create_schema(db.engine, Base.metadata)
+    await migrate(db.engine, MIGRATIONS)
     today = datetime.now(BRUSSELS).date()
     months = [month_shifted(today, n) for n in range(-MONTHS_BACK, MONTHS_AHEAD + 1)]
     await SERVICE_MONTHS.ensure(db.engine, months)

@@ -10,14 +10,14 @@ from temporalio.client import Client
 
 from dc_common.actors import Actor, ActorOut
 from dc_common.answers import answer
-from dc_common.db import create_schema
 from dc_common.logging import configure_logging_for
+from dc_common.migrations import migrate
 from dc_common.ops import operations_port
 from dc_common.readiness import database_check
 from dc_common.service_app import acting_party, app_state, create_service_app, reader_is_operator
 from dc_wallet import repository
 from dc_wallet.activities import Clock, utc_now
-from dc_wallet.models import Base, Order, Reconciliation, ReimbursementRequest
+from dc_wallet.models import MIGRATIONS, Order, Reconciliation, ReimbursementRequest
 from dc_wallet.schemas import (
     PAPER_VOUCHER_NUMBER,
     AllocationStepOut,
@@ -281,7 +281,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = repository.open_database(settings.database_url)
-        await create_schema(db.engine, Base.metadata)
+        await migrate(db.engine, MIGRATIONS)
         client = None if starter else await connect(temporal)
         workflows = starter or TemporalStarter(cast(Client, client))
         app.state.readiness = {"database": database_check(db.engine)}

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dc_common.db import UTCDateTime
+from dc_common.migrations import Migrations
 
 SERVICE_ID = String(128)
 USER_NUMBER = String(12)
@@ -222,3 +223,6 @@ class PaperVoucher(Base):
     issue_date: Mapped[date] = mapped_column(Date)
     expiry_date: Mapped[date] = mapped_column(Date, doc="the last day it may be handed over")
     used_on: Mapped[date | None] = mapped_column(Date, doc="handed in by a company")
+
+
+MIGRATIONS = Migrations("wallet", "dc_wallet", Base.metadata, "DC_WALLET_DATABASE_URL")

@@ -11,12 +11,12 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from dc_common.db import create_schema
 from dc_common.logging import configure_logging_for
+from dc_common.migrations import migrate
 from dc_common.ops import worker_operations
 from dc_wallet import repository
 from dc_wallet.activities import WalletActivities
-from dc_wallet.models import Base
+from dc_wallet.models import MIGRATIONS
 from dc_wallet.schedule import ensure_expiry_schedule, ensure_reconciliation_schedule
 from dc_wallet.settings import WalletSettings
 from dc_workflows.contracts.common import TaskQueue
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 async def activities(settings: WalletSettings) -> AsyncIterator[WalletActivities]:
     """The activities with their database, closed on exit."""
     db = repository.open_database(settings.database_url)
-    await create_schema(db.engine, Base.metadata)
+    await migrate(db.engine, MIGRATIONS)
     try:
         yield WalletActivities(
             db,
