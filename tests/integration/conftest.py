@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from dc_workflows.search_attributes import ensure_registered
+from dc_workflows.temporal import TemporalSettings, connect
 from tests.support.platform import Platform, running_platform
 from tests.support.servers import (
     postgres_database,
@@ -34,16 +34,19 @@ async def dev_server_environment() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def dev_server(dev_server_environment: WorkflowEnvironment) -> Client:
-    client = dev_server_environment.client
+    """A client as the platform's processes make theirs (with the tracing interceptor)."""
+    client = await connect(
+        TemporalSettings(address=dev_server_environment.client.service_client.config.target_host)
+    )
     await ensure_registered(client)
     return client
 
 
 async def _in_namespace(environment: WorkflowEnvironment, namespace: str) -> Client:
-    client = await Client.connect(
-        environment.client.service_client.config.target_host,
-        namespace=namespace,
-        data_converter=pydantic_data_converter,
+    client = await connect(
+        TemporalSettings(
+            address=environment.client.service_client.config.target_host, namespace=namespace
+        )
     )
     await ensure_registered(client)
     return client

@@ -8,6 +8,7 @@ import structlog
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
@@ -27,7 +28,9 @@ class TemporalSettings(BaseSettings):
 
 
 async def connect(settings: TemporalSettings | None = None) -> Client:
-    """A client with the pydantic data converter; waits for a server that is still starting."""
+    """A client with the pydantic data converter and the tracing interceptor (its workers trace
+    too: one trace from an API call to the activities it causes); waits for a server that is
+    still starting."""
     settings = settings or TemporalSettings()
     give_up_at = time.monotonic() + settings.connect_timeout_seconds
     while True:
@@ -36,6 +39,7 @@ async def connect(settings: TemporalSettings | None = None) -> Client:
                 settings.address,
                 namespace=settings.namespace,
                 data_converter=pydantic_data_converter,
+                interceptors=[TracingInterceptor()],
             )
         except (RuntimeError, RPCError) as error:
             if time.monotonic() >= give_up_at:

@@ -50,7 +50,7 @@ async def run(
         log.info("search attributes registered", names=added)
     log.info("lifecycle worker started", task_queue=TaskQueue.LIFECYCLE.value)
     checks = {"temporal": temporal_check(client)}
-    async with worker_operations(service or ServiceSettings(), checks):
+    async with worker_operations("lifecycle-worker", service or ServiceSettings(), checks):
         await build_worker(client).run()
 
 

@@ -15,6 +15,7 @@ from dc_common.db import Database
 from dc_common.metrics import add_metrics_route
 from dc_common.readiness import Check, add_readiness_route, database_check
 from dc_common.settings import ServiceSettings
+from dc_common.tracing import configure_tracing
 
 log = structlog.get_logger(__name__)
 
@@ -34,10 +35,15 @@ def ops_app(readiness: Mapping[str, Check]) -> FastAPI:
 
 @asynccontextmanager
 async def worker_operations(
-    settings: ServiceSettings, checks: Mapping[str, Check], database_url: str | None = None
+    service: str,
+    settings: ServiceSettings,
+    checks: Mapping[str, Check],
+    database_url: str | None = None,
 ) -> AsyncIterator[None]:
     """A worker's operations port: ``checks`` (Temporal) and, with a ``database_url``, its
-    database, reached by an engine of the probe's own (one connection, opened when probed)."""
+    database, reached by an engine of the probe's own (one connection, opened when probed); and
+    its spans exported as ``service`` when tracing is configured."""
+    configure_tracing(service)
     if settings.ops_port is None:
         yield
         return

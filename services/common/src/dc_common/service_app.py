@@ -12,6 +12,7 @@ from dc_common.internal import require_internal_caller, required
 from dc_common.metrics import instrument
 from dc_common.problems import Problem, install_problem_handlers
 from dc_common.readiness import add_readiness_route
+from dc_common.tracing import instrument_app
 
 
 def create_service_app(
@@ -32,6 +33,7 @@ def create_service_app(
     app.state.readiness = {}
     install_problem_handlers(app)
     instrument(app, name)
+    instrument_app(app, name)
     for router in routers:
         app.include_router(router, dependencies=[Depends(require_internal_caller)])
 

@@ -17,6 +17,7 @@ from dc_common.metrics import instrument
 from dc_common.ops import operations_port
 from dc_common.problems import install_problem_handlers
 from dc_common.readiness import readiness_answer
+from dc_common.tracing import instrument_app
 from dc_gateway import (
     routes_identity,
     routes_imports,
@@ -127,6 +128,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     mount_portal(app, settings)
     install_problem_handlers(app)
     instrument(app, "gateway")
+    instrument_app(app, "gateway")
     for router in ROUTERS:
         app.include_router(router)
     # Refuse to build an app with an operation that declares no authorisation rule.

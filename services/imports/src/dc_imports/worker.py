@@ -46,7 +46,7 @@ async def run(settings: ImportsSettings, temporal: TemporalSettings | None = Non
     async with activities(settings) as imports:
         log.info("imports worker started", task_queue=TaskQueue.IMPORTS.value)
         checks = {"temporal": temporal_check(client)}
-        async with worker_operations(settings, checks, settings.database_url):
+        async with worker_operations("imports-worker", settings, checks, settings.database_url):
             await build_worker(client, imports).run()
 
 

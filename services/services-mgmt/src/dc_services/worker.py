@@ -70,7 +70,9 @@ async def run(settings: ServicesSettings, temporal: TemporalSettings | None = No
             task_queues=[TaskQueue.SERVICES_MGMT.value, TaskQueue.SERVICE_LIFECYCLE.value],
         )
         checks = {"temporal": temporal_check(client)}
-        async with worker_operations(settings, checks, settings.database_url):
+        async with worker_operations(
+            "services-mgmt-worker", settings, checks, settings.database_url
+        ):
             await asyncio.gather(
                 build_worker(client, services, bulk).run(),
                 build_lifecycle_worker(client, services).run(),

@@ -58,7 +58,7 @@ async def run(settings: WalletSettings, temporal: TemporalSettings | None = None
     async with activities(settings) as wallet:
         log.info("wallet worker started", task_queue=TaskQueue.WALLET.value)
         checks = {"temporal": temporal_check(client)}
-        async with worker_operations(settings, checks, settings.database_url):
+        async with worker_operations("wallet-worker", settings, checks, settings.database_url):
             await build_worker(client, wallet).run()
 
 
