@@ -4,7 +4,9 @@ schemas; every Deployment starts a module that exists, is probed for readiness a
 has resources and a disruption budget; the compose file names only images, ports and settings
 that exist; every setting the code reads appears in the manifests, and they name no other."""
 
+import importlib
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -15,6 +17,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from prometheus_client import REGISTRY
 from pydantic_settings import BaseSettings
 
 from dc_common.migrations import SERVICES, load
@@ -197,6 +200,39 @@ def test_the_compose_file_names_only_images_ports_and_services_that_exist() -> N
     assert (
         DEPLOY.parent / services["db"]["volumes"][1].split(":")[0].replace("./", "deploy/compose/")
     ).exists()
+
+
+#: Metrics of the Temporal SDK (its core's names, as the Prometheus reader names them; seen in
+#: tests/integration/test_metrics.py, the failure counters from the SDK's documentation).
+SDK_METRICS = {
+    "temporal_request",
+    "temporal_workflow_task_execution_latency_milliseconds",
+    "temporal_workflow_task_schedule_to_start_latency_milliseconds",
+    "temporal_local_activity_execution_latency_milliseconds",
+    "temporal_activity_execution_latency_milliseconds",
+    "temporal_activity_execution_failed",
+    "temporal_workflow_failed",
+}
+
+
+def test_the_dashboard_names_only_metrics_that_exist() -> None:
+    importlib.import_module("dc_services.activities")
+    importlib.import_module("dc_imports.activities")
+    importlib.import_module("dc_wallet.activities")
+    importlib.import_module("dc_common.metrics")
+    ours = {family.name for family in REGISTRY.collect()}
+    dashboard = json.loads((DEPLOY / "grafana/dashboard.json").read_text())
+    expressions = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    assert len(expressions) >= 12
+    named = set()
+    for expression in expressions:
+        named |= set(re.findall(r"\b((?:dc|temporal)_\w+)", expression))
+    for name in named:
+        family = re.sub(r"_(total|bucket|count|sum)$", "", name)
+        assert family in ours | SDK_METRICS, f"the dashboard names {name}, which nothing exports"
+    assert {"dc_http_requests", "dc_services_projected", "dc_import_rows"} <= {
+        re.sub(r"_(total|bucket|count|sum)$", "", name) for name in named
+    }
 
 
 def test_every_procfile_process_starts_something_that_exists() -> None:

@@ -45,11 +45,8 @@ async def staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_a_registration_moves_the_counters_and_latencies_it_went_through(
-    staff: httpx.AsyncClient,
-) -> None:
+async def register(staff: httpx.AsyncClient) -> str:
     worker, user = DEMO.workers[0], DEMO.users[0]
-    before = await scrape()
     response = await staff.post(
         "/api/v1/services",
         json={
@@ -62,7 +59,15 @@ async def test_a_registration_moves_the_counters_and_latencies_it_went_through(
         },
     )
     assert response.status_code == 201, response.text
-    service_id = response.json()["id"]
+    service_id: str = response.json()["id"]
+    return service_id
+
+
+async def test_a_registration_moves_the_counters_and_latencies_it_went_through(
+    staff: httpx.AsyncClient,
+) -> None:
+    before = await scrape()
+    service_id = await register(staff)
     gateway = {"app": "gateway", "method": "POST", "route": "/api/v1/services"}
     after: Samples = {}
 
@@ -87,3 +92,20 @@ async def test_a_registration_moves_the_counters_and_latencies_it_went_through(
         return moved(after, later, "dc_http_requests_total", **route, status="200") == 1
 
     await eventually(counted_by_template)
+
+
+async def test_the_temporal_sdk_s_own_metrics_are_served_beside_them(
+    staff: httpx.AsyncClient,
+) -> None:
+    """Workflow tasks and activities, counted and timed by the SDK of the worker that ran them."""
+    await register(staff)  # a workflow task and its local activities on the services worker
+
+    async def sdk_series() -> bool:
+        names = {name for name, _ in await scrape()}
+        return {
+            "temporal_workflow_task_execution_latency_milliseconds_count",
+            "temporal_local_activity_execution_latency_milliseconds_count",
+            "temporal_request_total",
+        } <= names
+
+    await eventually(sdk_series)

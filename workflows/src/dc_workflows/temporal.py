@@ -2,14 +2,18 @@
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.contrib.opentelemetry import MetricsExporter, TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
 from dc_common.readiness import CHECK_SECONDS, Check
@@ -40,12 +44,40 @@ async def connect(settings: TemporalSettings | None = None) -> Client:
                 namespace=settings.namespace,
                 data_converter=pydantic_data_converter,
                 interceptors=[TracingInterceptor()],
+                runtime=sdk_metrics(),
             )
         except (RuntimeError, RPCError) as error:
             if time.monotonic() >= give_up_at:
                 raise
             log.info("waiting for temporal", address=settings.address, error=str(error))
             await asyncio.sleep(1.0)
+
+
+@dataclass
+class _SdkMetrics:
+    runtime: Runtime
+    exporter: MetricsExporter
+    draining: asyncio.Task[None] | None = None
+
+
+_sdk: _SdkMetrics | None = None
+
+
+def sdk_metrics() -> Runtime:
+    """The process's Temporal runtime, whose own metrics (workflow tasks, activities, polls,
+    requests: counts, latencies, failures) join the process's Prometheus registry, so its
+    operations port serves them beside its own: the SDK's buffer is drained into an
+    OpenTelemetry meter read by the Prometheus reader, every second, on the running loop."""
+    global _sdk
+    if _sdk is None:
+        buffer = MetricBuffer(10_000)
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))
+        provider = MeterProvider(metric_readers=[PrometheusMetricReader()])
+        _sdk = _SdkMetrics(runtime, MetricsExporter(buffer, provider))
+    loop = asyncio.get_running_loop()
+    if _sdk.draining is None or _sdk.draining.done() or _sdk.draining.get_loop() is not loop:
+        _sdk.draining = loop.create_task(_sdk.exporter.run(), name="temporal sdk metrics")
+    return _sdk.runtime
 
 
 def temporal_check(client: Client) -> Check:
