@@ -9,6 +9,7 @@ import hmac
 from typing import Annotated
 
 import httpx
+import structlog
 from fastapi import Header, Request
 from pydantic import SecretStr
 
@@ -42,10 +43,22 @@ def internal_http_client(
     timeout: float,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """An HTTP client of another service's internal API, carrying the shared secret."""
+    """An HTTP client of another service's internal API, carrying the shared secret and the id
+    of the request being answered, if any (so one request can be followed through every
+    service's log)."""
     return httpx.AsyncClient(
-        base_url=base_url, timeout=timeout, transport=transport, headers=internal_headers(token)
+        base_url=base_url,
+        timeout=timeout,
+        transport=transport,
+        headers=internal_headers(token),
+        event_hooks={"request": [_pass_request_id]},
     )
+
+
+async def _pass_request_id(request: httpx.Request) -> None:
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id and "x-request-id" not in request.headers:
+        request.headers["x-request-id"] = str(request_id)
 
 
 def require_internal_caller(

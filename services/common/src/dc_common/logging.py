@@ -19,7 +19,9 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 from pydantic import SecretStr
+from structlog.typing import EventDict
 
 from dc_common.belgian_numbers import national_number_century
 from dc_common.settings import ServiceSettings
@@ -119,6 +121,14 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+def add_trace_id(_logger: object, _method: str, event: EventDict) -> EventDict:
+    """The trace a line belongs to, when one is being recorded (``docs/operations.md``)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+    return event
+
+
 def configure_logging(
     *, json: bool = False, level: str = "INFO", pseudonym_key: SecretStr | None = None
 ) -> None:
@@ -135,6 +145,7 @@ def configure_logging(
     )
     _PROCESSORS[:] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,

@@ -8,7 +8,13 @@ from dc_identity.settings import IdentitySettings
 
 def main() -> None:
     settings = IdentitySettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":
