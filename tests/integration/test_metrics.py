@@ -11,9 +11,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dc_common.ops import ops_app
-from dc_identity.demo import DEMO, SCHELDE_STAFF
+from dc_identity.demo import SCHELDE_STAFF
 from tests.support.platform import Platform
-from tests.support.services import fresh_service_date
+from tests.support.services import demo_registration
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -46,18 +46,7 @@ async def staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def register(staff: httpx.AsyncClient) -> str:
-    worker, user = DEMO.workers[0], DEMO.users[0]
-    response = await staff.post(
-        "/api/v1/services",
-        json={
-            "company_id": DEMO.companies[0].enterprise_number,
-            "worker_login": worker.login,
-            "user_number": user.user_number,
-            "service_date": fresh_service_date(worker.login, user.user_number),
-            "hours": 2,
-            "activity_type": 1,
-        },
-    )
+    response = await staff.post("/api/v1/services", json=demo_registration())
     assert response.status_code == 201, response.text
     service_id: str = response.json()["id"]
     return service_id

@@ -9,9 +9,9 @@ import httpx
 import pytest
 import structlog
 
-from dc_identity.demo import DEMO, SCHELDE_STAFF
+from dc_identity.demo import SCHELDE_STAFF
 from tests.support.platform import Platform
-from tests.support.services import fresh_service_date
+from tests.support.services import demo_registration
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
 
@@ -25,15 +25,7 @@ async def staff(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
 async def test_a_request_id_follows_the_request_through_every_service_s_log(
     staff: httpx.AsyncClient,
 ) -> None:
-    worker, user = DEMO.workers[0], DEMO.users[0]
-    body = {
-        "company_id": DEMO.companies[0].enterprise_number,
-        "worker_login": worker.login,
-        "user_number": user.user_number,
-        "service_date": fresh_service_date(worker.login, user.user_number),
-        "hours": 3,
-        "activity_type": 1,
-    }
+    body = demo_registration(hours=3)
     with structlog.testing.capture_logs(
         processors=[structlog.contextvars.merge_contextvars]
     ) as events:

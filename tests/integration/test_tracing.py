@@ -12,10 +12,10 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from dc_identity.demo import DEMO, SCHELDE_STAFF
+from dc_identity.demo import SCHELDE_STAFF
 from dc_workflows.contracts.lifecycle import ActivityName
 from tests.support.platform import Platform
-from tests.support.services import fresh_service_date
+from tests.support.services import demo_registration
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -48,18 +48,7 @@ async def test_a_registration_is_one_trace_from_the_gateway_to_the_projection(
     spans: InMemorySpanExporter, staff: httpx.AsyncClient
 ) -> None:
     spans.clear()
-    worker, user = DEMO.workers[0], DEMO.users[0]
-    response = await staff.post(
-        "/api/v1/services",
-        json={
-            "company_id": DEMO.companies[0].enterprise_number,
-            "worker_login": worker.login,
-            "user_number": user.user_number,
-            "service_date": fresh_service_date(worker.login, user.user_number),
-            "hours": 1,
-            "activity_type": 1,
-        },
-    )
+    response = await staff.post("/api/v1/services", json=demo_registration(hours=1))
     assert response.status_code == 201, response.text
     projection = f"RunActivity:{ActivityName.PROJECT_SERVICE.value}"
 

@@ -12,6 +12,7 @@ import itertools
 from collections import defaultdict
 from datetime import date, timedelta
 
+from dc_identity.demo import DEMO
 from dc_services.history_load import HistoryService
 from dc_services.schemas import brussels_today
 
@@ -34,3 +35,17 @@ def fresh_service_date(worker_login: str, user_number: str) -> str:
     """A service date this worker and household have no service on yet in this test run."""
     days_ago = next(_next_day[worker_login, user_number])
     return (brussels_today() - timedelta(days=days_ago)).isoformat()
+
+
+def demo_registration(hours: int = 2) -> dict[str, object]:
+    """A registration body for the first demo company's first worker and household, on a day
+    they have no service yet."""
+    worker, user = DEMO.workers[0], DEMO.users[0]
+    return {
+        "company_id": DEMO.companies[0].enterprise_number,
+        "worker_login": worker.login,
+        "user_number": user.user_number,
+        "service_date": fresh_service_date(worker.login, user.user_number),
+        "hours": hours,
+        "activity_type": 1,
+    }

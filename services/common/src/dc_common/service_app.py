@@ -4,6 +4,7 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from urllib.parse import unquote
 
+import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from pydantic import SecretStr
 
@@ -43,6 +44,12 @@ def create_service_app(
 
     add_readiness_route(app)
     return app
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Serve an API until stopped: logging as the process configured it, and no access log of
+    uvicorn's (each request's line is the structured one of :mod:`dc_common.metrics`)."""
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
 def app_state(name: str) -> Callable[[Request], Any]:

@@ -1,20 +1,13 @@
 """``python -m dc_gateway``: the public API on http://127.0.0.1:8000 by default."""
 
-import uvicorn
-
+from dc_common.service_app import serve
 from dc_gateway.api import create_app
 from dc_gateway.settings import GatewaySettings
 
 
 def main() -> None:
     settings = GatewaySettings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    serve(create_app(settings), settings.host, settings.port)
 
 
 if __name__ == "__main__":

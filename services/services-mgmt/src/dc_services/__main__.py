@@ -1,20 +1,13 @@
 """``python -m dc_services``: the services-mgmt HTTP API."""
 
-import uvicorn
-
+from dc_common.service_app import serve
 from dc_services.api import create_app
 from dc_services.settings import ServicesSettings
 
 
 def main() -> None:
     settings = ServicesSettings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    serve(create_app(settings), settings.host, settings.port)
 
 
 if __name__ == "__main__":
