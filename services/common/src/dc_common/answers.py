@@ -7,6 +7,10 @@ from pydantic import BaseModel
 
 Answer = TypeVar("Answer", bound=BaseModel)
 
+#: The highest page number a list answers by number (deeper pages are reached by cursor): a
+#: larger one is refused as bad input instead of overflowing the database's OFFSET.
+MAX_PAGE = 1_000_000
+
 
 def answer(model: type[Answer], source: object, **computed: Any) -> Answer:
     """``model`` from ``source``: the fields given in ``computed``, the others from the

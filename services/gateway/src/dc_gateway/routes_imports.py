@@ -14,6 +14,7 @@ import httpx
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
+from dc_common.answers import MAX_PAGE
 from dc_common.problems import Problem
 from dc_gateway import exports
 from dc_gateway.access import Caller
@@ -147,7 +148,7 @@ async def list_imports(
     imports: Imports,
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
     company_id: CompanyFilter = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     params = {"page": str(page), "page_size": str(page_size), **_imports_of(caller, company_id)}
@@ -265,7 +266,7 @@ async def import_rows(
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
     outcome: Annotated[str | None, Query(pattern=OUTCOME)] = None,
     flagged: bool | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     """``flagged=true``: the rows with a plausibility flag the company should look at."""

@@ -17,7 +17,7 @@ from fastapi import (
 )
 from fastapi.responses import StreamingResponse
 
-from dc_common.answers import answer
+from dc_common.answers import MAX_PAGE, answer
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
 from dc_common.ops import operations_port
@@ -103,7 +103,7 @@ async def list_imports(
     desk: Desk,
     company_id: EnterpriseNumber | None = None,
     branch_id: Annotated[list[str] | None, Query()] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ImportPage:
     result = await desk.search(company_id, tuple(branch_id or ()), page=page, page_size=page_size)
@@ -145,7 +145,7 @@ async def import_rows(
     desk: Desk,
     outcome: Annotated[str | None, Query(pattern="^(" + "|".join(OUTCOMES) + ")$")] = None,
     flagged: bool | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ImportRowPage:
     imported, rows = await desk.rows(

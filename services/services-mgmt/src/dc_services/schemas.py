@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from dc_common.actors import ActorOut
+from dc_common.answers import MAX_PAGE
 from dc_workflows.contracts.lifecycle import VoucherKind
 from dc_workflows.deadline import BRUSSELS
 from dc_workflows.status import ServiceStatus
@@ -87,7 +88,7 @@ class ServiceQuery(BaseModel):
     sort: Literal["newest", "oldest"] = Field(
         default="newest", description="by entry date: newest first, or oldest first"
     )
-    page: int = Field(default=1, ge=1, description="by number (deep pages cost more)")
+    page: int = Field(default=1, ge=1, le=MAX_PAGE, description="by number (deep pages cost more)")
     page_size: int = Field(default=50, ge=1, le=200)
     after: str | None = Field(
         default=None,

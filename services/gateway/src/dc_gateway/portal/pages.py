@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from dc_common.answers import MAX_PAGE
 from dc_common.db import month_shifted
 from dc_gateway import routes_services
 from dc_gateway.portal import i18n, session, words
@@ -325,7 +326,7 @@ def list_cursor(request: Request) -> dict[str, str]:
     return {}
 
 
-def page_number(typed: str | None, *, highest: int = 1_000_000) -> int:
+def page_number(typed: str | None, *, highest: int = MAX_PAGE) -> int:
     """A page number from the address: 1 for anything that is not one (``²``, ``-3``, 10**40)."""
     if not typed or not typed.isascii() or not typed.isdecimal() or len(typed) > 7:
         return 1
