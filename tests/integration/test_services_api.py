@@ -524,7 +524,9 @@ async def test_gateway_says_when_a_service_is_down(platform: Platform) -> None:
             "/api/v1/services", headers={"Authorization": f"Bearer {token}"}
         )
     assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["title"] == "Service unavailable"
+    assert response.headers["retry-after"] == "5"
 
 
 # -- one duplicate rule: same worker, user, date, activity and hours as a service not cancelled --

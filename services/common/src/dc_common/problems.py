@@ -8,6 +8,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
+#: What a 503 tells the caller to wait before trying again (``Retry-After``, seconds): what it
+#: waited on (a service, identity, the identity provider) is restarting or reconnecting.
+RETRY_AFTER_SECONDS = 5
 
 
 class Problem(Exception):
@@ -55,7 +58,10 @@ def field_error(field: str, reason: str) -> Problem:
 
 
 def problem_response(problem: Problem) -> JSONResponse:
-    return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM_JSON)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if problem.status == 503 else None
+    return JSONResponse(
+        problem.body(), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
