@@ -15,7 +15,8 @@ from pydantic import SecretStr
 
 from dc_common.problems import Problem
 
-TOKEN_VARIABLE = "DC_INTERNAL_TOKEN"
+# The variable's name, not a secret.
+TOKEN_VARIABLE = "DC_INTERNAL_TOKEN"  # nosec B105
 
 
 class InternalTokenMissing(RuntimeError):

@@ -117,7 +117,8 @@ async def set_first_password(db: Database, actor: Actor, login: str, password: s
         worker = await _worker_for_staff(session, actor, login)
         account = await session.get(WorkerAccount, login)
         if account is None:
-            account = WorkerAccount(login=login, password_hash="", must_change=True)
+            # No password yet: an empty hash verifies none.
+            account = WorkerAccount(login=login, password_hash="", must_change=True)  # nosec B106
             session.add(account)
         account.password_hash = credentials.hashed(password)
         account.must_change = True

@@ -391,7 +391,8 @@ def create_router(settings: IdentitySettings, keys: KeyStore) -> APIRouter:
         issued = issue_token(keys, settings, person)
         fragment = {
             "access_token": issued.access_token,
-            "token_type": "Bearer",
+            # OAuth's token type.
+            "token_type": "Bearer",  # nosec B105
             "expires_in": str(issued.expires_in),
         }
         if state:

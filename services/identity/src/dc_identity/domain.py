@@ -78,7 +78,8 @@ class AuditAction(StrEnum):
     MAIN_ACCESS_MANAGER_APPOINTED = "main-access-manager-appointed"
     RIGHT_GRANTED = "right-granted"
     RIGHT_REVOKED = "right-revoked"
-    WORKER_PASSWORD_SET = "worker-password-set"
+    # An audit event's name.
+    WORKER_PASSWORD_SET = "worker-password-set"  # nosec B105
     WORKER_BLOCKED = "worker-blocked"
     WORKER_UNBLOCKED = "worker-unblocked"
 

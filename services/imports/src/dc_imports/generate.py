@@ -240,7 +240,8 @@ def generate_services(
     duplicate_fraction: float = 0.0,
 ) -> Iterator[GeneratedRow]:
     """``rows`` rows of a services file, services dated up to ``end``."""
-    rng = random.Random(seed)
+    # Test data, reproducible by its seed.
+    rng = random.Random(seed)  # nosec B311
     valid = _valid_services(rng, rows, end)
     yield from _mix(
         rng,
@@ -317,7 +318,8 @@ def generate_workers(
     duplicate_fraction: float = 0.0,
 ) -> Iterator[GeneratedRow]:
     """``rows`` rows of a workers file, contracts starting up to ``end``."""
-    rng = random.Random(seed)
+    # Test data, reproducible by its seed.
+    rng = random.Random(seed)  # nosec B311
     yield from _mix(
         rng, _valid_workers(rng, end), rows, _bad_worker, bad_fraction, duplicate_fraction
     )

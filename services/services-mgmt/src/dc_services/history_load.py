@@ -334,8 +334,9 @@ _ADD = "services = {table}.services + excluded.services, hours = {table}.hours +
 #: Move the new services from the copied batch (those whose history entry is new; the first
 #: of the batch's rows with one id), with their history entries, and count them in the three
 #: tables of totals.
+# Table and column names from module constants, no input.
 _MOVE_AND_COUNT = (
-    "WITH entered AS (INSERT INTO service_history ({entries}) SELECT {entries} "
+    "WITH entered AS (INSERT INTO service_history ({entries}) SELECT {entries} "  # nosec B608
     "FROM history_entries ON CONFLICT DO NOTHING RETURNING service_id), "
     "moved AS (INSERT INTO services ({services}) SELECT DISTINCT ON (id) {services} "
     "FROM history_services WHERE id IN (SELECT service_id FROM entered) ORDER BY id, ctid "
@@ -387,8 +388,9 @@ async def _copy_batch(connection: AsyncConnection, batch: Sequence[HistoryServic
     inserted = int(moved.scalar_one())
     key = "worker_login, user_number, service_date, activity_type, hours"
     await connection.execute(
+        # Column names from a constant, no input.
         text(
-            f"INSERT INTO service_keys ({key}, service_id, reserved_at) "
+            f"INSERT INTO service_keys ({key}, service_id, reserved_at) "  # nosec B608
             f"SELECT {key}, id, registered_at FROM history_services "
             f"WHERE status != {int(ServiceStatus.CANCELLED)} ORDER BY registered_at "
             "ON CONFLICT DO NOTHING"
