@@ -29,6 +29,7 @@ from dc_gateway.access import Caller, IdentityDirectory, already_resolved
 from dc_gateway.authn import TokenVerifier, issuer_of
 from dc_gateway.docs import mount_docs
 from dc_gateway.jobtracker_app import mount_jobtracker_app
+from dc_gateway.limits import BodyLimit
 from dc_gateway.policy import Rule, check_every_operation_has_a_rule, requires, route_rules
 from dc_gateway.portal.app import mount_portal, oidc_client
 from dc_gateway.settings import GatewaySettings
@@ -127,6 +128,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     mount_jobtracker_app(app)
     mount_portal(app, settings)
     install_problem_handlers(app)
+    # Added first, so inside the metrics: a request refused for its size is counted and logged.
+    app.add_middleware(BodyLimit, most=settings.max_body_bytes, uploads=settings.max_upload_bytes)
     instrument(app, "gateway")
     instrument_app(app, "gateway")
     for router in ROUTERS:

@@ -33,6 +33,19 @@ class GatewaySettings(ServiceSettings):
         description="At most one JWKS refetch per this many seconds for tokens of unknown key id",
     )
     upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        validation_alias="DC_MAX_BODY_BYTES",
+        description="The largest request body the gateway reads (a form, a JSON document)",
+    )
+    max_upload_bytes: int = Field(
+        default=51 << 20,
+        ge=1024,
+        validation_alias="DC_MAX_UPLOAD_BYTES",
+        description="The largest upload of an import file, with its form (the imports service "
+        "refuses files over DC_IMPORTS_MAX_FILE_BYTES, 50 MiB by default)",
+    )
     portal_url: str = Field(
         default="http://127.0.0.1:8000",
         validation_alias="DC_PORTAL_URL",
