@@ -59,7 +59,13 @@ def is_postgres(engine: AsyncEngine) -> bool:
 
 
 #: Key of the PostgreSQL advisory lock under which a process changes the schema.
-SCHEMA_LOCK = 0x6463_5F73_6368
+_SCHEMA_LOCK = 0x6463_5F73_6368
+
+
+async def hold_schema_lock(connection: AsyncConnection) -> None:
+    """On PostgreSQL, wait for the transaction's turn to change the schema (held until it ends)."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
 
 
 _SCHEMA_ATTEMPTS = 5
@@ -89,10 +95,7 @@ async def change_schema(engine: AsyncEngine, change: Callable[[Connection], None
     for attempt in range(_SCHEMA_ATTEMPTS):
         try:
             async with engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    await connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK}
-                    )
+                await hold_schema_lock(connection)
                 await connection.run_sync(change)
             return
         except OperationalError as error:
@@ -128,6 +131,15 @@ def month_shifted(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def month_of_partition(table: str, name: str) -> date | None:
+    """The month a table named ``<table>_YYYY_MM`` is the partition of, if it is one."""
+    suffix = name.removeprefix(f"{table}_")
+    try:
+        return datetime.strptime(suffix, "%Y_%m").date() if suffix != name else None
+    except ValueError:
+        return None
+
+
 class MonthPartitions:
     """The monthly partitions of a PostgreSQL table partitioned by range of a date column
     (``postgresql_partition_by="RANGE (column)"`` in its model), named ``<table>_YYYY_MM``:
@@ -150,9 +162,7 @@ class MonthPartitions:
         if known is None or wanted <= known:
             return
         async with engine.begin() as connection:
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK}
-            )
+            await hold_schema_lock(connection)
             present = await self.present(connection)
             if present is not None:
                 for month in sorted(wanted - present):
@@ -174,12 +184,8 @@ class MonthPartitions:
             ),
             {"t": self.table},
         )
-        prefix = f"{self.table}_"
-        return {
-            datetime.strptime(name.removeprefix(prefix), "%Y_%m").date()
-            for name in names
-            if name.startswith(prefix)
-        }
+        months = (month_of_partition(self.table, name) for name in names)
+        return {month for month in months if month is not None}
 
     async def _attach(self, connection: AsyncConnection, month: date) -> None:
         name = f"{self.table}_{month:%Y_%m}"

@@ -34,7 +34,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dc_common.db import add_missing_columns, change_schema, create_engine
+from dc_common.db import add_missing_columns, change_schema, create_engine, month_of_partition
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,7 @@ def _include_name(migrations: Migrations) -> Any:
         if name == migrations.version_table:
             return False
         return name in migrations.metadata.tables or not any(
-            name.startswith(f"{table}_") and name[len(table) + 1 :].replace("_", "").isdigit()
-            for table in migrations.metadata.tables
+            month_of_partition(table, name) for table in migrations.metadata.tables
         )
 
     return include

@@ -13,7 +13,8 @@ from dc_common.internal import internal_http_client
 from dc_common.problems import Problem
 from dc_common.readiness import Check, http_check
 
-_FORWARDED_HEADERS = ("idempotency-key", "x-request-id")
+#: What a call forwards from the caller's request (its id travels with every internal call).
+_FORWARDED_HEADERS = ("idempotency-key",)
 QueryParams = Mapping[str, str | list[str]] | None
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dc_common.db import (
     Database,
     MonthPartitions,
+    first_of_month,
     month_shifted,
     upsert,
     upsert_for,
@@ -397,7 +398,7 @@ class TotalsChange:
         by_entry: dict[tuple[object, ...], list[int]] = {}
         by_month: dict[tuple[object, ...], list[int]] = {}
         for (company, day, branch, served, status, activity), (n, h) in self.by_key.items():
-            month = served.replace(day=1)
+            month = first_of_month(served)
             rollups: tuple[tuple[dict[tuple[object, ...], list[int]], tuple[object, ...]], ...]
             rollups = (
                 (by_entry, (company, day, branch, status, activity)),
