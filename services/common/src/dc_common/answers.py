@@ -10,6 +10,10 @@ Answer = TypeVar("Answer", bound=BaseModel)
 #: The highest page number a list answers by number (deeper pages are reached by cursor): a
 #: larger one is refused as bad input instead of overflowing the database's OFFSET.
 MAX_PAGE = 1_000_000
+#: The same bound for a list read by offset (pages of at most 500).
+MAX_OFFSET = MAX_PAGE * 500
+#: The largest row id a database keeps (a signed 64-bit integer): a larger one is bad input.
+MAX_ROW_ID = 2**63 - 1
 
 
 def answer(model: type[Answer], source: object, **computed: Any) -> Answer:

@@ -81,9 +81,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         return problem_response(Problem(exc.status_code, str(exc.detail)))
 
+    async def on_bug(_request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette still logs the traceback; the caller learns nothing of the inside.
+        return problem_response(Problem(500, "Internal error", "the error has been logged"))
+
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_bug)
 
 
 def _field_name(location: tuple[int | str, ...] | list[int | str]) -> str:

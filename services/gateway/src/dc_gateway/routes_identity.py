@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
+from dc_common.answers import MAX_ROW_ID
 from dc_gateway import exports
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as
@@ -235,7 +236,7 @@ async def audit_log(
     identity: Identity,
     caller: Annotated[Caller, requires(Rule.ACCESS_READER)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: int | None = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> Response:
     params = {"limit": str(limit)} | ({"before_id": str(before_id)} if before_id else {})
     return await identity.forward(

@@ -57,7 +57,7 @@ class ImportsUpstream(Upstream):
     ) -> Response:
         try:
             answer = await self._http.post(
-                self._internal_prefix + path,
+                self._internal_url(path),
                 files={"file": (filename, content, content_type)},
                 data=dict(data),
                 headers=dict(headers),
@@ -68,7 +68,7 @@ class ImportsUpstream(Upstream):
 
     async def download(self, path: str) -> Response:
         try:
-            answer = await self._http.get(self._internal_prefix + path)
+            answer = await self._http.get(self._internal_url(path))
         except httpx.TransportError as error:
             raise Problem(503, "Service unavailable", f"{self._http.base_url}: {error}") from error
         return self.relay(answer)

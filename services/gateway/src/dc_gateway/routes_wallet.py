@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from dc_common.answers import MAX_OFFSET
 from dc_gateway import exports
 from dc_gateway.access import Caller
 from dc_gateway.parties import acting_as, reader
@@ -188,7 +189,7 @@ async def list_reimbursement_requests(
     caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
     company_id: CompanyFilter = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     params = {"limit": str(limit), "offset": str(offset), **_requests_of(caller, company_id)}
     return await wallet.forward(

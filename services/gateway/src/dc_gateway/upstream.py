@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Request, Response
@@ -74,8 +75,11 @@ class Upstream:
         params: QueryParams = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """The answer's JSON, whatever its shape; a refusal is the gateway's fault (502)."""
+        """The answer's JSON, whatever its shape; a resource the service does not know (or whose
+        id it cannot read) is 404, any other refusal the gateway's fault (502)."""
         answer = await self._call("GET", path, params=params, headers=headers)
+        if answer.status_code in (404, 422):
+            raise Problem(404, "Not found", f"{path}: unknown")
         if answer.status_code != 200:
             raise Problem(502, "Bad gateway", f"{path}: upstream answered {answer.status_code}")
         return answer.json()
@@ -115,7 +119,7 @@ class Upstream:
 
     async def stream(self, path: str, *, params: QueryParams = None) -> Response:
         """A large answer (an export) passed on as it comes, in flat memory; a refusal as is."""
-        request = self._http.build_request("GET", self._internal_prefix + path, params=params)
+        request = self._http.build_request("GET", self._internal_url(path), params=params)
         try:
             answer = await self._http.send(request, stream=True)
         except httpx.TransportError as error:
@@ -144,10 +148,15 @@ class Upstream:
     ) -> httpx.Response:
         try:
             return await self._http.request(
-                method, self._internal_prefix + path, json=json, params=params, headers=headers
+                method, self._internal_url(path), json=json, params=params, headers=headers
             )
         except httpx.TransportError as error:
             raise Problem(503, "Service unavailable", f"{self._http.base_url}: {error}") from error
+
+    def _internal_url(self, path: str) -> str:
+        """The service's path of ``path``, its ids percent-encoded: an id with a ``%``, a ``?``
+        or a control character stays one id, as the caller sent it."""
+        return quote(self._internal_prefix + path, safe="/")
 
     async def aclose(self) -> None:
         await self._http.aclose()

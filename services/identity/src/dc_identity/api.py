@@ -20,6 +20,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
 from dc_common.actors import Actor
+from dc_common.answers import MAX_ROW_ID
 from dc_common.db import Database
 from dc_common.logging import configure_logging
 from dc_common.migrations import migrate
@@ -351,7 +352,7 @@ async def list_audit_log(
     enterprise_number: str,
     db: Db,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> list[AuditEntryOut]:
     """Newest first; for the next page pass the last entry's id as ``before_id``."""
     entries = await service.list_audit_log(

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from dc_common.actors import Actor, ActorOut
-from dc_common.answers import answer
+from dc_common.answers import MAX_OFFSET, answer
 from dc_common.logging import configure_logging_for
 from dc_common.migrations import migrate
 from dc_common.ops import operations_port
@@ -151,7 +151,7 @@ async def list_reimbursement_requests(
     shows_person: ShowsPerson,
     company_id: EnterpriseNumber | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ReimbursementOut]:
     requests = await desk.requests(company_id, limit=limit, offset=offset)
     return [_request_out(request, shows_person) for request in requests]

@@ -4,6 +4,7 @@ process with the signed-in person's token, so every page obeys the API's rules a
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import Request, Response
@@ -58,7 +59,8 @@ class PortalApi:
     async def _send(self, method: str, path: str, **options: Any) -> httpx.Response:
         caller = await self.caller()
         with resolved_for(self._token, caller):
-            return await self._http.request(method, f"/api/v1{path}", **options)
+            # Ids percent-encoded: one with a "%", "?" or control character stays one id.
+            return await self._http.request(method, quote(f"/api/v1{path}", safe="/"), **options)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._answer(await self._send("GET", path, params=_clean(params)))
