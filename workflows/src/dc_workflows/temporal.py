@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
 from pydantic import Field
@@ -14,8 +16,9 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import MetricsExporter, TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
+from dc_common.problems import Problem, problem_response
 from dc_common.readiness import CHECK_SECONDS, Check
 
 log = structlog.get_logger(__name__)
@@ -88,3 +91,32 @@ def temporal_check(client: Client) -> Check:
         return await client.service_client.check_health(timeout=timeout)
 
     return check
+
+
+#: What Temporal answers while it is down, restarting or overloaded: worth a retry.
+TRANSIENT = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.CANCELLED,
+    }
+)
+
+
+def answer_temporal_outages(app: FastAPI) -> None:
+    """A call to Temporal that fails while it is down or restarting answers 503 with
+    ``Retry-After`` (nothing was done; the same request may be sent again); any other failure
+    of Temporal stays a server error."""
+
+    async def on_rpc_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RPCError)
+        if exc.status not in TRANSIENT:
+            problem = Problem(500, "Internal error", "the error has been logged")
+            log.error("temporal call failed", status=exc.status.name, error=exc.message)
+        else:
+            problem = Problem(503, "Service unavailable", "the workflow engine is not reachable")
+            log.warning("temporal unavailable", status=exc.status.name, error=exc.message)
+        return problem_response(problem)
+
+    app.add_exception_handler(RPCError, on_rpc_error)

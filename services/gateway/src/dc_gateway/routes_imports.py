@@ -35,7 +35,7 @@ from dc_imports.schemas import ImportOut, ImportPage, ImportRowPage
 from dc_workflows.contracts.imports import ImportKind
 
 PROBLEM = {"model": dict[str, Any], "description": "A problem document (RFC 9457)"}
-_PASSED_HEADERS = ("content-disposition",)
+_PASSED_HEADERS = ("content-disposition", "retry-after")
 
 EnterpriseNumber = Annotated[str, Form(pattern=r"^\d{10}$", examples=["0712345630"])]
 OUTCOME = r"^(accepted|registered|duplicate|rejected)$"

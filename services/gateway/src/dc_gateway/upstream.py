@@ -16,6 +16,8 @@ from dc_common.readiness import Check, http_check
 
 #: What a call forwards from the caller's request (its id travels with every internal call).
 _FORWARDED_HEADERS = ("idempotency-key",)
+#: What an answer passes back to the caller besides its body (a 503's wait; a 202's too).
+_RETURNED_HEADERS = ("retry-after",)
 QueryParams = Mapping[str, str | list[str]] | None
 
 
@@ -105,7 +107,7 @@ class Upstream:
             params=request.query_params if params is None else params,
             headers={**passed, **(headers or {})},
         )
-        response_headers = {}
+        response_headers = {n: answer.headers[n] for n in _RETURNED_HEADERS if n in answer.headers}
         if location := answer.headers.get("location"):
             response_headers["Location"] = location.replace(
                 self._internal_prefix, self._public_prefix, 1

@@ -38,7 +38,12 @@ from dc_imports.service import ImportDesk
 from dc_imports.settings import ImportsSettings
 from dc_workflows.contracts.common import Actor
 from dc_workflows.contracts.imports import ImportKind
-from dc_workflows.temporal import TemporalSettings, connect, temporal_check
+from dc_workflows.temporal import (
+    TemporalSettings,
+    answer_temporal_outages,
+    connect,
+    temporal_check,
+)
 
 EnterpriseNumber = Annotated[str, Query(pattern=r"^\d{10}$")]
 BranchNumber = Annotated[str, Query(pattern=r"^\d{10}$")]
@@ -216,10 +221,12 @@ def create_app(
             yield
         await db.dispose()
 
-    return create_service_app(
+    app = create_service_app(
         name="imports",
         title="dienstencheques imports",
         lifespan=lifespan,
         routers=[router],
         internal_token=settings.internal_token,
     )
+    answer_temporal_outages(app)
+    return app

@@ -49,7 +49,12 @@ from dc_workflows.contracts.common import Actor, ActorKind
 from dc_workflows.contracts.lifecycle import HistoryEntry, ServiceState
 from dc_workflows.deadline import BRUSSELS
 from dc_workflows.status import ServiceStatus
-from dc_workflows.temporal import TemporalSettings, connect, temporal_check
+from dc_workflows.temporal import (
+    TemporalSettings,
+    answer_temporal_outages,
+    connect,
+    temporal_check,
+)
 
 Desk = Annotated[ServiceDesk, Depends(app_state("desk"))]
 
@@ -414,10 +419,12 @@ def create_app(
         await identity.aclose()
         await db.dispose()
 
-    return create_service_app(
+    app = create_service_app(
         name="services-mgmt",
         title="dienstencheques services-mgmt",
         lifespan=lifespan,
         routers=[router],
         internal_token=settings.internal_token,
     )
+    answer_temporal_outages(app)
+    return app

@@ -42,7 +42,12 @@ from dc_wallet.service import StillProcessing, WalletDesk
 from dc_wallet.settings import WalletSettings
 from dc_wallet.starter import TemporalStarter, WorkflowStarter
 from dc_workflows.status import ServiceStatus
-from dc_workflows.temporal import TemporalSettings, connect, temporal_check
+from dc_workflows.temporal import (
+    TemporalSettings,
+    answer_temporal_outages,
+    connect,
+    temporal_check,
+)
 
 Desk = Annotated[WalletDesk, Depends(app_state("desk"))]
 Acting = Annotated[Actor, Depends(acting_party)]
@@ -315,4 +320,5 @@ def create_app(
         )
 
     app.add_exception_handler(StillProcessing, on_still_processing)
+    answer_temporal_outages(app)
     return app
