@@ -2,15 +2,19 @@
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
 #: What a 503 tells the caller to wait before trying again (``Retry-After``, seconds): what it
 #: waited on (a service, identity, the identity provider) is restarting or reconnecting.
 RETRY_AFTER_SECONDS = 5
+
+log = structlog.get_logger()
 
 
 class Problem(Exception):
@@ -81,6 +85,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         return problem_response(Problem(exc.status_code, str(exc.detail)))
 
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DBAPIError)
+        if not exc.connection_invalidated:
+            return await on_bug(request, exc)
+        # The connection was lost (a restart, a failover, a cut): the transaction did not
+        # commit, or its outcome is unknown; what creates carries an Idempotency-Key and a
+        # repeated transition answers 409, so the caller can send the request again.
+        log.warning("database connection lost", path=request.url.path)
+        detail = "the database connection was lost; send the request again"
+        return problem_response(Problem(503, "Service unavailable", detail))
+
     async def on_bug(_request: Request, _exc: Exception) -> JSONResponse:
         # Starlette still logs the traceback; the caller learns nothing of the inside.
         return problem_response(Problem(500, "Internal error", "the error has been logged"))
@@ -88,6 +103,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(Exception, on_bug)
 
 

@@ -56,7 +56,7 @@ class Upstream:
         if answer.status_code in (404, 422):
             return None
         if answer.status_code != 200:
-            raise Problem(502, "Bad gateway", f"{path}: upstream answered {answer.status_code}")
+            raise _refusal(path, answer)
         body: dict[str, Any] = answer.json()
         return body
 
@@ -78,12 +78,13 @@ class Upstream:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """The answer's JSON, whatever its shape; a resource the service does not know (or whose
-        id it cannot read) is 404, any other refusal the gateway's fault (502)."""
+        id it cannot read) is 404, a service unavailable for now 503, any other refusal the
+        gateway's fault (502)."""
         answer = await self._call("GET", path, params=params, headers=headers)
         if answer.status_code in (404, 422):
             raise Problem(404, "Not found", f"{path}: unknown")
         if answer.status_code != 200:
-            raise Problem(502, "Bad gateway", f"{path}: upstream answered {answer.status_code}")
+            raise _refusal(path, answer)
         return answer.json()
 
     async def forward(
@@ -130,7 +131,13 @@ class Upstream:
         if answer.status_code != 200:
             await answer.aread()
             await answer.aclose()
-            return Response(answer.content, status_code=answer.status_code, media_type=media_type)
+            returned = {n: answer.headers[n] for n in _RETURNED_HEADERS if n in answer.headers}
+            return Response(
+                answer.content,
+                status_code=answer.status_code,
+                media_type=media_type,
+                headers=returned,
+            )
         passed = {n: answer.headers[n] for n in ("content-disposition",) if n in answer.headers}
         return StreamingResponse(
             answer.aiter_raw(),
@@ -162,3 +169,12 @@ class Upstream:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _refusal(path: str, answer: httpx.Response) -> Problem:
+    """What the gateway answers for a read the service refused: a service unavailable for now
+    (a lost database connection, Temporal restarting) stays a 503 with ``Retry-After``, so the
+    caller sends it again; any other refusal is the gateway's fault (502)."""
+    if answer.status_code == 503:
+        return Problem(503, "Service unavailable", f"{path}: the service is not available now")
+    return Problem(502, "Bad gateway", f"{path}: upstream answered {answer.status_code}")
