@@ -80,7 +80,8 @@ def require_internal_caller(
 
 class InternalApi:
     """A client of another service's internal API: its HTTP client, with the shared secret and
-    the timeout of the kind of calls it makes (``timeout``, seconds, set by each client)."""
+    the timeout of the kind of calls it makes (``timeout``, seconds, set by each client; a
+    caller's ``at_most`` shortens it)."""
 
     timeout: float = 10.0
 
@@ -90,9 +91,11 @@ class InternalApi:
         *,
         token: SecretStr | None,
         transport: httpx.AsyncBaseTransport | None = None,
+        at_most: float | None = None,
     ) -> None:
+        timeout = self.timeout if at_most is None else min(self.timeout, at_most)
         self._http = internal_http_client(
-            base_url, token=token, timeout=self.timeout, transport=transport
+            base_url, token=token, timeout=timeout, transport=transport
         )
 
     async def aclose(self) -> None:

@@ -87,7 +87,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             settings.oidc_audience,
             refresh_interval_seconds=settings.oidc_keys_refresh_seconds,
         )
-        directory = IdentityDirectory(settings.identity_url, token=token)
+        directory = IdentityDirectory(
+            settings.identity_url, token=token, at_most=settings.upstream_timeout_seconds
+        )
 
         async def authenticate(token: str) -> Caller:
             if (known := already_resolved(token)) is not None:

@@ -32,7 +32,11 @@ class GatewaySettings(ServiceSettings):
         validation_alias="DC_OIDC_KEYS_REFRESH_SECONDS",
         description="At most one JWKS refetch per this many seconds for tokens of unknown key id",
     )
-    upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    upstream_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="No call to a service waits longer: past it the caller gets a 503",
+    )
     max_body_bytes: int = Field(
         default=1 << 20,
         ge=1024,

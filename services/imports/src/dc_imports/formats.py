@@ -11,9 +11,15 @@ valid UTF-8, Windows-1252 otherwise; line ends may be CRLF, LF or CR; quoted cel
 delimiters, line breaks and doubled quotes. XLSX: the first sheet, read in openpyxl's read-only
 mode; date cells arrive as dates, number cells as int or float, formulas as their cached values.
 
-For resumption a chunk of rows is re-read by its start line and size (:func:`read_chunk`); the
-byte offset a previous chunk returned lets a CSV chunk start there without re-parsing the rows
-before it.
+For resumption a chunk of rows is re-read by its start line and size in rows
+(:func:`read_chunk`); the byte offset a previous chunk returned lets a CSV chunk start there
+without re-parsing the rows before it. Blank lines cost no chunk: a million of them are passed
+over in one.
+
+Hostile files end in :class:`FileError`, never in another exception: an XLSX file that unpacks
+to far more than it weighs (a zip bomb), XML with entity declarations (refused by defusedxml,
+which openpyxl uses when it is installed), broken XML, a CSV line longer than a cell may be, a
+header of thousands of columns (the first :data:`MAX_HEADER_ISSUES` are named).
 """
 
 from __future__ import annotations
@@ -51,6 +57,26 @@ _DELIMITERS = (";", ",", "\t")
 _SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
 _SNIFF_BYTES = 64 * 1024
 _SCAN_BYTES = 256 * 1024
+#: An XLSX file may unpack to at most this much (a sheet of a million rows is about 300 MB)...
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+#: ... and none of its parts may be packed tighter than this: spreadsheet programs write parts
+#: packed 5 to 20 times; a zip bomb packs thousands of times.
+MAX_PACKING_RATIO = 100
+_RATIO_CHECKED_FROM = 1024 * 1024
+#: A header refused for more problems than this names these and counts the rest.
+MAX_HEADER_ISSUES = 20
+#: What reading a damaged or hostile XLSX part may raise (defusedxml's refusals are ValueErrors,
+#: broken XML a SyntaxError).
+_XLSX_ERRORS = (
+    InvalidFileException,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    KeyError,
+    OSError,
+    EOFError,
+    ValueError,
+    SyntaxError,
+)
 
 
 class FileFormat(StrEnum):
@@ -151,7 +177,8 @@ class RawRow:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """Rows of the lines ``start_line`` to ``start_line + size - 1`` (blank lines excluded)."""
+    """Up to ``size`` rows from line ``start_line`` on (blank lines are passed over); the next
+    chunk starts at ``next_line``, the line of the row after them."""
 
     rows: list[RawRow]
     start_line: int
@@ -263,6 +290,9 @@ def parse_header(kind: FileKind, names: list[str], line: int) -> Header:
         if column.required and column.name not in index:
             accepted = ", ".join(column.accepted)
             issues.append(HeaderIssue(column.name, f"missing column (accepted names: {accepted})"))
+    if len(issues) > MAX_HEADER_ISSUES:
+        more = len(issues) - MAX_HEADER_ISSUES
+        issues = [*issues[:MAX_HEADER_ISSUES], HeaderIssue("…", f"{more} more columns like these")]
     if issues:
         raise FileError(_header_reason(kind, names, line), tuple(issues), line)
     stripped = tuple(name.strip() for name in names)
@@ -344,7 +374,12 @@ class _CsvFile:
                 delimiter = sep.group(1)
                 continue
             delimiter = delimiter or detect_delimiter(text)
-            names = next(csv.reader([text], delimiter=delimiter), [])
+            try:
+                names = next(csv.reader([text], delimiter=delimiter), [])
+            except csv.Error as error:
+                raise FileError(
+                    f"line {number} cannot be read as CSV: {error}", line=number
+                ) from None
             return delimiter, parse_header(kind, names, number), lines.offset
         raise FileError("the file is empty: it has no header line")
 
@@ -384,12 +419,55 @@ def _typed(value: object) -> Cell:
     return str(value)
 
 
+def _refuse_zip_bombs(stream: IO[bytes]) -> None:
+    """Refuse a workbook that would unpack to far more than it weighs, before unpacking any of
+    it. The sizes its directory declares bound what unpacking yields: :mod:`zipfile` stops at
+    the declared size (and fails on the checksum) when a part holds more."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        raise FileError(f"this is not a readable XLSX workbook ({error})") from None
+    finally:
+        stream.seek(0)
+    unpacked = sum(part.file_size for part in parts)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise FileError(
+            f"this workbook unpacks to {unpacked:,} bytes, more than the "
+            f"{MAX_UNPACKED_BYTES:,} a workbook may: split it, or save it as CSV"
+        )
+    for part in parts:
+        if part.file_size >= _RATIO_CHECKED_FROM and (
+            part.file_size > MAX_PACKING_RATIO * max(part.compress_size, 1)
+        ):
+            raise FileError(
+                f"this workbook's part {part.filename} is packed more than "
+                f"{MAX_PACKING_RATIO} times (as zip bombs are): it is not read"
+            )
+
+
+def _sheet_rows(sheet: Any, min_row: int = 1) -> Iterator[tuple[object, ...]]:
+    """The sheet's rows as values; a part that breaks off or is hostile XML halfway through
+    ends in :class:`FileError` naming the row after the last one read."""
+    number = min_row
+    try:
+        for values in sheet.iter_rows(min_row=min_row, values_only=True):
+            yield values
+            number += 1
+    except _XLSX_ERRORS as error:
+        raise FileError(
+            f"line {number} of the workbook cannot be read ({error})", line=number
+        ) from None
+
+
 class _XlsxFile:
     def __init__(self, stream: IO[bytes], kind: FileKind) -> None:
+        _refuse_zip_bombs(stream)
         try:
             self.workbook = load_workbook(stream, read_only=True, data_only=True, keep_links=False)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
-            raise FileError(f"this is not a readable XLSX workbook ({error})") from None
+        except _XLSX_ERRORS as error:
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise FileError(f"this is not a readable XLSX workbook ({first_line})") from None
         if not self.workbook.worksheets:
             raise FileError("the workbook has no sheet")
         sheet = self.workbook.worksheets[0]
@@ -401,7 +479,7 @@ class _XlsxFile:
         self.info = FileInfo(FileFormat.XLSX)
 
     def _read_header(self, kind: FileKind) -> Header:
-        for number, values in enumerate(self.sheet.iter_rows(values_only=True), start=1):
+        for number, values in enumerate(_sheet_rows(self.sheet), start=1):
             cells = [_typed(value) for value in values]
             if all(is_blank(cell) for cell in cells):
                 continue
@@ -413,8 +491,7 @@ class _XlsxFile:
 
     def records(self, start_line: int) -> Iterator[tuple[int, list[Cell]]]:
         first = max(start_line, self.header.line + 1)
-        rows = self.sheet.iter_rows(min_row=first, values_only=True)
-        for number, values in enumerate(rows, start=first):
+        for number, values in enumerate(_sheet_rows(self.sheet, first), start=first):
             yield number, [_typed(value) for value in values]
 
     def close(self) -> None:
@@ -437,13 +514,13 @@ class RowStream:
         kind: FileKind,
         *,
         start_line: int = 2,
-        end_line: int | None = None,
+        max_rows: int | None = None,
         start_offset: int | None = None,
     ) -> None:
         self.kind = kind
         self._stream = _open_bytes(source)
         self._start_line = start_line
-        self._end_line = end_line
+        self._max_rows = max_rows
         self._start_offset = start_offset
         self.next_line: int | None = None
         self.next_offset: int | None = None
@@ -465,22 +542,24 @@ class RowStream:
             raise
 
     def __iter__(self) -> Iterator[RawRow]:
-        header, end = self.header, self._end_line
+        header, room = self.header, self._max_rows
         if self._csv is not None:
             for line, offset, cells in self._csv.records(self._start_line, self._start_offset):
-                if end is not None and line >= end:
-                    self.next_line, self.next_offset = line, offset
-                    return
                 if any(cell.strip() for cell in cells):
+                    if room == 0:
+                        self.next_line, self.next_offset = line, offset
+                        return
+                    room = None if room is None else room - 1
                     yield RawRow(line, tuple(cells), header, offset)
             self._mark_done(self._csv.end_offset())
         else:
             assert self._xlsx is not None
             for number, values in self._xlsx.records(self._start_line):
-                if end is not None and number >= end:
-                    self.next_line = number
-                    return
                 if not all(is_blank(value) for value in values):
+                    if room == 0:
+                        self.next_line = number
+                        return
+                    room = None if room is None else room - 1
                     yield RawRow(number, tuple(values), header)
             self._mark_done(None)
 
@@ -528,7 +607,7 @@ def read_chunk(
     size: int = 1000,
     start_offset: int | None = None,
 ) -> Chunk:
-    """The rows of lines ``start_line`` .. ``start_line + size - 1``.
+    """The first ``size`` rows from line ``start_line`` on (blank lines passed over).
 
     ``start_offset`` is a previous chunk's ``next_offset``: given, a CSV file is read from that
     byte on instead of from the top (it must belong to ``start_line``). Re-reading a chunk gives
@@ -541,7 +620,7 @@ def read_chunk(
         source,
         kind,
         start_line=start_line,
-        end_line=start_line + size,
+        max_rows=size,
         start_offset=start_offset,
     )
     with stream:
