@@ -3,13 +3,14 @@ SHELL := /bin/bash
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 MYPY_PATHS := workflows/src services/common/src services/services-mgmt/src services/identity/src services/gateway/src services/imports/src services/wallet/src
 
-.PHONY: help install browser run test lint format messages bench clean
+.PHONY: help install browser run test lint format messages bench soak clean
 
 help:
 	@echo "make run    start the whole platform (Temporal dev server, services, workers, gateway, demo data)"
 	@echo "make test   install what the tests need and run the whole suite"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  benchmarks under bench/"
+	@echo "make soak   the platform held at a steady rate for ten minutes (bench/soak.py)"
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -48,6 +49,9 @@ messages: install
 
 bench: install
 	@$(UV) run --no-sync python -m bench
+
+soak: install
+	@$(UV) run --no-sync python -m bench.soak
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -38,9 +38,9 @@ from tests.support.waiting import eventually
 SCHELDE = DEMO.companies[0].enterprise_number
 
 
-async def portal_session(platform: Platform, person: DemoPerson) -> httpx.AsyncClient:
+async def portal_session(gateway_url: str, person: DemoPerson) -> httpx.AsyncClient:
     """A browser's session: the portal's login, through the identity provider's page."""
-    client = httpx.AsyncClient(base_url=platform.gateway_url, follow_redirects=True, timeout=60)
+    client = httpx.AsyncClient(base_url=gateway_url, follow_redirects=True, timeout=60)
     picker = await client.get("/")
     hidden = dict(re.findall(r'name="(\w+)" value="([^"]*)"', picker.text))
     hidden["national_number"] = person.national_number
@@ -159,9 +159,9 @@ async def run(services: int, rounds: int) -> dict[str, Any]:
             request_id = await a_paid_request(platform, ids)
             luc = ids[1]  # Luc's household (DEMO.users[1]): confirms from the e-mail's link
             await eventually(lambda: _mailed(platform, luc), within=30)
-            staff = await portal_session(platform, SCHELDE_STAFF)
-            household = await portal_session(platform, USER_HOLDERS[0])
-            manager = await portal_session(platform, SCHELDE_MAIN_ACCESS_MANAGER)
+            staff = await portal_session(platform.gateway_url, SCHELDE_STAFF)
+            household = await portal_session(platform.gateway_url, USER_HOLDERS[0])
+            manager = await portal_session(platform.gateway_url, SCHELDE_MAIN_ACCESS_MANAGER)
             anonymous = httpx.AsyncClient(base_url=platform.gateway_url, timeout=60)
             pages = {
                 "/healthz (baseline)": (staff, "/healthz"),

@@ -213,6 +213,8 @@ async def running_platform(
             oidc_audience=identity_settings.oidc_audience,
             upstream_timeout_seconds=90,
             oidc_keys_refresh_seconds=0,
+            # Every test logs in from 127.0.0.1; the limit itself has tests of its own.
+            login_attempts_per_address="10000/minute",
         )
         gateway_url = await stack.enter_async_context(
             serving(create_gateway(gateway_settings), gateway_port)

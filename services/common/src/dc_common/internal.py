@@ -37,6 +37,12 @@ def internal_headers(token: SecretStr | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {required(token).get_secret_value()}"}
 
 
+#: How connections to another service are pooled. An idle connection is dropped after 2 s,
+#: before the server closes it (uvicorn does after 5 s): reusing a connection at the moment the
+#: server closes it fails a request the server never read, with a transport error.
+POOLED = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0)
+
+
 def internal_http_client(
     base_url: str,
     *,
@@ -50,6 +56,7 @@ def internal_http_client(
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=timeout,
+        limits=POOLED,
         transport=transport,
         headers=internal_headers(token),
         event_hooks={"request": [_pass_request_id]},

@@ -28,6 +28,7 @@ class Problem(Exception):
         *,
         errors: list[dict[str, Any]] | None = None,
         extensions: dict[str, Any] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
@@ -36,6 +37,8 @@ class Problem(Exception):
         self.errors = errors
         self.extensions = extensions or {}
         """Members of the problem type beyond the standard ones (RFC 9457, section 3.2)."""
+        self.retry_after = retry_after or (RETRY_AFTER_SECONDS if status == 503 else None)
+        """Seconds to wait before sending again (``Retry-After``): a 503's, a 429's."""
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -62,7 +65,7 @@ def field_error(field: str, reason: str) -> Problem:
 
 
 def problem_response(problem: Problem) -> JSONResponse:
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if problem.status == 503 else None
+    headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
     return JSONResponse(
         problem.body(), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers
     )

@@ -29,7 +29,7 @@ from dc_gateway.access import Caller, IdentityDirectory, already_resolved
 from dc_gateway.authn import TokenVerifier, issuer_of
 from dc_gateway.docs import mount_docs
 from dc_gateway.jobtracker_app import mount_jobtracker_app
-from dc_gateway.limits import BodyLimit
+from dc_gateway.limits import BodyLimit, LoginAttempts
 from dc_gateway.policy import Rule, check_every_operation_has_a_rule, requires, route_rules
 from dc_gateway.portal.app import mount_portal, oidc_client
 from dc_gateway.settings import GatewaySettings
@@ -102,6 +102,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             return caller
 
         app.state.authenticate = authenticate
+        app.state.login_attempts = LoginAttempts(
+            settings.login_attempts_per_address, settings.rate_limit_storage
+        )
         app.state.portal_oidc = oidc_client(settings)
         app.state.readiness = {
             "identity provider": verifier.ready,

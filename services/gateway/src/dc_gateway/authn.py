@@ -22,6 +22,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
 from joserfc.jwt import JWTClaimsRegistry
 
+from dc_common.internal import POOLED
 from dc_common.problems import Problem
 
 log = structlog.get_logger(__name__)
@@ -64,7 +65,7 @@ class TokenVerifier:
             sub={"essential": True},
             exp={"essential": True},
         )
-        self._http = httpx.AsyncClient(timeout=10, transport=transport)
+        self._http = httpx.AsyncClient(timeout=10, limits=POOLED, transport=transport)
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
         self._refresh_interval = refresh_interval_seconds

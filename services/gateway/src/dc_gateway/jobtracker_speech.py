@@ -96,6 +96,8 @@ REFUSALS = (
     N_("only a worker's Jobtracker token registers here"),
     N_("Service unavailable"),
     N_("Identity service unavailable"),
+    N_("Too many login attempts from this address"),
+    N_("Wait a moment, then try again."),
     N_("must not be in the future"),
     N_("must not be before 2016-01-01"),
     N_("Unauthenticated"),
@@ -213,12 +215,13 @@ class LocalizedRoute(APIRoute):
             except RequestValidationError as error:
                 response = problem_response(speech.invalid(error.errors()))
             except Problem as problem:
-                response = _translated(speech, problem.status, problem.body())
+                wait = str(problem.retry_after) if problem.retry_after else None
+                response = _translated(speech, problem.status, problem.body(), wait)
             else:
                 if response.status_code >= 400 and _is_problem(response):
-                    response = _translated(
-                        speech, response.status_code, json.loads(bytes(response.body))
-                    )
+                    body = json.loads(bytes(response.body))
+                    wait = response.headers.get("retry-after")
+                    response = _translated(speech, response.status_code, body, wait)
             response.headers["Content-Language"] = speech.language
             return response
 
@@ -229,5 +232,10 @@ def _is_problem(response: Response) -> bool:
     return PROBLEM_JSON in response.headers.get("content-type", "")
 
 
-def _translated(speech: Speech, status: int, body: dict[str, Any]) -> Response:
-    return JSONResponse(speech.problem(body), status_code=status, media_type=PROBLEM_JSON)
+def _translated(
+    speech: Speech, status: int, body: dict[str, Any], retry_after: str | None
+) -> Response:
+    headers = {"Retry-After": retry_after} if retry_after else None
+    return JSONResponse(
+        speech.problem(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )

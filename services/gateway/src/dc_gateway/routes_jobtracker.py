@@ -13,7 +13,7 @@ branches, as the rest of the API does.
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,7 @@ from dc_gateway.jobtracker_speech import (
     LocalizedRoute,
     Speech,
 )
+from dc_gateway.limits import login_attempt
 from dc_gateway.parties import acting_as
 from dc_gateway.policy import Rule, forbidden, may_see, not_found, requires
 from dc_gateway.routes_identity import Identity
@@ -68,6 +69,7 @@ PAGE_SIZE = 20
 @phone.post(
     "/sessions",
     response_model=SessionOut,
+    dependencies=[Depends(login_attempt)],
     summary="A worker logs in: an access token and a refresh token",
     responses=REFUSED,
 )
@@ -83,6 +85,7 @@ async def log_in(body: WorkerLoginIn, request: Request, identity: Identity, _: P
 @phone.post(
     "/sessions/refresh",
     response_model=SessionOut,
+    dependencies=[Depends(login_attempt)],
     summary="The next access and refresh token; a refresh token serves once",
     responses=REFUSED,
 )
@@ -96,6 +99,7 @@ async def refresh(body: RefreshIn, request: Request, identity: Identity, _: Publ
 @phone.post(
     "/password",
     response_model=SessionOut,
+    dependencies=[Depends(login_attempt)],
     summary="The worker changes their password (at least 10 characters, letters and digits)",
     responses=REFUSED,
 )

@@ -50,6 +50,19 @@ class GatewaySettings(ServiceSettings):
         description="The largest upload of an import file, with its form (the imports service "
         "refuses files over DC_IMPORTS_MAX_FILE_BYTES, 50 MiB by default)",
     )
+    login_attempts_per_address: str = Field(
+        default="30/minute",
+        validation_alias="DC_LOGIN_ATTEMPTS_PER_ADDRESS",
+        description="Logins from one address (the Jobtracker's logins, refreshes and password "
+        "changes, the portal's logins) past this rate are refused with 429 until the window "
+        "moves on; generous, for an office of workers behind one address",
+    )
+    rate_limit_storage: str = Field(
+        default="async+memory://",
+        validation_alias="DC_RATE_LIMIT_STORAGE",
+        description="Where the login attempts are counted: in the process by default; "
+        "async+redis://host:6379 to share the count between several gateways",
+    )
     portal_url: str = Field(
         default="http://127.0.0.1:8000",
         validation_alias="DC_PORTAL_URL",

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from dc_common.internal import POOLED
 from dc_common.problems import Problem
 
 
@@ -59,7 +60,7 @@ class OidcClient:
         self._issuer = issuer.rstrip("/")
         self.client_id = client_id
         self.redirect_uri = redirect_uri
-        self._http = httpx.AsyncClient(timeout=10, transport=transport)
+        self._http = httpx.AsyncClient(timeout=10, limits=POOLED, transport=transport)
         self._discovery: dict[str, Any] | None = None
 
     async def authorization_url(self, attempt: LoginAttempt) -> str:

@@ -23,7 +23,9 @@ from starlette.datastructures import UploadFile
 
 from dc_common.answers import MAX_PAGE
 from dc_common.db import month_shifted
+from dc_common.problems import Problem
 from dc_gateway import routes_services
+from dc_gateway.limits import login_attempt
 from dc_gateway.portal import i18n, session, words
 from dc_gateway.portal.api import ApiRefused, PortalApi
 from dc_gateway.portal.oidc import LoginFailed, OidcClient
@@ -160,14 +162,30 @@ def _oidc(request: Request) -> OidcClient:
     return client
 
 
+async def _too_many_logins(request: Request) -> Response | None:
+    """The page to show instead when this address has logged in too often; None to go on."""
+    try:
+        await login_attempt(request)
+    except Problem as refused:
+        log.warning("portal.login_refused", reason="too many attempts from the address")
+        page = render(request, "message.html", status=429, notice=words.TOO_MANY_LOGINS)
+        page.headers["Retry-After"] = str(refused.retry_after)
+        return page
+    return None
+
+
 @router.get("/login")
 async def login(request: Request, next: str = "/") -> Response:
+    if refused := await _too_many_logins(request):
+        return refused
     attempt = session.start_login(request, next)
     return see_other(await _oidc(request).authorization_url(attempt))
 
 
 @router.get("/auth/callback")
 async def login_callback(request: Request, code: str = "", state: str = "") -> Response:
+    if refused := await _too_many_logins(request):
+        return refused
     pending = session.finish_login(request, state)
     if pending is None or not code:
         log.warning("portal.login_refused", reason="no code" if pending else "unknown state")

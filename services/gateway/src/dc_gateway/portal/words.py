@@ -77,6 +77,11 @@ UNAVAILABLE = Notice(
     N_("A part of the platform did not answer. Nothing was changed: try again in a moment."),
     TO_START,
 )
+TOO_MANY_LOGINS = Notice(
+    N_("Too many login attempts"),
+    N_("Too many logins came from this address. Wait a minute, then log in again."),
+    LOG_IN_AGAIN,
+)
 LINK_INVALID = Notice(
     N_("This link does not work"),
     N_("Open the whole link from the e-mail, or log in to see your services."),
