@@ -519,6 +519,11 @@ MATRIX: tuple[Call, ...] = (
     Call("GET", "/api/v1/users/{user_number}/wallet", _expect(404, user=200, operator=200)),
     Call(
         "GET",
+        "/api/v1/users/{user_number}/service-views",
+        _expect(404, user=200, operator=200),
+    ),
+    Call(
+        "GET",
         "/api/v1/users/{user_number}/wallet/payments.csv",
         _expect(404, user=200, operator=200),
     ),

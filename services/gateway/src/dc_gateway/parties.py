@@ -9,6 +9,10 @@ from urllib.parse import quote
 from dc_gateway.access import Caller
 from dc_gateway.policy import forbidden, not_found
 
+#: The party an operator acts for: the platform (their national number is the person, never the
+#: party's id).
+PLATFORM = "platform"
+
 
 class Part(StrEnum):
     STAFF = "staff"

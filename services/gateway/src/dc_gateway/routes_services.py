@@ -3,12 +3,13 @@
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from dc_common.answers import MAX_ROW_ID
 from dc_gateway import exports
 from dc_gateway.access import Caller
-from dc_gateway.parties import Part, acting_as, parts_in, reader, require_part
+from dc_gateway.parties import PLATFORM, Part, acting_as, parts_in, reader, require_part
 from dc_gateway.policy import (
     Rule,
     branch_filter,
@@ -29,6 +30,7 @@ from dc_services.schemas import (
     ServiceIn,
     ServicePage,
     ServiceQuery,
+    ServiceViewOut,
     StatusCounts,
     TransitionIn,
     WorkerTotals,
@@ -235,9 +237,50 @@ async def get_service(
     caller: Annotated[Caller, requires(Rule.SERVICE_PARTY)],
 ) -> dict[str, Any]:
     service = await services.fetch(f"/services/{service_id}", headers=reader(caller, "party"))
-    if service is None or not parts_in(caller, service):
+    parts = set() if service is None else parts_in(caller, service)
+    if service is None or not parts:
         raise not_found("such service")
+    if Part.USER not in parts:  # the household's own services are theirs to read unrecorded
+        viewer = _viewer(caller, service, parts)
+        await services.record(f"/services/{service_id}/views", headers=viewer)
     return service
+
+
+def _viewer(caller: Caller, service: Mapping[str, Any], parts: set[Part]) -> dict[str, str]:
+    """Who is shown a household's service, as its audit records them."""
+    if caller.operator:
+        return acting_as(caller, "operator", PLATFORM)
+    if Part.STAFF in parts:
+        return acting_as(caller, "company", service["company_id"])
+    return acting_as(caller, "worker", service["worker_login"])
+
+
+@router.get(
+    "/users/{user_number}/service-views",
+    response_model=list[ServiceViewOut],
+    summary="Who other than the household was shown its services (staff, worker, operator), "
+    "newest first",
+    responses={404: PROBLEM},
+)
+async def service_views(
+    user_number: Annotated[str, Path(pattern=r"^\d{12}$")],
+    request: Request,
+    services: Services,
+    caller: Annotated[Caller, requires(Rule.AUTHENTICATED)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+) -> Response:
+    """The household's own audit of its services; an operator's too (with national numbers)."""
+    if user_number not in caller.user_numbers and not caller.operator:
+        raise not_found(f"user {user_number}")
+    params = {"limit": str(limit), **({"before_id": str(before_id)} if before_id else {})}
+    return await services.forward(
+        request,
+        "GET",
+        f"/users/{user_number}/service-views",
+        params=params,
+        headers=reader(caller, "user"),
+    )
 
 
 async def _transition(

@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from dc_common.answers import MAX_OFFSET
 from dc_gateway import exports
 from dc_gateway.access import Caller
-from dc_gateway.parties import acting_as, reader
+from dc_gateway.parties import PLATFORM, acting_as, reader
 from dc_gateway.policy import (
     CompanyFilter,
     Rule,
@@ -52,9 +52,6 @@ def _wallet(request: Request) -> Upstream:
 
 
 Wallet = Annotated[Upstream, Depends(_wallet)]
-#: The party an operator acts for: the platform (their national number is the person, never the
-#: party's id).
-PLATFORM = "platform"
 PROCESSING = {"model": ProcessingOut, "description": "Being processed: ask again, same reference"}
 
 

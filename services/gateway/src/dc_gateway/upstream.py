@@ -87,6 +87,15 @@ class Upstream:
             raise _refusal(path, answer)
         return answer.json()
 
+    async def record(self, path: str, *, headers: Mapping[str, str]) -> None:
+        """A POST that only records (answered 204); a resource the service does not know is
+        404, any other refusal as :meth:`fetch`'s."""
+        answer = await self._call("POST", path, headers=headers)
+        if answer.status_code in (404, 422):
+            raise Problem(404, "Not found", f"{path}: unknown")
+        if answer.status_code != 204:
+            raise _refusal(path, answer)
+
     async def forward(
         self,
         request: Request,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from dc_common.actors import ActorOut
-from dc_common.answers import answer
+from dc_common.answers import MAX_ROW_ID, answer
 from dc_common.db import Database
 from dc_common.logging import configure_logging_for
 from dc_common.ops import operations_port
@@ -19,7 +19,7 @@ from dc_common.spreadsheet import CONTENT_TYPE, CsvEncoder
 from dc_services import repository
 from dc_services.domain import ListPosition
 from dc_services.identity_client import IdentityClient
-from dc_services.models import Service, ServiceHistory, WorkerAnswer
+from dc_services.models import Service, ServiceHistory, ServiceView, WorkerAnswer
 from dc_services.schemas import (
     BranchNumber,
     ContestIn,
@@ -34,6 +34,7 @@ from dc_services.schemas import (
     ServiceOut,
     ServicePage,
     ServiceQuery,
+    ServiceViewOut,
     StatusCountOut,
     StatusCounts,
     TransitionIn,
@@ -287,6 +288,45 @@ async def company_inbox(
         InboxItemOut(service_id=item.service_id, kind=item.kind, created_at=item.created_at)
         for item in items
     ]
+
+
+# -- who looked at a household's services ------------------------------------------------------
+
+
+@router.post(
+    "/services/{service_id}/views",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Record that the acting party (not the household) was shown the service",
+)
+async def record_view(service_id: str, desk: Desk, viewer: Acting) -> Response:
+    await desk.record_view(viewer, service_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/users/{user_number}/service-views",
+    response_model=list[ServiceViewOut],
+    summary="Who was shown the household's services, newest first",
+)
+async def service_views(
+    user_number: str,
+    desk: Desk,
+    private: Private = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+) -> list[ServiceViewOut]:
+    views = await desk.views_of_user(user_number, limit=limit, before_id=before_id)
+    return [_view_out(view, private=private) for view in views]
+
+
+def _view_out(view: ServiceView, *, private: bool) -> ServiceViewOut:
+    viewer = Actor(
+        kind=ActorKind(view.viewer_kind),
+        id=view.viewer_id,
+        name=view.viewer_name,
+        person=view.viewer_person,
+    )
+    return answer(ServiceViewOut, view, viewer=ActorOut.of(viewer, private=private))
 
 
 # -- the worker's side (the Jobtracker app) -----------------------------------------------------

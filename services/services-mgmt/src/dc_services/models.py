@@ -213,4 +213,23 @@ class WorkerAnswer(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ServiceView(Base):
+    """Who looked at a household's service, other than the household: a company's staff, the
+    service's worker, an operator. The household may read the list; nothing changes a row."""
+
+    __tablename__ = "service_views"
+    __table_args__ = (Index("ix_service_views_user", "user_number", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    user_number: Mapped[str] = mapped_column(String(12))
+    service_id: Mapped[str] = mapped_column(String(36))
+    service_date: Mapped[date] = mapped_column(Date)
+    company_id: Mapped[str] = mapped_column(String(10))
+    viewer_kind: Mapped[str] = mapped_column(String(16))
+    viewer_id: Mapped[str] = mapped_column(String(64))
+    viewer_person: Mapped[str | None] = mapped_column(String(64), doc="national number")
+    viewer_name: Mapped[str | None] = mapped_column(String(200))
+
+
 MIGRATIONS = Migrations("services-mgmt", "dc_services", Base.metadata, "DC_SERVICES_DATABASE_URL")

@@ -41,9 +41,11 @@ from dc_services.models import (
     ServiceHistory,
     ServiceKey,
     ServiceTotal,
+    ServiceView,
     WorkerAnswer,
     WorkerCustomer,
 )
+from dc_workflows.contracts.common import Actor
 from dc_workflows.contracts.lifecycle import ServiceState
 from dc_workflows.contracts.payments import ProjectedPayment
 from dc_workflows.deadline import BRUSSELS
@@ -771,6 +773,36 @@ async def inbox(
     rows = await session.scalars(
         query.order_by(InboxItem.created_at.desc(), InboxItem.id.desc()).limit(limit)
     )
+    return list(rows)
+
+
+# -- who looked at a household's services -------------------------------------------------------
+
+
+async def record_view(session: AsyncSession, service: Service, viewer: Actor, at: datetime) -> None:
+    session.add(
+        ServiceView(
+            at=at,
+            user_number=service.user_number,
+            service_id=service.id,
+            service_date=service.service_date,
+            company_id=service.company_id,
+            viewer_kind=viewer.kind.value,
+            viewer_id=viewer.id,
+            viewer_person=viewer.person,
+            viewer_name=viewer.name,
+        )
+    )
+
+
+async def views_of_user(
+    session: AsyncSession, user_number: str, *, limit: int, before_id: int | None = None
+) -> list[ServiceView]:
+    """The household's service views, newest first, from before ``before_id`` on."""
+    query = select(ServiceView).where(ServiceView.user_number == user_number)
+    if before_id is not None:
+        query = query.where(ServiceView.id < before_id)
+    rows = await session.scalars(query.order_by(ServiceView.id.desc()).limit(limit))
     return list(rows)
 
 

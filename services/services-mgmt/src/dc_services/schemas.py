@@ -234,6 +234,17 @@ class WorkerTotals(BaseModel):
     workers: list[WorkerTotalOut]
 
 
+class ServiceViewOut(BaseModel):
+    """Someone other than the household was shown one of its services."""
+
+    id: int = Field(description="for the next page: before_id")
+    at: datetime
+    service_id: str
+    service_date: date
+    company_id: str
+    viewer: ActorOut
+
+
 class InboxItemOut(BaseModel):
     service_id: str
     kind: str

@@ -27,7 +27,14 @@ from dc_common.problems import Problem, field_error
 from dc_services import repository
 from dc_services.domain import ListPosition, NaturalKey
 from dc_services.identity_client import IdentityClient, IdentityUnavailable
-from dc_services.models import InboxItem, Service, ServiceHistory, WorkerAnswer, WorkerCustomer
+from dc_services.models import (
+    InboxItem,
+    Service,
+    ServiceHistory,
+    ServiceView,
+    WorkerAnswer,
+    WorkerCustomer,
+)
 from dc_services.schemas import CustomerIn, ModificationIn, ServiceIn, WorkerAnswerIn
 from dc_services.settings import ServicesSettings
 from dc_workflows.contracts.common import Actor, ActorKind, TaskQueue
@@ -299,6 +306,24 @@ class ServiceDesk:
     ) -> list[InboxItem]:
         async with self._db.sessions() as session:
             return await repository.inbox(session, company_id, branch_ids=branch_ids, limit=limit)
+
+    # -- who looked at a household's services ---------------------------------------------------
+
+    async def record_view(self, viewer: Actor, service_id: str) -> None:
+        """``viewer`` (not the household) was shown the service."""
+        async with self._db.transaction() as session:
+            service = await repository.get(session, service_id)
+            if service is None:
+                raise Problem(404, "Service not found", f"no service {service_id}")
+            await repository.record_view(session, service, viewer, datetime.now(UTC))
+
+    async def views_of_user(
+        self, user_number: str, *, limit: int, before_id: int | None
+    ) -> list[ServiceView]:
+        async with self._db.sessions() as session:
+            return await repository.views_of_user(
+                session, user_number, limit=limit, before_id=before_id
+            )
 
     # -- the worker's side (the Jobtracker app) -------------------------------------------------
 
