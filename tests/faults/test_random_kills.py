@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,8 +19,7 @@ from sqlalchemy import select
 
 from dc_identity.demo import DEMO, SCHELDE, SCHELDE_STAFF
 from dc_services.models import Service
-from dc_workflows.search_attributes import ensure_registered
-from dc_workflows.temporal import TemporalSettings, connect
+from tests.faults.platforms import platform_in, workers_of
 from tests.integration.imports_support import (
     SERVICES_HEADER,
     all_rows,
@@ -33,9 +28,8 @@ from tests.integration.imports_support import (
     projected,
     started,
 )
-from tests.support.platform import Platform, running_platform
-from tests.support.processes import worker_environment
-from tests.support.servers import postgres_database, temporal_dev_server
+from tests.support.platform import Platform
+from tests.support.servers import temporal_dev_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
 
@@ -43,12 +37,10 @@ SEEDS = (7, 2026)
 CHUNK = 3
 KILLS = 5
 FIRST_DAY = date(2023, 1, 2)
-#: The worker processes of a platform, by what they run.
-WORKERS = {
-    "lifecycle": ["-m", "dc_workflows.worker"],
-    "imports": ["-m", "dc_imports.worker"],
-    "services-mgmt": ["-m", "dc_services.worker"],
-}
+#: The workers an import goes through.
+IMPORT_WORKERS = ("imports", "lifecycle", "services-mgmt")
+#: Imports in chunks of 3 rows, a new run of the import workflow every 2 chunks.
+IMPORTS = {"chunk_size": CHUNK, "chunks_per_run": 2, "heartbeat_seconds": 3}
 #: What differs between two platforms by nature: ids made at random.
 RANDOM_IDS = ("service_id",)
 
@@ -81,72 +73,17 @@ class Imported:
     services: list[tuple[Any, ...]]
 
 
-class Workers:
-    """The three worker processes of a platform; any one of them killed and started again."""
-
-    def __init__(self, environment: dict[str, str]) -> None:
-        self._environment = environment
-        self.running = {name: self._start(name) for name in WORKERS}
-        self.kills = 0
-
-    def _start(self, name: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, *WORKERS[name]], env=self._environment)
-
-    def kill_and_restart(self, name: str) -> None:
-        child = self.running[name]
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-        self.kills += 1
-        self.running[name] = self._start(name)
-
-    def stop(self) -> None:
-        for child in self.running.values():
-            child.send_signal(signal.SIGKILL)
-            child.wait(timeout=30)
-
-
-@contextmanager
-def workers_of(platform: Platform) -> Iterator[Workers]:
-    workers = Workers(worker_environment(platform))
-    try:
-        yield workers
-    finally:
-        workers.stop()
-
-
-@asynccontextmanager
-async def platform_in(namespace: str, address: str, tmp_path: Path) -> AsyncIterator[Platform]:
-    client = await connect(TemporalSettings(address=address, namespace=namespace))
-    await ensure_registered(client)
-    name = namespace.replace("-", "_")
-    async with (
-        postgres_database(f"dc_identity_{name}") as identity_db,
-        postgres_database(f"dc_services_{name}") as services_db,
-        postgres_database(f"dc_imports_{name}") as imports_db,
-        running_platform(
-            client,
-            identity_db_url=identity_db,
-            services_db_url=services_db,
-            imports_db_url=imports_db,
-            imports_overrides={"chunk_size": CHUNK, "chunks_per_run": 2, "heartbeat_seconds": 3},
-            state_dir=tmp_path / name,
-            with_workers=False,
-        ) as platform,
-    ):
-        yield platform
-
-
 async def imported(platform: Platform, kill_seed: int | None) -> tuple[Imported, int]:
     """Import the file with the platform's workers as processes, killed at random moments
     (``kill_seed``) or never; its end, and how many kills came while it was running."""
     chance = random.Random(kill_seed)
     mid_import = 0
     async with platform.as_person(SCHELDE_STAFF.national_number) as staff:
-        with workers_of(platform) as workers:
+        with workers_of(platform, IMPORT_WORKERS) as workers:
             body = await started(staff, the_file(), company_id=SCHELDE)
             while kill_seed is not None and workers.kills < KILLS:
                 await asyncio.sleep(chance.uniform(0.5, 2.5))
-                workers.kill_and_restart(chance.choice(sorted(WORKERS)))
+                workers.kill_and_restart(chance.choice(IMPORT_WORKERS))
                 now = (await staff.get(f"/api/v1/imports/{body['id']}")).json()
                 mid_import += now["status"] in ("queued", "running")
             done = await finished(staff, body["id"], within=180)
@@ -175,7 +112,10 @@ async def temporal_address() -> AsyncIterator[str]:
 async def uninterrupted(
     temporal_address: str, postgres: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Imported:
-    async with platform_in("calm", temporal_address, tmp_path_factory.mktemp("calm")) as platform:
+    calm_dir = tmp_path_factory.mktemp("calm")
+    async with platform_in(
+        "calm", temporal_address, calm_dir, imports_overrides=IMPORTS
+    ) as platform:
         calm, _ = await imported(platform, kill_seed=None)
     assert calm.counts == {
         "status": "done",
@@ -191,7 +131,10 @@ async def uninterrupted(
 async def test_workers_killed_at_random_moments_leave_what_an_uninterrupted_run_leaves(
     uninterrupted: Imported, temporal_address: str, tmp_path: Path, seed: int
 ) -> None:
-    async with platform_in(f"killed-{seed}", temporal_address, tmp_path) as platform:
+    namespace = f"killed-{seed}"
+    async with platform_in(
+        namespace, temporal_address, tmp_path, imports_overrides=IMPORTS
+    ) as platform:
         killed, mid_import = await imported(platform, kill_seed=seed)
 
     print(f"seed {seed}: {KILLS} kills, {mid_import} while the import was running")

@@ -1,6 +1,8 @@
 """The internal APIs answer only the gateway and the workers: a caller who sets the X-Actor-*
 headers but lacks the shared secret is refused, whatever it asks."""
 
+import re
+
 import httpx
 import pytest
 
@@ -42,6 +44,29 @@ async def test_actor_headers_without_the_secret_are_refused(
         response = await forger.request(method, path, headers=headers, json={})
     assert response.status_code == 401, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+OPEN = {"/healthz", "/readyz"}
+
+
+@pytest.mark.parametrize("service", sorted(FORGED))
+async def test_every_route_of_every_internal_api_refuses_a_caller_without_the_secret(
+    platform: Platform, service: str
+) -> None:
+    """Generated from each API's own route table (its OpenAPI document), so a route added
+    later is tried too: every one of them, each method, answers 401 without the secret."""
+    async with httpx.AsyncClient(base_url=platform.internal_urls[service]) as forger:
+        document = (await forger.get("/openapi.json")).json()
+        tried = []
+        for path, operations in document["paths"].items():
+            if path in OPEN:
+                continue
+            concrete = re.sub(r"\{[^}]+\}", "1", path)
+            for method in operations:
+                answer = await forger.request(method.upper(), concrete, headers=ACTOR, json={})
+                assert answer.status_code == 401, (method, path, answer.status_code, answer.text)
+                tried.append(f"{method.upper()} {path}")
+    assert len(tried) >= 5, tried
 
 
 async def test_the_secret_opens_the_internal_api(platform: Platform) -> None:

@@ -23,6 +23,8 @@ def worker_environment(platform: Platform, **extra: str) -> dict[str, str]:
     }
     if platform.imports_settings is not None:
         environment["DC_IMPORTS_DATABASE_URL"] = platform.imports_settings.database_url
+    if platform.wallet_settings is not None:
+        environment["DC_WALLET_DATABASE_URL"] = platform.wallet_settings.database_url
     return {**environment, **extra}
 
 
