@@ -1,21 +1,28 @@
 """Platforms whose workers run as processes a fault test kills (SIGKILL) and starts again, each
-platform in a Temporal namespace and databases of its own."""
+platform in a Temporal namespace and databases of its own; and the client a fault test is: one
+that sends again on a 503, as the problem's ``Retry-After`` says it may."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from dc_identity.demo import DEMO, SCHELDE
 from dc_workflows.search_attributes import ensure_registered
 from dc_workflows.temporal import TemporalSettings, connect
 from tests.support.platform import Platform, running_platform
 from tests.support.processes import worker_environment
 from tests.support.servers import postgres_database
+from tests.support.waiting import eventually
 
 #: The worker processes of a platform, by what they run.
 WORKERS = {
@@ -85,3 +92,51 @@ async def platform_in(
         ) as platform,
     ):
         yield platform
+
+
+async def until_answered(
+    send: Callable[[], Awaitable[httpx.Response]], *, accepted: tuple[int, ...]
+) -> httpx.Response:
+    """Send again while the platform answers 503 (with ``Retry-After``), as a client should."""
+    answers: list[httpx.Response] = []
+
+    async def answered() -> bool:
+        answer = await send()
+        answers.append(answer)
+        if answer.status_code == 503:
+            assert answer.headers.get("retry-after"), answer.text
+            return False
+        assert answer.status_code in accepted, answer.text
+        return True
+
+    await eventually(answered, within=90)
+    return answers[-1]
+
+
+async def agreed_service(
+    staff: httpx.AsyncClient, household: httpx.AsyncClient, user_number: str, day: date
+) -> str:
+    """A service of Schelde's first worker for the household on ``day``: registered (under an
+    Idempotency-Key), validated and confirmed, each sent again while the platform answers 503."""
+    body = {
+        "company_id": SCHELDE,
+        "worker_login": DEMO.workers[0].login,
+        "user_number": user_number,
+        "service_date": day.isoformat(),
+        "hours": 1,
+        "activity_type": 1,
+    }
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    created = await until_answered(
+        lambda: staff.post("/api/v1/services", json=body, headers=key), accepted=(200, 201)
+    )
+    service_id: str = created.json()["id"]
+    url = f"/api/v1/services/{service_id}"
+    # A 409: an attempt whose answer was lost had been carried out.
+    await until_answered(lambda: staff.post(f"{url}/validate"), accepted=(200, 409))
+    await until_answered(lambda: household.post(f"{url}/confirm"), accepted=(200, 409))
+    return service_id
+
+
+def days_from(first: date, count: int) -> list[date]:
+    return [first + timedelta(days=n) for n in range(count)]

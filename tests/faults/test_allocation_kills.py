@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dc_identity.demo import DEMO, SCHELDE, SCHELDE_STAFF, USER_HOLDERS
-from tests.faults.platforms import platform_in, workers_of
+from dc_identity.demo import DEMO, SCHELDE_STAFF, USER_HOLDERS
+from tests.faults.platforms import agreed_service, days_from, platform_in, workers_of
 from tests.support.platform import Platform
 from tests.support.servers import temporal_dev_server
 from tests.support.waiting import eventually
@@ -43,25 +43,6 @@ class Paid:
     histories: list[list[int]]
 
 
-async def one_service(staff: httpx.AsyncClient, household: httpx.AsyncClient, day: int) -> str:
-    body = {
-        "company_id": SCHELDE,
-        "worker_login": DEMO.workers[0].login,
-        "user_number": USER.user_number,
-        "service_date": (FIRST_DAY + timedelta(days=day)).isoformat(),
-        "hours": 1,
-        "activity_type": 1,
-    }
-    created = await staff.post("/api/v1/services", json=body)
-    assert created.status_code == 201, created.text
-    service_id: str = created.json()["id"]
-    validated = await staff.post(f"/api/v1/services/{service_id}/validate")
-    assert validated.status_code == 200, validated.text
-    confirmed = await household.post(f"/api/v1/services/{service_id}/confirm")
-    assert confirmed.status_code == 200, confirmed.text
-    return service_id
-
-
 async def paid(platform: Platform, kill_seed: int | None) -> tuple[Paid, int]:
     """The household's services registered, agreed and paid from its wallet, with the workers
     killed at random moments (``kill_seed``) or never; the end, and how many kills came before
@@ -77,7 +58,12 @@ async def paid(platform: Platform, kill_seed: int | None) -> tuple[Paid, int]:
                 f"/api/v1/users/{USER.user_number}/voucher-orders", json=order
             )
             assert placed.status_code == 201, placed.text
-            paying = asyncio.gather(*(one_service(staff, household, d) for d in range(SERVICES)))
+            paying = asyncio.gather(
+                *(
+                    agreed_service(staff, household, USER.user_number, day)
+                    for day in days_from(FIRST_DAY, SERVICES)
+                )
+            )
             mid_payment = 0
             while kill_seed is not None and workers.kills < KILLS:
                 await asyncio.sleep(chance.uniform(0.2, 1.2))

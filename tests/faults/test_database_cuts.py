@@ -7,8 +7,6 @@ A request whose connection is cut answers 503 with ``Retry-After`` (sent again, 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,6 +22,7 @@ from temporalio.client import Client
 from dc_identity.demo import DEMO, SCHELDE, SCHELDE_STAFF, USER_HOLDERS
 from dc_services.models import Service
 from tests.faults.conftest import RestartableTemporal
+from tests.faults.platforms import agreed_service, days_from, until_answered
 from tests.support.platform import Platform, running_platform
 from tests.support.servers import postgres_database
 from tests.support.waiting import eventually
@@ -65,46 +64,6 @@ class Cutter:
         self._stop.set()
 
 
-async def until_answered(
-    send: Callable[[], Awaitable[httpx.Response]], *, accepted: tuple[int, ...]
-) -> httpx.Response:
-    """Send again while the platform answers 503 (with ``Retry-After``), as a client should."""
-    answers: list[httpx.Response] = []
-
-    async def answered() -> bool:
-        answer = await send()
-        answers.append(answer)
-        if answer.status_code == 503:
-            assert answer.headers.get("retry-after"), answer.text
-            return False
-        assert answer.status_code in accepted, answer.text
-        return True
-
-    await eventually(answered, within=90)
-    return answers[-1]
-
-
-async def one_service(staff: httpx.AsyncClient, household: httpx.AsyncClient, day: int) -> str:
-    body = {
-        "company_id": SCHELDE,
-        "worker_login": DEMO.workers[0].login,
-        "user_number": USER.user_number,
-        "service_date": (FIRST_DAY + timedelta(days=day)).isoformat(),
-        "hours": 1,
-        "activity_type": 1,
-    }
-    key = {"Idempotency-Key": str(uuid.uuid4())}
-    created = await until_answered(
-        lambda: staff.post("/api/v1/services", json=body, headers=key), accepted=(200, 201)
-    )
-    service_id: str = created.json()["id"]
-    url = f"/api/v1/services/{service_id}"
-    # A 409: an attempt whose answer was cut had been carried out.
-    await until_answered(lambda: staff.post(f"{url}/validate"), accepted=(200, 409))
-    await until_answered(lambda: household.post(f"{url}/confirm"), accepted=(200, 409))
-    return service_id
-
-
 async def read(client: httpx.AsyncClient, path: str, **params: Any) -> dict[str, Any]:
     answer = await until_answered(lambda: client.get(path, params=params), accepted=(200,))
     body: dict[str, Any] = answer.json()
@@ -140,7 +99,12 @@ async def test_connections_cut_during_the_lifecycles_leave_nothing_half_written(
         cutting = asyncio.create_task(cutter.run())
         try:
             ids = list(
-                await asyncio.gather(*(one_service(staff, household, d) for d in range(SERVICES)))
+                await asyncio.gather(
+                    *(
+                        agreed_service(staff, household, USER.user_number, day)
+                        for day in days_from(FIRST_DAY, SERVICES)
+                    )
+                )
             )
 
             async def all_paid() -> bool:

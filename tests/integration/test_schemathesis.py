@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "var" / "reports" / "schemathesis"
 #: Test cases per operation and phase; the six runs stay within about two minutes.
 EXAMPLES = int(os.environ.get("DC_FUZZ_EXAMPLES", "8"))
-#: Every phase for the callers of the three kinds of rights (a company's, a household's, a
-#: worker's); the others without the coverage phase, whose negative case for each parameter
-#: does not depend on who calls (``DC_FUZZ_ALL_PHASES=1``: every phase for every caller).
+#: Every phase for a company's staff, who pass the rules of most operations; the others without
+#: the coverage phase, whose negative case for each parameter does not depend on who calls (and
+#: which takes half a minute a caller): ``DC_FUZZ_ALL_PHASES=1`` runs every phase for every
+#: caller.
 ALL_PHASES = "examples,coverage,fuzzing,stateful"
 FEWER_PHASES = "examples,fuzzing,stateful"
 EVERY_PHASE_FOR_ALL = os.environ.get("DC_FUZZ_ALL_PHASES") == "1"
