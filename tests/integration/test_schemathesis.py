@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "var" / "reports" / "schemathesis"
 #: Test cases per operation and phase; the six runs stay within about two minutes.
-EXAMPLES = int(os.environ.get("DC_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("DC_FUZZ_EXAMPLES", "6"))
 #: Every phase for a company's staff, who pass the rules of most operations; the others without
 #: the coverage phase, whose negative case for each parameter does not depend on who calls (and
 #: which takes half a minute a caller): ``DC_FUZZ_ALL_PHASES=1`` runs every phase for every
