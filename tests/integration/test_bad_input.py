@@ -111,18 +111,10 @@ async def test_a_portal_page_of_an_id_with_control_characters_is_not_found(
 async def small_gateway(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway in front of the platform's services that takes bodies of 2 KiB, uploads of 8."""
     from dc_gateway.api import create_app
-    from dc_gateway.settings import GatewaySettings
+    from tests.support.platform import second_gateway
     from tests.support.servers import serving
 
-    settings = GatewaySettings(
-        services_url=platform.internal_urls["services-mgmt"],
-        imports_url=platform.internal_urls["imports"],
-        wallet_url=platform.internal_urls["wallet"],
-        identity_url=platform.identity_url,
-        oidc_issuer=platform.identity_url,
-        max_body_bytes=2048,
-        max_upload_bytes=8192,
-    )
+    settings = second_gateway(platform, max_body_bytes=2048, max_upload_bytes=8192)
     token = await platform.token(SCHELDE_STAFF.national_number)
     headers = {"Authorization": f"Bearer {token}"}
     async with (

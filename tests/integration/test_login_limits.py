@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from dc_gateway.api import create_app
-from dc_gateway.settings import GatewaySettings
-from tests.support.platform import Platform
+from tests.support.platform import Platform, second_gateway
 from tests.support.servers import serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -25,15 +24,7 @@ ELSEWHERE = {"X-Forwarded-For": "203.0.113.7"}
 @pytest.fixture
 async def gateway(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway in front of the platform that takes 3 logins a minute from one address."""
-    settings = GatewaySettings(
-        services_url=platform.internal_urls["services-mgmt"],
-        imports_url=platform.internal_urls["imports"],
-        wallet_url=platform.internal_urls["wallet"],
-        identity_url=platform.identity_url,
-        oidc_issuer=platform.identity_url,
-        portal_url="http://127.0.0.1:1",
-        login_attempts_per_address=f"{RATE}/minute",
-    )
+    settings = second_gateway(platform, login_attempts_per_address=f"{RATE}/minute")
     async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
         yield client
 

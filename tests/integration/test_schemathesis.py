@@ -151,5 +151,7 @@ async def test_no_generated_request_gets_a_server_error_or_an_answer_that_is_not
     assert code == 0, output
     report = json.loads((reports / "report.json").read_text())
     assert report["operations"]["tested"] == report["operations"]["total"] > 60, report
-    assert report["test_cases"]["generated"] > 500, report["test_cases"]
+    # Several cases an operation: at least five each (or EXAMPLES, when fewer are asked).
+    least = report["operations"]["tested"] * min(EXAMPLES, 5)
+    assert report["test_cases"]["generated"] >= least, report["test_cases"]
     print(f"{caller}: {report['test_cases']['generated']} requests, no failure")

@@ -16,9 +16,8 @@ import httpx
 import pytest
 
 from dc_gateway.api import create_app
-from dc_gateway.settings import GatewaySettings
 from dc_identity.demo import DEMO, SCHELDE, SCHELDE_STAFF, USER_HOLDERS
-from tests.support.platform import Platform
+from tests.support.platform import Platform, second_gateway
 from tests.support.servers import serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.devserver]
@@ -107,12 +106,12 @@ async def behind_relays(platform: Platform) -> AsyncIterator[Behind]:
             for name, url in names.items()
             if name in ("identity", "services-mgmt", "wallet", "imports")
         }
-        settings = GatewaySettings(
+        settings = second_gateway(
+            platform,
             services_url=relays["services-mgmt"].url,
             imports_url=relays["imports"].url,
             wallet_url=relays["wallet"].url,
             identity_url=relays["identity"].url,
-            oidc_issuer=platform.identity_url,
             upstream_timeout_seconds=UPSTREAM_TIMEOUT,
         )
         gateway = await stack.enter_async_context(serving(create_app(settings)))

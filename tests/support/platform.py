@@ -139,6 +139,19 @@ def text_of(message: Message) -> str:
     return payload.decode(message.get_content_charset() or "utf-8")
 
 
+def second_gateway(platform: Platform, **settings: Any) -> GatewaySettings:
+    """The settings of another gateway in front of the platform's services, with ``settings``
+    changed (a limit, an upstream's address)."""
+    upstreams: dict[str, Any] = {
+        "services_url": platform.internal_urls["services-mgmt"],
+        "imports_url": platform.internal_urls["imports"],
+        "wallet_url": platform.internal_urls["wallet"],
+        "identity_url": platform.identity_url,
+        "oidc_issuer": platform.identity_url,
+    }
+    return GatewaySettings(**{**upstreams, **settings})
+
+
 def temporal_settings_for(client: Client) -> TemporalSettings:
     return TemporalSettings(
         address=client.service_client.config.target_host, namespace=client.namespace
