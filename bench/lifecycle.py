@@ -36,6 +36,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from temporalio.client import Client
 
 from bench import bare
 from bench.imports import (
@@ -244,20 +245,28 @@ async def _healthy(url: str, site: Site, within: float = 120) -> None:
             await asyncio.sleep(0.3)
 
 
-async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+@asynccontextmanager
+async def site_on_postgres(client: Client, state: Path, prefix: str) -> AsyncIterator[Site]:
+    """The site on the dev server of ``client``, a PostgreSQL database per service (named
+    ``<prefix>_identity`` and so on), once its workers poll."""
     if reason := await postgres_unavailable_reason():
-        raise SystemExit(f"the benchmark needs PostgreSQL: {reason}")
-    state: Path = args.state_dir
+        raise SystemExit(f"{prefix} needs PostgreSQL: {reason}")
     async with (
-        dev_server(state / "temporal.db") as env,
-        postgres_database("bench_lc_identity") as identity_db,
-        postgres_database("bench_lc_services") as services_db,
-        postgres_database("bench_lc_wallet") as wallet_db,
+        postgres_database(f"{prefix}_identity") as identity_db,
+        postgres_database(f"{prefix}_services") as services_db,
+        postgres_database(f"{prefix}_wallet") as wallet_db,
     ):
-        address = env.client.service_client.config.target_host
+        address = client.service_client.config.target_host
         databases = {"IDENTITY": identity_db, "SERVICES": services_db, "WALLET": wallet_db}
         async with running_site(address, databases, state) as site:
-            await workers_ready(env.client, QUEUES)
+            await workers_ready(client, QUEUES)
+            yield site
+
+
+async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    state: Path = args.state_dir
+    async with dev_server(state / "temporal.db") as env:
+        async with site_on_postgres(env.client, state, "bench_lc") as site:
             households = await fill_wallets(site, args.services)
             bodies = service_bodies(args.services, households)
             print(f"{len(bodies)} services, {args.concurrency} at a time ...", flush=True)

@@ -44,12 +44,11 @@ from typing import Any
 
 import httpx
 
-from bench.imports import dev_server, workers_ready
-from bench.lifecycle import QUEUES, SCHELDE, Site, percentiles, running_site
+from bench.imports import dev_server
+from bench.lifecycle import SCHELDE, Site, percentiles, site_on_postgres
 from bench.portal import portal_session
 from bench.report import RESULTS, machine, platform_environment, write_result
 from dc_identity.demo import DEMO, SCHELDE_STAFF
-from tests.support.servers import postgres_database, postgres_unavailable_reason
 
 PHONE_WORKER = DEMO.workers[0]
 OFFICE_WORKER = DEMO.workers[1]
@@ -302,29 +301,21 @@ def summary(
 
 
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    if reason := await postgres_unavailable_reason():
-        raise SystemExit(f"the soak test needs PostgreSQL: {reason}")
     state: Path = args.state_dir
     async with (
         dev_server(state / "temporal.db") as env,
-        postgres_database("soak_identity") as identity_db,
-        postgres_database("soak_services") as services_db,
-        postgres_database("soak_wallet") as wallet_db,
+        site_on_postgres(env.client, state, "soak") as site,
+        site.as_person(SCHELDE_STAFF.national_number) as staff,
     ):
-        address = env.client.service_client.config.target_host
-        databases = {"IDENTITY": identity_db, "SERVICES": services_db, "WALLET": wallet_db}
-        async with running_site(address, databases, state) as site:
-            await workers_ready(env.client, QUEUES)
-            async with site.as_person(SCHELDE_STAFF.national_number) as staff:
-                phone = await phone_of_the_worker(site, staff)
-                portal = await portal_session(site.gateway_url, SCHELDE_STAFF)
-                try:
-                    clients = Clients(portal=portal, staff=staff, phone=phone)
-                    print(f"soaking {args.minutes} min at {args.rate}/s ...", flush=True)
-                    return await soak(site, clients, args)
-                finally:
-                    await phone.client.aclose()
-                    await portal.aclose()
+        phone = await phone_of_the_worker(site, staff)
+        portal = await portal_session(site.gateway_url, SCHELDE_STAFF)
+        try:
+            clients = Clients(portal=portal, staff=staff, phone=phone)
+            print(f"soaking {args.minutes} min at {args.rate}/s ...", flush=True)
+            return await soak(site, clients, args)
+        finally:
+            await phone.client.aclose()
+            await portal.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:
